@@ -1,0 +1,136 @@
+/**
+ * Worker part of the `background` plugin, run once per frame in the inference pool:
+ * RGB model input -> float tensor [1, H, W, 3] in 0..1 -> segmentation -> confidence [1, H, W, 1]
+ * -> temporal smoothing with the stream's previous mask -> alpha matte -> composite into the frame.
+ *
+ * Buffers that never outlive one call are cached per worker by size; everything that belongs to a
+ * stream (the previous mask) travels in the returned state.
+ */
+import { performance } from 'node:perf_hooks';
+import { Tensor } from 'onnxruntime-node';
+import { defineFramePluginWorker, type YuvFrame } from '../plugin-api.ts';
+import type { BackgroundOptions } from './background-options.ts';
+import { BACKGROUND_MODEL_INPUTS } from './background-options.ts';
+import { confidenceToAlpha } from './alpha-matte.ts';
+import { compositeColor, compositePlanes } from './composite-yuv.ts';
+import { loadImageBackground } from './image-background.ts';
+import { maskedBlurBackground } from './masked-blur.ts';
+import { smoothMask } from './mask-smoothing.ts';
+import { upsampleAlpha, type AlphaPlanes } from './upsample-alpha.ts';
+import { hexToYuv, type YuvPlanes } from './yuv-color.ts';
+
+/** BackgroundState is the per-stream state carried from one frame to the next. */
+export interface BackgroundState {
+  /** Smoothed person confidence of the previous frame at model resolution (0..1, row-major). */
+  previousMask: Float32Array;
+  /** Model width x height the mask belongs to (the mask is ignored when the model changes). */
+  maskWidth: number;
+  maskHeight: number;
+}
+
+// 1/255 as a lookup: one read per byte instead of a multiply and a conversion.
+const UNIT_SCALE = new Float32Array(256).map((_, i) => i / 255);
+
+// Input tensors may still be read by a pending run() while another frame is preprocessed (when the
+// pool runs several tasks per worker), so they come from a free list rather than one shared buffer.
+const freeInputs = new Map<number, Float32Array[]>();
+
+function takeInput(length: number): Float32Array {
+  return freeInputs.get(length)?.pop() ?? new Float32Array(length);
+}
+
+function releaseInput(buffer: Float32Array): void {
+  let list = freeInputs.get(buffer.length);
+  if (list === undefined) freeInputs.set(buffer.length, (list = []));
+  if (list.length < 4) list.push(buffer);
+}
+
+// Post-processing buffers: used only in the synchronous tail of process(), so one set per size is enough.
+const alphaBySize = new Map<string, { model: Uint8Array; planes: AlphaPlanes }>();
+const blurBySize = new Map<string, YuvPlanes>();
+
+function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame) {
+  const key = `${modelWidth}x${modelHeight}>${frame.width}x${frame.height}`;
+  let entry = alphaBySize.get(key);
+  if (entry === undefined) {
+    if (alphaBySize.size >= 4) alphaBySize.clear();
+    entry = {
+      model: new Uint8Array(modelWidth * modelHeight),
+      planes: {
+        y: new Uint8Array(frame.width * frame.height),
+        c: new Uint8Array((frame.width >> 1) * (frame.height >> 1)),
+      },
+    };
+    alphaBySize.set(key, entry);
+  }
+  return entry;
+}
+
+function blurPlanes(width: number, height: number): YuvPlanes {
+  const key = `${width}x${height}`;
+  let planes = blurBySize.get(key);
+  if (planes === undefined) {
+    if (blurBySize.size >= 4) blurBySize.clear();
+    const c = (width >> 1) * (height >> 1);
+    planes = { width, height, y: new Uint8Array(width * height), u: new Uint8Array(c), v: new Uint8Array(c) };
+    blurBySize.set(key, planes);
+  }
+  return planes;
+}
+
+/** The background plugin's worker part (default export). */
+export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
+  async process(ctx) {
+    const { frame, options, modelInput, state } = ctx;
+    if (options.mode === 'none') return state === undefined ? {} : { state };
+    const expected = BACKGROUND_MODEL_INPUTS[options.model];
+    if (modelInput === undefined || modelInput.width !== expected.width || modelInput.height !== expected.height) {
+      const got = modelInput === undefined ? 'none' : `${modelInput.width}x${modelInput.height}`;
+      throw new Error(`background (${ctx.streamPath}): model '${options.model}' needs a ${expected.width}x${expected.height} model input, got ${got}`);
+    }
+    const { width: mw, height: mh, rgb } = modelInput;
+
+    // Everything awaited comes first, so the post-processing below runs without interruption.
+    const runner = await ctx.model(options.model);
+    const image = options.mode === 'image' ? await loadImageBackground(options.imagePath, frame.width, frame.height) : undefined;
+
+    const t0 = performance.now();
+    const input = takeInput(mw * mh * 3);
+    for (let i = 0, n = input.length; i < n; i++) input[i] = UNIT_SCALE[rgb[i]];
+    const t1 = performance.now();
+    let confidence: Float32Array;
+    try {
+      const outputs = await runner.run({ [runner.inputNames[0]]: new Tensor('float32', input, [1, mh, mw, 3]) });
+      const output = outputs[runner.outputNames[0]];
+      if (output === undefined || output.type !== 'float32' || output.data.length !== mw * mh) {
+        throw new Error(`background (${ctx.streamPath}): model '${options.model}' output '${runner.outputNames[0]}' has dims [${output?.dims.join(', ')}], expected [1, ${mh}, ${mw}, 1] float32`);
+      }
+      confidence = output.data as Float32Array;
+    } finally {
+      releaseInput(input);
+    }
+    const t2 = performance.now();
+
+    // A fresh array: it is transferred to the host as state, so it must not alias a cached buffer.
+    const previous = state !== undefined && state.maskWidth === mw && state.maskHeight === mh ? state.previousMask : undefined;
+    const smoothed = smoothMask(confidence, previous, options.smoothing, new Float32Array(mw * mh));
+    const buffers = alphaBuffers(mw, mh, frame);
+    confidenceToAlpha(smoothed, options.threshold, options.edgeSoftness, buffers.model);
+    const t3 = performance.now();
+
+    upsampleAlpha(buffers.model, mw, mh, frame.width, frame.height, buffers.planes);
+    if (options.mode === 'color') {
+      compositeColor(frame, buffers.planes, hexToYuv(options.color));
+    } else if (options.mode === 'blur') {
+      compositePlanes(frame, buffers.planes, maskedBlurBackground(frame, buffers.planes, options.blurRadiusPx, blurPlanes(frame.width, frame.height)));
+    } else {
+      compositePlanes(frame, buffers.planes, image!);
+    }
+    const t4 = performance.now();
+
+    return {
+      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh },
+      timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, maskMs: t3 - t2, compositeMs: t4 - t3 },
+    };
+  },
+});

@@ -1,0 +1,72 @@
+/**
+ * Image backgrounds: a file loaded with sharp, scaled to cover the frame (centre crop), converted to
+ * I420 with the BT.601 limited-range matrix, and cached per worker by (path, width, height).
+ */
+import sharp from 'sharp';
+import { rgbToI420, type YuvPlanes } from './yuv-color.ts';
+
+/** Most (path, size) entries kept per worker thread; the least recently used one is dropped first. */
+export const IMAGE_CACHE_ENTRIES = 4;
+
+// Module-level cache: keyed by file and frame size, not by stream, so sharing it across streams is safe.
+const cache = new Map<string, Promise<YuvPlanes>>();
+
+/**
+ * decodeImageBackground loads `imagePath` with sharp, resizes it to cover width x height (fit
+ * 'cover', centre crop) and returns its I420 planes; rejects with an Error naming the file when it
+ * is missing or unreadable.
+ */
+export async function decodeImageBackground(imagePath: string, width: number, height: number): Promise<YuvPlanes> {
+  if (imagePath === '') throw new Error("background image: 'imagePath' is empty");
+  let rgb: Buffer;
+  try {
+    rgb = await sharp(imagePath)
+      .rotate()
+      .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer();
+  } catch (cause) {
+    throw new Error(`background image '${imagePath}' could not be read: ${(cause as Error).message}`, { cause });
+  }
+  if (rgb.length !== width * height * 3) {
+    throw new Error(`background image '${imagePath}' decoded to ${rgb.length} bytes, expected ${width * height * 3}`);
+  }
+  return rgbToI420(new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), width, height);
+}
+
+/**
+ * loadImageBackground returns the cached I420 planes of `imagePath` covering width x height, decoding
+ * on first use (concurrent callers share one decode); failures are not cached and reject with an
+ * Error naming the file.
+ */
+export function loadImageBackground(imagePath: string, width: number, height: number): Promise<YuvPlanes> {
+  const key = `${width}x${height}:${imagePath}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const pending = decodeImageBackground(imagePath, width, height);
+  cache.set(key, pending);
+  pending.catch(() => {
+    if (cache.get(key) === pending) cache.delete(key);
+  });
+  while (cache.size > IMAGE_CACHE_ENTRIES) {
+    const oldest = cache.keys().next().value as string;
+    cache.delete(oldest);
+  }
+  return pending;
+}
+
+/** imageCacheKeys lists the cached entries, least recently used first (for tests and stats). */
+export function imageCacheKeys(): string[] {
+  return [...cache.keys()];
+}
+
+/** clearImageCache empties this worker's image cache (e.g. after the file changed on disk). */
+export function clearImageCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,22 @@
+/**
+ * The `background` frame plugin: segments people (MediaPipe selfie segmentation) and replaces the
+ * background with a colour, a halo-free blur of the frame, or an image.
+ */
+import { defineFramePlugin } from '../plugin-api.ts';
+import { BACKGROUND_MODEL_INPUTS, backgroundOptionsSchema, type BackgroundOptions } from './background-options.ts';
+
+export type { BackgroundOptions } from './background-options.ts';
+
+/** The background plugin's definition (default export), validated by the host before streams start. */
+export default defineFramePlugin<BackgroundOptions>({
+  name: 'background',
+  version: '0.1.0',
+  description: 'Segments people and replaces the background with a colour, a blur or an image.',
+  optionsSchema: backgroundOptionsSchema,
+  models: ['selfie', 'selfie-landscape'],
+  modelInput(options) {
+    return options.mode === 'none' ? undefined : { ...BACKGROUND_MODEL_INPUTS[options.model] };
+  },
+  isPassthrough: (options) => options.mode === 'none',
+  workerModule: new URL('./background-worker.ts', import.meta.url).href,
+});
