@@ -1,0 +1,59 @@
+// Benchmark: ONNX Runtime CPU inference per model, 1 intra-op thread, graph optimisation 'all'.
+// Run: node --import tsx bench/inference.bench.ts [--runs 100] [--warmup 10] [--layouts]
+// --layouts also converts each model with an NHWC body and an NCHW body in memory and times both.
+import { cpus, platform, arch } from 'node:os';
+import ort from 'onnxruntime-node';
+import { buildModelBytes } from '../models/build-model.ts';
+import { MODEL_IDS, MODEL_REGISTRY, type ModelId } from '../models/registry.ts';
+import { createCpuSession } from '../models/runtime/ort-session.ts';
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const runs = flag('--runs', 100);
+const warmup = flag('--warmup', 10);
+const compareLayouts = process.argv.includes('--layouts');
+
+function deterministicInput(shape: number[], range: [number, number]): Float32Array {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let state = 12345;
+  for (let i = 0; i < data.length; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    data[i] = range[0] + ((state >>> 8) / 0x1000000) * (range[1] - range[0]);
+  }
+  return data;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function timeModel(id: ModelId, onnx: Uint8Array): Promise<{ median: number; p95: number }> {
+  const entry = MODEL_REGISTRY[id];
+  const session = await createCpuSession(onnx);
+  const feeds = { [entry.input.name]: new ort.Tensor('float32', deterministicInput(entry.input.shape, entry.input.range), entry.input.shape) };
+  for (let i = 0; i < warmup; i++) await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  await session.release();
+  times.sort((a, b) => a - b);
+  return { median: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${platform()} ${arch()}, node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
+console.log(`runs ${runs} after ${warmup} warm-up, 1 intra-op thread, graph optimisation all\n`);
+const rows: string[] = ['| model | body layout | median ms | p95 ms |', '|---|---|---:|---:|'];
+for (const id of MODEL_IDS) {
+  for (const layout of compareLayouts ? (['nchw', 'nhwc'] as const) : [undefined]) {
+    const built = await buildModelBytes(id, layout);
+    const { median, p95 } = await timeModel(id, built.onnx);
+    rows.push(`| ${id} | ${layout ?? 'build default'} | ${median.toFixed(2)} | ${p95.toFixed(2)} |`);
+  }
+}
+console.log(rows.join('\n'));
