@@ -109,9 +109,9 @@ export function modelEntry(id: string): ModelEntry {
   return entry;
 }
 
-/** modelPath returns the absolute path of the built ONNX file of `id` in models/build/ (it may not exist yet; see verifyModelFile). */
-export function modelPath(id: ModelId): string {
-  return join(MODELS_BUILD_DIR, modelEntry(id).onnxFile);
+/** modelPath returns the absolute path of the built ONNX file of `id` in models/build/ (or in `buildDir`); the file may not exist yet, see verifyModelFile. */
+export function modelPath(id: ModelId, buildDir: string = MODELS_BUILD_DIR): string {
+  return join(buildDir, modelEntry(id).onnxFile);
 }
 
 /** sourceModelPath returns the absolute path of the source TFLite file of `id` inside its installed npm package. */
@@ -139,10 +139,10 @@ export class ModelFileError extends Error {
   }
 }
 
-/** verifyModelFile resolves to the built ONNX path of `id` after checking it exists and its SHA-256 matches the registry; rejects with ModelFileError ERR_MODEL_MISSING or ERR_MODEL_CORRUPT telling the user to run `npm run build:models`. */
-export async function verifyModelFile(id: ModelId): Promise<string> {
+/** verifyModelFile resolves to the built ONNX path of `id` (in models/build/ or `buildDir`) after checking it exists and its SHA-256 matches the registry; rejects with ModelFileError ERR_MODEL_MISSING or ERR_MODEL_CORRUPT naming the file and telling the user to run `npm run build:models`. */
+export async function verifyModelFile(id: ModelId, buildDir: string = MODELS_BUILD_DIR): Promise<string> {
   const entry = modelEntry(id);
-  const path = modelPath(id);
+  const path = modelPath(id, buildDir);
   try {
     await access(path);
   } catch {
@@ -161,8 +161,8 @@ export async function verifyModelFile(id: ModelId): Promise<string> {
 }
 
 /** verifyAllModelFiles checks every registered model with verifyModelFile and resolves to their paths by id; rejects on the first failure. */
-export async function verifyAllModelFiles(): Promise<Record<ModelId, string>> {
+export async function verifyAllModelFiles(buildDir: string = MODELS_BUILD_DIR): Promise<Record<ModelId, string>> {
   const paths = {} as Record<ModelId, string>;
-  for (const id of MODEL_IDS) paths[id] = await verifyModelFile(id);
+  for (const id of MODEL_IDS) paths[id] = await verifyModelFile(id, buildDir);
   return paths;
 }
