@@ -1,4 +1,4 @@
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 
 /** SINGLE_THREAD_SESSION_OPTIONS are the ONNX Runtime CPU options the project measures and serves with: 1 intra-op thread, 1 inter-op thread, graph optimisation 'all'. */
 export const SINGLE_THREAD_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {

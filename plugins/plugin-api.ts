@@ -1,0 +1,115 @@
+/**
+ * The frame-plugin contract: what a plugin declares, what the host hands its worker part per frame.
+ *
+ * A plugin is a plain object made by {@link defineFramePlugin}. Its worker part runs in the
+ * inference pool (a worker thread) once per frame; it edits the frame's YUV planes in place and
+ * returns the per-stream state the next frame of the same stream receives back. State travels
+ * with the frame, so workers stay stateless and any worker can take any frame.
+ */
+import type { JSONSchemaType } from 'ajv';
+
+/** One decoded frame, planar YUV 4:2:0 (I420), 8 bit, limited range as decoded by ffmpeg. */
+export interface YuvFrame {
+  /** Luma width in px (even). */
+  width: number;
+  /** Luma height in px (even). */
+  height: number;
+  /** Y plane, `width * height` bytes, row stride = width. */
+  y: Uint8Array;
+  /** U (Cb) plane, `(width/2) * (height/2)` bytes, row stride = width/2. */
+  u: Uint8Array;
+  /** V (Cr) plane, same size as U. */
+  v: Uint8Array;
+  /** Zero-based frame index in the stream's decoded (constant-frame-rate) timeline. */
+  index: number;
+  /** Presentation time of the frame in ms from the first decoded frame (index / fps * 1000). */
+  ptsMs: number;
+}
+
+/** A small packed RGB copy of the frame scaled by ffmpeg for a model (aspect ratio not kept). */
+export interface ModelInputImage {
+  /** Width in px. */
+  width: number;
+  /** Height in px. */
+  height: number;
+  /** Packed RGB24 (NHWC order without the batch axis), `width * height * 3` bytes. */
+  rgb: Uint8Array;
+}
+
+/** The size of the scaled RGB copy a plugin needs, produced by the decoder ffmpeg (bilinear). */
+export interface ModelInputSpec {
+  /** Width in px. */
+  width: number;
+  /** Height in px. */
+  height: number;
+}
+
+/** Minimal view of an onnxruntime-node session (a subset of `ort.InferenceSession`). */
+export interface ModelRunner {
+  /** Input names in model order. */
+  readonly inputNames: readonly string[];
+  /** Output names in model order. */
+  readonly outputNames: readonly string[];
+  /** Runs the model; feeds and results are keyed by name. */
+  run(feeds: Record<string, import('onnxruntime-node').Tensor>): Promise<Record<string, import('onnxruntime-node').Tensor>>;
+}
+
+/** What the host gives a plugin's worker part for one frame. */
+export interface FrameContext<Options, State> {
+  /** The frame to edit in place. */
+  frame: YuvFrame;
+  /** The scaled RGB copy requested by `modelInput`, or undefined when the plugin asked for none. */
+  modelInput?: ModelInputImage;
+  /** Validated options for this stream (defaults applied). */
+  options: Options;
+  /** The state this plugin returned for the previous frame of this stream; undefined on the first. */
+  state: State | undefined;
+  /** Opens (once per worker thread, then cached) the ONNX session of a registry model id. */
+  model(id: string): Promise<ModelRunner>;
+  /** Stream path, e.g. `/live/demo`, for error messages. */
+  streamPath: string;
+}
+
+/** What a plugin's worker part returns for one frame. */
+export interface FrameResult<State> {
+  /** State for the next frame of this stream (must be structured-cloneable; typed arrays are transferred). */
+  state?: State;
+  /** Named durations in ms for the stats (e.g. `{ inferenceMs: 4.2, compositeMs: 1.1 }`). */
+  timings?: Record<string, number>;
+}
+
+/** The worker-side module of a plugin: the default export of the file named by `workerModule`. */
+export interface FramePluginWorker<Options = unknown, State = unknown> {
+  /** Processes one frame: edits `ctx.frame` in place; must not keep references to the frame. */
+  process(ctx: FrameContext<Options, State>): Promise<FrameResult<State>>;
+}
+
+/** A frame plugin's declaration, validated by the host before any stream starts. */
+export interface FramePluginDefinition<Options = Record<string, unknown>> {
+  /** Unique name, kebab-case, e.g. `background`. */
+  name: string;
+  /** Semver of the plugin. */
+  version: string;
+  /** One sentence for docs and the CLI. */
+  description: string;
+  /** JSON schema of the options object, with `default` on every property (ajv, useDefaults). */
+  optionsSchema: JSONSchemaType<Options>;
+  /** Registry model ids the plugin runs (checked at start; see models/registry.ts). */
+  models: string[];
+  /** Size of the scaled RGB copy to produce per frame for these options, or undefined for none. */
+  modelInput?(options: Options): ModelInputSpec | undefined;
+  /** Absolute URL of the worker module (use `new URL('./x-worker.ts', import.meta.url).href`). */
+  workerModule: string;
+  /** True when the plugin does nothing for these options (the pipeline then skips the pool). */
+  isPassthrough?(options: Options): boolean;
+}
+
+/** defineFramePlugin returns its argument typed; one call per plugin, in `plugins/<name>/index.ts`. */
+export function defineFramePlugin<Options>(definition: FramePluginDefinition<Options>): FramePluginDefinition<Options> {
+  return definition;
+}
+
+/** defineFramePluginWorker types a plugin's worker part; default-export its result. */
+export function defineFramePluginWorker<Options, State>(worker: FramePluginWorker<Options, State>): FramePluginWorker<Options, State> {
+  return worker;
+}

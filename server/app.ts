@@ -1,0 +1,79 @@
+/**
+ * build(config) wires the server: models checked, inference pool, RTMP ingest, stream registry,
+ * HTTP. Nothing listens until `start()`; `close()` ends streams, children and listeners.
+ */
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { MediaServerError } from './errors.ts';
+import { resolveFfmpegPath } from './pipeline/ffmpeg-path.ts';
+import { pluginDefinition } from './pipeline/plugin-chain.ts';
+import { InferencePool } from './inference/inference-pool.ts';
+import { NmsIngest } from './ingest/nms-adapter.ts';
+import { StreamRegistry } from './ingest/stream-registry.ts';
+import { buildHttpServer } from './http/http-server.ts';
+import { verifyModelFile, type ModelId } from '../models/registry.ts';
+
+/** RunningServer is a started server. */
+export interface RunningServer {
+  rtmpPort: number;
+  httpPort: number;
+  registry: StreamRegistry;
+  log: Logger;
+  /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
+  close(): Promise<void>;
+}
+
+/**
+ * start checks models and ffmpeg (before any port opens), then listens on RTMP and HTTP.
+ * @throws MediaServerError (`ERR_MODEL_MISSING`, `ERR_MODEL_CORRUPT`, `ERR_FFMPEG_MISSING`,
+ *   `ERR_PLUGIN_UNKNOWN`, ...) before anything listens.
+ */
+export async function start(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningServer> {
+  const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
+  const models = new Set(config.pipeline.plugins.flatMap((name) => pluginDefinition(name).models));
+  for (const id of models) {
+    try {
+      await verifyModelFile(id as ModelId);
+    } catch (cause) {
+      const e = cause as Error & { code?: string };
+      throw new MediaServerError(e.code ?? 'ERR_MODEL_MISSING', 'model', e.message, { fatal: true, cause });
+    }
+  }
+  mkdirSync(resolve(config.mediaRoot), { recursive: true });
+  mkdirSync(resolve(config.dataDir), { recursive: true });
+
+  const pool = new InferencePool(config.inference);
+  const ingest = new NmsIngest({
+    bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
+  }, log);
+  const registry = new StreamRegistry(config, ingest, pool, ffmpegPath, log);
+  let http: FastifyInstance | undefined;
+  try {
+    const rtmpPort = await ingest.listen();
+    http = await buildHttpServer({ config, registry, log, health: () => ({ rtmpPort, workers: pool.threads }) });
+    await http.listen({ port: config.http.port, host: config.bind });
+    const httpPort = (http.server.address() as { port: number }).port;
+    log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
+    let closing: Promise<void> | undefined;
+    return {
+      rtmpPort, httpPort, registry, log,
+      close: () => {
+        closing ??= (async () => {
+          await registry.stopAll();
+          await ingest.close();
+          await http?.close();
+          await pool.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await ingest.close().catch(() => {});
+    await http?.close().catch(() => {});
+    await pool.close().catch(() => {});
+    throw err;
+  }
+}

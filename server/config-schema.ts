@@ -1,0 +1,108 @@
+/**
+ * The server's configuration schema: every key with its default, unit and allowed values.
+ *
+ * This is the one place defaults live. `config.example.yaml` documents the same keys and a test
+ * checks that the two never drift.
+ */
+import type { SchemaObject } from 'ajv';
+import { backgroundOptionsSchema, type BackgroundOptions } from '../plugins/background/background-options.ts';
+
+// The background plugin's own schema is the single source of its option defaults.
+const { imagePath: _imagePath, ...pluginProps } = backgroundOptionsSchema.properties;
+
+/** ServerConfig is the validated configuration, all defaults applied. */
+export interface ServerConfig {
+  bind: string;
+  rtmp: { port: number };
+  http: { port: number; corsOrigin: string };
+  mediaRoot: string;
+  dataDir: string;
+  ffmpegPath: string;
+  hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
+  encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
+  pipeline: { maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
+  inference: { workers: number; intraOpThreads: number };
+  background: Omit<BackgroundOptions, 'imagePath'> & { image: string; imagesDir: string };
+  auth: { publishSecret: string };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+const port = (def: number, description: string) =>
+  ({ type: 'integer', minimum: 0, maximum: 65535, default: def, description }) as const;
+
+/** configSchema is the JSON schema (ajv, useDefaults) of {@link ServerConfig}. */
+export const configSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: [],
+  properties: {
+    bind: { type: 'string', default: '0.0.0.0', description: 'Address the RTMP and HTTP listeners bind to.' },
+    rtmp: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: { port: port(1935, 'RTMP ingest and playback port (0 = pick a free port).') },
+    },
+    http: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        port: port(8000, 'HTTP port: player, API, HLS, metrics (0 = pick a free port).'),
+        corsOrigin: { type: 'string', default: '*', description: 'Access-Control-Allow-Origin for HLS and the API.' },
+      },
+    },
+    mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },
+    dataDir: { type: 'string', default: './data', description: 'Folder for node-media-server\'s small state store.' },
+    ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
+    hls: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        segmentDurationMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Target HLS segment duration in ms (also the keyframe interval).' },
+        playlistLength: { type: 'integer', minimum: 2, maximum: 60, default: 6, description: 'Segments kept in the rolling playlist; older ones are deleted.' },
+        retentionMs: { type: 'integer', minimum: 0, default: 60000, description: 'How long a finished stream\'s HLS folder is kept, in ms.' },
+      },
+    },
+    encoder: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        preset: { type: 'string', enum: ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'], default: 'veryfast', description: 'libx264 preset.' },
+        crf: { type: 'integer', minimum: 0, maximum: 51, default: 23, description: 'libx264 constant rate factor.' },
+        maxBitrateKbps: { type: 'integer', minimum: 0, default: 4000, description: 'VBV max bitrate in kbit/s (0 = uncapped).' },
+        keyframeIntervalMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Keyframe (GOP) interval in ms.' },
+        threads: { type: 'integer', minimum: 0, maximum: 16, default: 0, description: 'libx264 threads per stream (0 = auto).' },
+      },
+    },
+    pipeline: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        maxQueueFrames: { type: 'integer', minimum: 1, maximum: 60, default: 3, description: 'Frames a stream may have waiting for the pool; beyond it frames are dropped (the last output repeats).' },
+        startTimeoutMs: { type: 'integer', minimum: 1000, default: 15000, description: 'How long a new stream may take to deliver its first decoded frame, in ms.' },
+        plugins: { type: 'array', items: { type: 'string' }, default: ['background'], description: 'Frame plugins run on every stream, in order.' },
+      },
+    },
+    inference: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        workers: { type: 'integer', minimum: 0, maximum: 64, default: 0, description: 'Worker threads in the inference pool (0 = number of CPU cores).' },
+        intraOpThreads: { type: 'integer', minimum: 1, maximum: 16, default: 1, description: 'onnxruntime intra-op threads per worker.' },
+      },
+    },
+    background: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        ...pluginProps,
+        image: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$', default: '', description: 'Background image name: a file <name>.jpg|.jpeg|.png|.webp in imagesDir (mode image).' },
+        imagesDir: { type: 'string', default: './backgrounds', description: 'Folder of background images.' },
+      },
+    },
+    auth: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        publishSecret: { type: 'string', default: '', description: 'When set, publishers must add ?token=<secret> to the stream key.' },
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Log level.' },
+      },
+    },
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * Loads the server configuration: defaults < YAML file < environment < CLI flags.
+ *
+ * Environment variables are the key path in upper snake case behind `LIVEMATTE_`, e.g.
+ * `hls.segmentDurationMs` -> `LIVEMATTE_HLS_SEGMENT_DURATION_MS`.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type ServerConfig } from './config-schema.ts';
+import { MediaServerError } from './errors.ts';
+
+export type { ServerConfig } from './config-schema.ts';
+
+/** ENV_PREFIX is the prefix of every configuration environment variable. */
+export const ENV_PREFIX = 'LIVEMATTE_';
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: 'array', allErrors: true });
+const validate = ajv.compile(configSchema);
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = isObject(value) && isObject(out[key]) ? merge(out[key] as Json, value) : value;
+  }
+  return out;
+}
+
+function envName(path: string[]): string {
+  return ENV_PREFIX + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** configLeafPaths lists every leaf key path of the schema, e.g. `['hls','segmentDurationMs']`. */
+export function configLeafPaths(schema: Json = configSchema as unknown as Json, prefix: string[] = []): string[][] {
+  const props = (schema.properties ?? {}) as Record<string, Json>;
+  return Object.entries(props).flatMap(([key, sub]) =>
+    sub.type === 'object' ? configLeafPaths(sub, [...prefix, key]) : [[...prefix, key]]);
+}
+
+/** configFromEnv picks the `LIVEMATTE_*` variables that name a config key into a partial config. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Json {
+  let out: Json = {};
+  for (const path of configLeafPaths()) {
+    const raw = env[envName(path)];
+    if (raw === undefined) continue;
+    const value: unknown = path.join('.') === 'pipeline.plugins' ? raw.split(',').filter(Boolean) : raw;
+    out = merge(out, path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);
+  }
+  return out;
+}
+
+/** configEnvNames maps each dotted key to its environment variable name (for docs). */
+export function configEnvNames(): Record<string, string> {
+  return Object.fromEntries(configLeafPaths().map((p) => [p.join('.'), envName(p)]));
+}
+
+/**
+ * resolveConfig merges the layers and validates them.
+ * @throws MediaServerError `ERR_CONFIG_INVALID` naming the key and the rule, e.g.
+ *   `'hls.segmentDurationMs' must be >= 500`.
+ */
+export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): ServerConfig {
+  const merged = merge(merge(merge({}, layers.file ?? {}), layers.env ?? {}), layers.cli ?? {});
+  if (!validate(merged)) {
+    const messages = (validate.errors ?? []).map((e) => {
+      const key = e.instancePath.slice(1).replaceAll('/', '.') || '(root)';
+      const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+      const allowed = e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
+      return `'${key}' ${e.message}${extra}${allowed}`;
+    });
+    throw new MediaServerError('ERR_CONFIG_INVALID', 'config', `invalid configuration: ${messages.join('; ')}`, { fatal: true });
+  }
+  return merged as unknown as ServerConfig;
+}
+
+/**
+ * loadConfigFile reads a YAML (or JSON) config file into a partial config.
+ * @throws MediaServerError `ERR_CONFIG_FILE` when the file is unreadable or not a mapping.
+ */
+export function loadConfigFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new MediaServerError('ERR_CONFIG_FILE', 'config', `cannot read config file ${path}: ${(cause as Error).message}`, { fatal: true, cause });
+  }
+  const parsed: unknown = parseYaml(text) ?? {};
+  if (!isObject(parsed)) {
+    throw new MediaServerError('ERR_CONFIG_FILE', 'config', `config file ${path} must hold a mapping of keys`, { fatal: true });
+  }
+  return parsed;
+}
+
+/** defaultConfig returns the configuration with nothing but defaults. */
+export function defaultConfig(): ServerConfig {
+  return resolveConfig({});
+}

@@ -1,0 +1,70 @@
+/**
+ * The HTTP side (Fastify): the player page, the stream API, HLS playlists and segments with CORS,
+ * health and metrics.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifyCors from '@fastify/cors';
+import type { ServerConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { StreamRegistry } from '../ingest/stream-registry.ts';
+import { registerStreamRoutes } from './stream-routes.ts';
+
+const PLAYER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../player');
+const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
+
+/** HttpDeps are what the HTTP routes read. */
+export interface HttpDeps {
+  config: ServerConfig;
+  registry: StreamRegistry;
+  log: Logger;
+  /** Prometheus text exposition, or undefined when metrics are off. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Extra facts for /healthz. */
+  health: () => Record<string, unknown>;
+}
+
+/** buildHttpServer makes the Fastify app (not listening yet). */
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+  }) as unknown as FastifyInstance;
+  await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(',') });
+
+  const mediaRoot = resolve(config.mediaRoot);
+  mkdirSync(join(mediaRoot, 'live'), { recursive: true });
+  await app.register(fastifyStatic, {
+    root: join(mediaRoot, 'live'),
+    prefix: '/live/',
+    decorateReply: false,
+    cacheControl: false,
+    setHeaders(reply, path) {
+      // Playlists change every segment; segments never change once written.
+      if (path.endsWith('.m3u8')) {
+        reply.header('Cache-Control', 'no-cache, no-store');
+        reply.header('Content-Type', 'application/vnd.apple.mpegurl');
+      } else if (path.endsWith('.ts')) {
+        reply.header('Cache-Control', 'public, max-age=60');
+        reply.header('Content-Type', 'video/mp2t');
+      }
+    },
+  });
+  await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });
+  await app.register(fastifyStatic, { root: PLAYER_DIR, prefix: '/', decorateReply: false, index: ['index.html'] });
+
+  app.get('/healthz', async () => ({ status: 'ok', streams: deps.registry.size, ...deps.health() }));
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      const { contentType, body } = await metrics();
+      return reply.type(contentType).send(body);
+    });
+  }
+  registerStreamRoutes(app, deps.registry);
+  return app;
+}

@@ -1,0 +1,87 @@
+/**
+ * The inference pool's worker entry: runs a stream's plugin chain on one frame in a worker thread.
+ * Holds one onnxruntime session per model per thread and caches plugin worker modules.
+ */
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { FramePluginWorker, ModelRunner, YuvFrame } from '../../plugins/plugin-api.ts';
+import { modelPath, type ModelId } from '../../models/registry.ts';
+import { createCpuSession } from '../../models/runtime/ort-session.ts';
+import type { FrameTask, FrameTaskResult } from './frame-task.ts';
+
+const intraOpNumThreads = Number((Piscina.workerData as { intraOpThreads?: number } | undefined)?.intraOpThreads ?? 1);
+const requireModule = createRequire(import.meta.url);
+const sessions = new Map<string, Promise<ModelRunner>>();
+const pluginModules = new Map<string, Promise<FramePluginWorker>>();
+
+function model(id: string): Promise<ModelRunner> {
+  let session = sessions.get(id);
+  if (!session) {
+    session = createCpuSession(modelPath(id as ModelId), { intraOpNumThreads });
+    session.catch(() => sessions.delete(id));
+    sessions.set(id, session);
+  }
+  return session;
+}
+
+function pluginWorker(url: string): Promise<FramePluginWorker> {
+  let mod = pluginModules.get(url);
+  if (!mod) {
+    // Node 20 does not apply tsx's ESM loader hooks inside worker threads, only its require hook,
+    // so the (TypeScript) plugin module is loaded with require here.
+    mod = Promise.resolve().then(() => (requireModule(fileURLToPath(url)) as { default: FramePluginWorker }).default);
+    mod.catch(() => pluginModules.delete(url));
+    pluginModules.set(url, mod);
+  }
+  return mod;
+}
+
+class MovedResult {
+  constructor(private readonly value: FrameTaskResult) {}
+  get [Piscina.transferableSymbol](): ArrayBuffer[] {
+    return [this.value.yuv];
+  }
+  get [Piscina.valueSymbol](): FrameTaskResult {
+    return this.value;
+  }
+}
+
+/** processFrame runs every plugin of `task.plugins` in order on the frame, editing it in place. */
+export default async function processFrame(task: FrameTask): Promise<unknown> {
+  const started = performance.now();
+  const { width, height } = task;
+  const ySize = width * height;
+  const cSize = (width / 2) * (height / 2);
+  const frame: YuvFrame = {
+    width, height, index: task.index, ptsMs: task.ptsMs,
+    y: new Uint8Array(task.yuv, 0, ySize),
+    u: new Uint8Array(task.yuv, ySize, cSize),
+    v: new Uint8Array(task.yuv, ySize + cSize, cSize),
+  };
+  const states: unknown[] = [];
+  const errors: string[] = [];
+  const timings: Record<string, number> = {};
+  for (const call of task.plugins) {
+    const input = task.modelInputs[call.modelInputIndex];
+    try {
+      const worker = await pluginWorker(call.workerModule);
+      const result = await worker.process({
+        frame,
+        modelInput: input && { width: input.width, height: input.height, rgb: new Uint8Array(input.rgb) },
+        options: call.options,
+        state: call.state,
+        model,
+        streamPath: task.streamPath,
+      });
+      states.push(result.state);
+      for (const [k, v] of Object.entries(result.timings ?? {})) timings[`${call.name}.${k}`] = v;
+    } catch (err) {
+      states.push(call.state);
+      errors.push(`${call.name}: ${(err as Error).message}`);
+    }
+  }
+  timings.workerMs = performance.now() - started;
+  return Piscina.move(new MovedResult({ yuv: task.yuv, states, timings, errors }) as never);
+}

@@ -1,0 +1,54 @@
+/**
+ * The Piscina worker pool that runs frame plugins (onnxruntime + sharp) off the main thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { FrameTask, FrameTaskResult } from './frame-task.ts';
+
+/** InferencePoolOptions sizes the pool. */
+export interface InferencePoolOptions {
+  /** Worker threads; 0 = number of CPU cores. */
+  workers: number;
+  /** onnxruntime intra-op threads per worker. */
+  intraOpThreads: number;
+}
+
+/** InferencePool runs FrameTasks on worker threads, moving pixel buffers both ways. */
+export class InferencePool {
+  private readonly piscina: Piscina;
+
+  constructor(options: InferencePoolOptions) {
+    const threads = options.workers || availableParallelism();
+    this.piscina = new Piscina({
+      filename: new URL('./frame-worker.ts', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      workerData: { intraOpThreads: options.intraOpThreads },
+    });
+  }
+
+  /** threads is the number of worker threads. */
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  /** queueSize is the number of tasks waiting for a worker. */
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  /**
+   * run processes one frame; the task's buffers are transferred (unusable by the caller afterwards).
+   * Rejects when the worker dies or the pool is closed.
+   */
+  run(task: FrameTask): Promise<FrameTaskResult> {
+    const transferList = [task.yuv, ...task.modelInputs.map((m) => m.rgb)];
+    return this.piscina.run(task, { transferList }) as Promise<FrameTaskResult>;
+  }
+
+  /** close ends every worker. */
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

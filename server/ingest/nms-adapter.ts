@@ -1,0 +1,190 @@
+/**
+ * The node-media-server v4 adapter: RTMP ingest and playback, publish authorisation, and an
+ * in-process tap that hands a publisher's FLV bytes to our pipeline.
+ *
+ * node-media-server fires prePublish/postPublish before its own checks, so a publish is only
+ * taken as real once, on the next tick, the session is its stream's publisher.
+ */
+import { createRequire } from 'node:module';
+import { once, EventEmitter } from 'node:events';
+import { timingSafeEqual, randomBytes } from 'node:crypto';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Logger } from '../logger.ts';
+import { STREAM_APP, isOutputName, isValidStreamKey } from './stream-key.ts';
+
+const require = createRequire(import.meta.url);
+const NodeMediaServer = require('node-media-server') as new (config: object) => NmsServer;
+const nmsContext = require('node-media-server/src/core/context.js') as NmsContext;
+const nmsLogger = require('node-media-server/src/core/logger.js') as { level: string; log: (message: string, level?: string) => void };
+
+interface NmsServer {
+  run(): Promise<void>;
+  stop(): Promise<void>;
+  on(event: string, listener: (session: NmsSession) => void): void;
+  rtmpServer: { tcpServer?: Server };
+}
+
+/** NmsSession is the part of a node-media-server session we read. */
+export interface NmsSession {
+  id: string;
+  ip: string;
+  protocol: string;
+  streamApp: string;
+  streamName: string;
+  streamPath: string;
+  streamQuery: Record<string, string | undefined>;
+  audioCodec: number;
+  videoWidth: number;
+  videoHeight: number;
+  socket?: Socket;
+  close(): void;
+}
+
+interface NmsBroadcast {
+  publisher: NmsSession | null;
+  postPlay(session: object): string | null;
+  donePlay(session: object): void;
+}
+
+interface NmsContext {
+  broadcasts: Map<string, NmsBroadcast>;
+  sessions: Map<string, NmsSession>;
+}
+
+/** PublishInfo describes an accepted publish of `live/<key>`. */
+export interface PublishInfo {
+  key: string;
+  streamPath: string;
+  query: Record<string, string | undefined>;
+  /** True when the publisher's metadata (so far) declares an audio track. */
+  audioDeclared(): boolean;
+  session: NmsSession;
+}
+
+/** IngestEvents are the adapter's events. */
+export interface IngestEvents {
+  /** A publisher of `live/<key>` was accepted and is the stream's publisher. */
+  publish: [info: PublishInfo];
+  /** That publisher went away (socket closed). */
+  unpublish: [info: PublishInfo];
+}
+
+/** IngestOptions configure the adapter. */
+export interface IngestOptions {
+  bind: string;
+  rtmpPort: number;
+  dataDir: string;
+  /** Shared secret publishers must pass as `?token=`; '' = open. */
+  publishSecret: string;
+}
+
+function secretMatches(given: string | undefined, secret: string): boolean {
+  const a = Buffer.from(given ?? '');
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** NmsIngest owns the embedded node-media-server. */
+export class NmsIngest extends EventEmitter<IngestEvents> {
+  /** Token our own encoders use to publish `live/stream-<key>`; nobody else can. */
+  readonly internalToken = randomBytes(18).toString('base64url');
+  private readonly nms: NmsServer;
+  private readonly live = new Map<string, PublishInfo>();
+  private port = 0;
+
+  constructor(private readonly options: IngestOptions, private readonly log: Logger) {
+    super();
+    // node-media-server logs through one console logger; route it into ours, one level quieter.
+    const levels: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { trace: 'trace', debug: 'debug', info: 'debug', warn: 'warn', error: 'warn' };
+    const nmsLog = log.child({ component: 'node-media-server' });
+    nmsLogger.log = (message: string, level = 'info') => nmsLog[levels[level] ?? 'debug'](message);
+    this.nms = new NodeMediaServer({
+      bind: options.bind,
+      rtmp: { port: options.rtmpPort },
+      store: { path: options.dataDir },
+      webadmin: { enable: false },
+    });
+    this.nms.on('prePublish', (s) => this.onPrePublish(s));
+    this.nms.on('postPublish', (s) => setImmediate(() => this.onPostPublish(s)));
+  }
+
+  /** rtmpPort is the bound RTMP port (after listen). */
+  get rtmpPort(): number {
+    return this.port;
+  }
+
+  /** listen starts RTMP; resolves with the bound port. */
+  async listen(): Promise<number> {
+    await this.nms.run();
+    const server = this.nms.rtmpServer.tcpServer!;
+    if (!server.listening) await once(server, 'listening');
+    this.port = (server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  /** close stops RTMP and disconnects every publisher and player. */
+  async close(): Promise<void> {
+    await this.nms.stop();
+  }
+
+  /** publishers lists the accepted live publishers. */
+  publishers(): PublishInfo[] {
+    return [...this.live.values()];
+  }
+
+  /** isLive tells whether a stream path has a publisher now. */
+  isLive(streamPath: string): boolean {
+    return nmsContext.broadcasts.get(streamPath)?.publisher != null;
+  }
+
+  /**
+   * tap subscribes in-process to a stream's FLV bytes (header, metadata, codec headers, then every
+   * tag); returns the function that unsubscribes.
+   */
+  tap(streamPath: string, onBytes: (chunk: Buffer) => void): () => void {
+    const broadcast = nmsContext.broadcasts.get(streamPath);
+    if (!broadcast) return () => {};
+    const session = {
+      id: `tap-${randomBytes(6).toString('hex')}`, ip: '', protocol: 'flv', streamPath, endTime: 0,
+      sendBuffer: (buffer: Buffer) => onBytes(buffer),
+      close: () => {},
+    };
+    broadcast.postPlay(session);
+    return () => broadcast.donePlay(session);
+  }
+
+  private reject(session: NmsSession, reason: string): void {
+    this.log.warn({ streamPath: session.streamPath, ip: session.ip }, `publish refused: ${reason}`);
+    session.socket?.destroy();
+    if (!session.socket) session.close();
+  }
+
+  private onPrePublish(session: NmsSession): void {
+    const name = session.streamName;
+    if (session.streamApp !== STREAM_APP) return this.reject(session, `unknown application '${session.streamApp}' (publish to ${STREAM_APP}/<key>)`);
+    if (isOutputName(name)) {
+      if (!secretMatches(session.streamQuery?.token, this.internalToken)) this.reject(session, 'processed outputs are published by the server only');
+      return;
+    }
+    if (!isValidStreamKey(name)) return this.reject(session, 'invalid stream key');
+    if (this.options.publishSecret && !secretMatches(session.streamQuery?.token, this.options.publishSecret)) {
+      return this.reject(session, 'missing or wrong token');
+    }
+  }
+
+  private onPostPublish(session: NmsSession): void {
+    if (session.streamApp !== STREAM_APP || isOutputName(session.streamName)) return;
+    if (nmsContext.broadcasts.get(session.streamPath)?.publisher !== session) return;
+    if (session.socket?.destroyed) return;
+    const info: PublishInfo = {
+      key: session.streamName, streamPath: session.streamPath, query: { ...session.streamQuery },
+      audioDeclared: () => Boolean(session.audioCodec), session,
+    };
+    this.live.set(session.id, info);
+    const done = () => {
+      if (this.live.delete(session.id)) this.emit('unpublish', info);
+    };
+    session.socket?.once('close', done);
+    this.emit('publish', info);
+  }
+}

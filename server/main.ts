@@ -1,0 +1,64 @@
+/**
+ * The command line: `npm start -- [--config file.yaml] [--rtmp-port n] [--http-port n] [--media-root dir] ...`.
+ * Precedence: defaults < config file < LIVEMATTE_* environment < flags. SIGTERM/SIGINT close cleanly.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { configFromEnv, loadConfigFile, resolveConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { start } from './app.ts';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+const program = new Command('live-matte')
+  .description('Live-video AI media server: RTMP in, background replacement, RTMP and HLS out.')
+  .option('-c, --config <file>', 'YAML config file (see config.example.yaml)')
+  .option('--bind <address>', 'listen address')
+  .option('--rtmp-port <port>', 'RTMP port', int)
+  .option('--http-port <port>', 'HTTP port', int)
+  .option('--media-root <dir>', 'folder HLS is written under')
+  .option('--bg <mode>', 'default background: color | blur | image | none')
+  .option('--bg-color <rrggbb>', 'default background colour')
+  .option('--bg-image <name>', 'default background image name (in background.imagesDir)')
+  .option('--workers <n>', 'inference worker threads (0 = cores)', int)
+  .option('--publish-secret <secret>', 'require ?token=<secret> on publish')
+  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+  .parse();
+
+const o = program.opts<Record<string, string | number | undefined>>();
+const cli = JSON.parse(JSON.stringify({
+  bind: o.bind,
+  rtmp: { port: o.rtmpPort },
+  http: { port: o.httpPort },
+  mediaRoot: o.mediaRoot,
+  background: { mode: o.bg, color: o.bgColor, image: o.bgImage },
+  inference: { workers: o.workers },
+  auth: { publishSecret: o.publishSecret },
+  log: { level: o.logLevel },
+}));
+
+try {
+  const config = resolveConfig({ file: o.config ? loadConfigFile(String(o.config)) : {}, env: configFromEnv(process.env), cli });
+  const server = await start(config, createLogger(config.log.level));
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 8000);
+    force.unref();
+    server.close().then(() => process.exit(0), (err) => {
+      server.log.error({ err: (err as Error).message }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  const e = err as Error & { code?: string };
+  process.stderr.write(`live-matte: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exit(1);
+}

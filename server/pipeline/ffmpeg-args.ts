@@ -1,0 +1,103 @@
+/**
+ * The one module that builds ffmpeg command lines (through fluent-ffmpeg's builder), so that the
+ * archived fluent-ffmpeg can be replaced in one place.
+ */
+import ffmpeg from 'fluent-ffmpeg';
+import type { ModelInputSpec } from '../../plugins/plugin-api.ts';
+
+type Command = ReturnType<typeof ffmpeg>;
+
+function argsOf(command: Command): string[] {
+  // fluent-ffmpeg only exposes its argument list through this method; we spawn ffmpeg ourselves
+  // because we need extra pipes (fd 3 and up) that its runner cannot open.
+  return (command as unknown as { _getArguments(): string[] })._getArguments();
+}
+
+const COMMON = ['-hide_banner', '-nostats', '-loglevel', 'warning', '-nostdin'];
+
+/** DecoderArgsInput describes the decoder: FLV (video tags) on stdin, frames out. */
+export interface DecoderArgsInput {
+  /** Scaled RGB24 copies for models; the i-th is written to fd 3 + i. */
+  modelInputs: ModelInputSpec[];
+}
+
+/**
+ * buildDecoderArgs: FLV on stdin -> constant-frame-rate I420 frames as YUV4MPEG2 on stdout
+ * (fd 1; the header carries width, height and frame rate) and, per model input, packed RGB24
+ * frames of that size on fd 3, 4, ... (bilinear, aspect ratio not kept), one per output frame.
+ */
+export function buildDecoderArgs(input: DecoderArgsInput): string[] {
+  const command = ffmpeg().input('pipe:0').inputFormat('flv')
+    .inputOptions(['-fflags', '+nobuffer', '-probesize', '65536', '-analyzeduration', '500000']);
+  const n = input.modelInputs.length;
+  const small = input.modelInputs.map((_, i) => `[m${i}]`).join('');
+  const graph = [`[0:v]crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p,split=${n + 1}[full]${small}`,
+    ...input.modelInputs.map((m, i) => `[m${i}]scale=${m.width}:${m.height}:flags=bilinear,format=rgb24[s${i}]`)];
+  command.complexFilter(graph.join(';'));
+  command.output('pipe:1').outputOptions(['-map', '[full]', '-fps_mode', 'cfr', '-f', 'yuv4mpegpipe']);
+  input.modelInputs.forEach((_, i) => {
+    command.output(`pipe:${3 + i}`).outputOptions(['-map', `[s${i}]`, '-fps_mode', 'cfr', '-f', 'rawvideo']);
+  });
+  return [...COMMON, ...argsOf(command)];
+}
+
+/** EncoderArgsInput describes one processed stream's encode and outputs. */
+export interface EncoderArgsInput {
+  /** Frame size in px. */
+  width: number;
+  height: number;
+  /** Frame rate as ffmpeg reads it, e.g. `30` or `30000/1001`. */
+  frameRate: string;
+  /** Frames per second as a number, for the GOP length. */
+  fps: number;
+  /** True when audio (FLV, audio tags only, timestamps rebased to the first video frame) comes on fd 3. */
+  hasAudio: boolean;
+  /** RTMP URL to publish the processed stream to, or '' for none. */
+  rtmpUrl: string;
+  /** Absolute path of the HLS playlist (its folder must exist), or '' for none. */
+  hlsPlaylistPath: string;
+  segmentDurationMs: number;
+  playlistLength: number;
+  preset: string;
+  crf: number;
+  maxBitrateKbps: number;
+  keyframeIntervalMs: number;
+  /** libx264 threads, 0 = auto. */
+  threads: number;
+}
+
+function teeEscape(value: string): string {
+  return value.replace(/([\\:|[\]])/g, '\\$1');
+}
+
+/**
+ * buildEncoderArgs: raw I420 frames on stdin (+ FLV audio on fd 3) -> one libx264 encode
+ * (zerolatency, a keyframe every `keyframeIntervalMs`) -> the tee muxer feeding RTMP (FLV) and
+ * HLS (rolling window, old segments deleted, appended to on reconnect with a discontinuity).
+ */
+export function buildEncoderArgs(input: EncoderArgsInput): string[] {
+  const gop = Math.max(1, Math.round((input.fps * input.keyframeIntervalMs) / 1000));
+  const command = ffmpeg().input('pipe:0').inputFormat('rawvideo')
+    .inputOptions(['-pix_fmt', 'yuv420p', '-video_size', `${input.width}x${input.height}`, '-framerate', input.frameRate]);
+  if (input.hasAudio) {
+    command.input('pipe:3').inputFormat('flv').inputOptions(['-probesize', '32768', '-analyzeduration', '0']);
+  }
+  const video = ['-map', '0:v', '-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
+    '-crf', String(input.crf), '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
+  if (input.maxBitrateKbps > 0) {
+    video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);
+  }
+  const audio = input.hasAudio ? ['-map', '1:a', '-c:a', 'copy'] : [];
+  const outputs: string[] = [];
+  if (input.rtmpUrl) outputs.push(`[f=flv:onfail=ignore]${teeEscape(input.rtmpUrl)}`);
+  if (input.hlsPlaylistPath) {
+    const dir = input.hlsPlaylistPath.replace(/\/[^/]*$/, '');
+    const hls = ['f=hls', `hls_time=${input.segmentDurationMs / 1000}`, `hls_list_size=${input.playlistLength}`,
+      'hls_flags=delete_segments+append_list+discont_start+independent_segments+program_date_time',
+      `hls_delete_threshold=2`, `hls_segment_filename=${teeEscape(`${dir}/segment-%d.ts`)}`];
+    outputs.push(`[${hls.join(':')}]${teeEscape(input.hlsPlaylistPath)}`);
+  }
+  command.output(outputs.join('|')).outputOptions([...video, ...audio, '-copyts', '-flags', '+global_header', '-f', 'tee']);
+  return [...COMMON, ...argsOf(command)];
+}

@@ -1,0 +1,131 @@
+/**
+ * Cuts ffmpeg's output byte streams into whole frames: YUV4MPEG2 (self-describing I420) and
+ * fixed-size raw frames. Each frame lands in its own ArrayBuffer so it can be transferred to a
+ * worker thread without a copy.
+ */
+
+/** Y4mHeader is what a YUV4MPEG2 stream header declares. */
+export interface Y4mHeader {
+  /** Width and height in px. */
+  width: number;
+  height: number;
+  /** Frame rate as `num/den`, e.g. `30/1` or `30000/1001`. */
+  frameRate: string;
+  /** Frames per second (num / den). */
+  fps: number;
+  /** Colour space tag (`C...`), e.g. `420mpeg2`; only 4:2:0 8-bit is accepted. */
+  colorspace: string;
+}
+
+/**
+ * parseY4mHeader parses the stream header line (without the newline).
+ * @throws Error when it is not a YUV4MPEG2 header or not 8-bit 4:2:0.
+ */
+export function parseY4mHeader(line: string): Y4mHeader {
+  const parts = line.split(' ');
+  if (parts[0] !== 'YUV4MPEG2') throw new Error(`not a YUV4MPEG2 stream: ${line.slice(0, 40)}`);
+  let width = 0; let height = 0; let frameRate = ''; let colorspace = '420jpeg';
+  for (const p of parts.slice(1)) {
+    if (p[0] === 'W') width = Number(p.slice(1));
+    else if (p[0] === 'H') height = Number(p.slice(1));
+    else if (p[0] === 'F') frameRate = p.slice(1).replace(':', '/');
+    else if (p[0] === 'C') colorspace = p.slice(1);
+  }
+  const [num, den] = frameRate.split('/').map(Number);
+  if (!(width > 0 && height > 0 && num > 0 && den > 0)) throw new Error(`bad YUV4MPEG2 header: ${line}`);
+  if (!colorspace.startsWith('420') || /p\d/.test(colorspace)) throw new Error(`unsupported YUV4MPEG2 colour space C${colorspace}`);
+  return { width, height, frameRate, fps: num / den, colorspace };
+}
+
+/** i420FrameSize is the byte size of one I420 frame: w*h + 2*ceil(w/2)*ceil(h/2). */
+export function i420FrameSize(width: number, height: number): number {
+  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
+const MAX_LINE = 1024;
+
+/** Y4mReader turns YUV4MPEG2 chunks into I420 frames, each its own ArrayBuffer. */
+export class Y4mReader {
+  header?: Y4mHeader;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private frame?: Uint8Array;
+  private filled = 0;
+  private frameSize = 0;
+  private state: 'header' | 'frameLine' | 'frameData' = 'header';
+
+  constructor(
+    private readonly onHeader: (header: Y4mHeader) => void,
+    private readonly onFrame: (frame: Uint8Array) => void,
+  ) {}
+
+  /**
+   * push feeds a chunk of ffmpeg's stdout.
+   * @throws Error on a malformed stream (bad header, missing FRAME marker).
+   */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.state === 'frameData') {
+        const n = Math.min(this.frameSize - this.filled, chunk.length - offset);
+        this.frame!.set(chunk.subarray(offset, offset + n), this.filled);
+        this.filled += n;
+        offset += n;
+        if (this.filled === this.frameSize) {
+          this.onFrame(this.frame!);
+          this.frame = undefined;
+          this.state = 'frameLine';
+        }
+        continue;
+      }
+      const nl = chunk.indexOf(0x0a, offset);
+      if (nl < 0) {
+        this.pending.push(chunk.subarray(offset));
+        this.pendingBytes += chunk.length - offset;
+        if (this.pendingBytes > MAX_LINE) throw new Error('YUV4MPEG2 header line too long');
+        return;
+      }
+      const line = Buffer.concat([...this.pending, chunk.subarray(offset, nl)]).toString('latin1');
+      this.pending = [];
+      this.pendingBytes = 0;
+      offset = nl + 1;
+      if (this.state === 'header') {
+        this.header = parseY4mHeader(line);
+        this.frameSize = i420FrameSize(this.header.width, this.header.height);
+        this.onHeader(this.header);
+        this.state = 'frameLine';
+      } else {
+        if (!line.startsWith('FRAME')) throw new Error(`expected a YUV4MPEG2 FRAME marker, got ${line.slice(0, 20)}`);
+        this.frame = new Uint8Array(new ArrayBuffer(this.frameSize));
+        this.filled = 0;
+        this.state = 'frameData';
+      }
+    }
+  }
+}
+
+/** RawFrameReader cuts a byte stream into frames of a fixed size, each its own ArrayBuffer. */
+export class RawFrameReader {
+  private frame: Uint8Array;
+  private filled = 0;
+
+  constructor(private readonly frameSize: number, private readonly onFrame: (frame: Uint8Array) => void) {
+    this.frame = new Uint8Array(new ArrayBuffer(frameSize));
+  }
+
+  /** push feeds a chunk. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(this.frameSize - this.filled, chunk.length - offset);
+      this.frame.set(chunk.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.frameSize) {
+        this.onFrame(this.frame);
+        this.frame = new Uint8Array(new ArrayBuffer(this.frameSize));
+        this.filled = 0;
+      }
+    }
+  }
+}

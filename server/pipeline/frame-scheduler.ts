@@ -1,0 +1,123 @@
+/**
+ * Keeps one stream's frames in order between the decoder and the encoder, with a bounded queue.
+ *
+ * One frame of a stream is processed at a time (plugin state such as the previous mask travels from
+ * frame to frame). Frames wait in a queue of at most `maxQueueFrames`; when processing falls behind,
+ * the oldest waiting frame is dropped and the last output frame is repeated in its place, so the
+ * output keeps its constant frame rate (and audio stays in sync) while latency stays bounded.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** DecodedFrame is one decoder output frame with its model inputs. */
+export interface DecodedFrame {
+  index: number;
+  /** I420 bytes. */
+  yuv: Uint8Array;
+  /** Scaled RGB24 copies, one per model input. */
+  modelInputs: Uint8Array[];
+  /** performance.now() when the decoder delivered it. */
+  decodedAt: number;
+}
+
+/** ProcessFrame turns a frame into output bytes; it may take ownership of the frame's buffers. */
+export type ProcessFrame = (frame: DecodedFrame) => Promise<Uint8Array>;
+
+type SlotStatus = 'queued' | 'running' | 'done' | 'dropped';
+
+interface Slot {
+  frame: DecodedFrame;
+  status: SlotStatus;
+  output?: Uint8Array;
+}
+
+/** SchedulerHooks are told what happens to each frame. */
+export interface SchedulerHooks {
+  /** write gets output frames strictly in input order. */
+  write(output: Uint8Array, frame: DecodedFrame): void;
+  /** onDrop is called for each dropped frame. */
+  onDrop?(frame: DecodedFrame): void;
+  /** onError is called when processing a frame failed (its output then repeats the last one). */
+  onError?(error: unknown, frame: DecodedFrame): void;
+  /** blank makes a neutral frame for when nothing else can be written (no output yet, input lost). */
+  blank(): Uint8Array;
+}
+
+/** FrameScheduler orders, bounds and drops frames for one stream. */
+export class FrameScheduler {
+  private readonly slots: Slot[] = [];
+  private running = false;
+  private lastOutput?: Uint8Array;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly process: ProcessFrame,
+    private readonly hooks: SchedulerHooks,
+    private readonly maxQueueFrames: number,
+  ) {}
+
+  /** queued is the number of frames waiting to be processed. */
+  get queued(): number {
+    return this.slots.filter((s) => s.status === 'queued').length;
+  }
+
+  /** push adds a decoded frame at the end of the stream's timeline. */
+  push(frame: DecodedFrame): void {
+    this.slots.push({ frame, status: 'queued' });
+    let waiting = this.queued;
+    for (const slot of this.slots) {
+      if (waiting <= this.maxQueueFrames) break;
+      if (slot.status === 'queued') {
+        slot.status = 'dropped';
+        waiting -= 1;
+        this.hooks.onDrop?.(slot.frame);
+      }
+    }
+    this.pump();
+    this.flush();
+  }
+
+  /** idle resolves once every pushed frame has been written. */
+  idle(): Promise<void> {
+    if (this.slots.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const slot = this.slots.find((s) => s.status === 'queued');
+    if (!slot) return;
+    slot.status = 'running';
+    this.running = true;
+    this.process(slot.frame).then(
+      (output) => { slot.output = output; },
+      (error) => { this.hooks.onError?.(error, slot.frame); },
+    ).finally(() => {
+      slot.status = 'done';
+      this.running = false;
+      this.flush();
+      this.pump();
+    });
+  }
+
+  private flush(): void {
+    while (this.slots.length > 0) {
+      const head = this.slots[0];
+      if (head.status === 'queued' || head.status === 'running') break;
+      this.slots.shift();
+      // A dropped or failed frame repeats the last output; before any output exists it goes out as decoded.
+      let output = head.output ?? this.lastOutput ?? head.frame.yuv;
+      // A failed worker keeps the transferred input; the frame's buffer is then detached (empty).
+      if (output.byteLength === 0) output = this.lastOutput ?? this.hooks.blank();
+      this.lastOutput = output;
+      this.hooks.write(output, head.frame);
+    }
+    if (this.slots.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+/** now is performance.now(), re-exported for callers that stamp frames. */
+export const now = (): number => performance.now();

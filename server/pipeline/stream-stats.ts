@@ -1,0 +1,99 @@
+/**
+ * Per-stream counters and recent timings, read by the API, the player and the metrics.
+ */
+
+const WINDOW = 300;
+
+/** RollingSamples keeps the last WINDOW samples of a duration for percentiles. */
+export class RollingSamples {
+  private readonly values: number[] = [];
+  private next = 0;
+
+  /** add records one sample. */
+  add(value: number): void {
+    if (this.values.length < WINDOW) this.values.push(value);
+    else this.values[this.next] = value;
+    this.next = (this.next + 1) % WINDOW;
+  }
+
+  /** percentile returns the p-th percentile (0..100) of the kept samples, or 0 when empty. */
+  percentile(p: number): number {
+    if (this.values.length === 0) return 0;
+    const sorted = [...this.values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  }
+
+  /** mean of the kept samples, or 0. */
+  mean(): number {
+    return this.values.length ? this.values.reduce((a, b) => a + b, 0) / this.values.length : 0;
+  }
+}
+
+/** RateMeter counts events and gives a rate per second over the last few seconds. */
+export class RateMeter {
+  private readonly stamps: number[] = [];
+  total = 0;
+
+  /** mark records one event now. */
+  mark(now = performance.now()): void {
+    this.total += 1;
+    this.stamps.push(now);
+    while (this.stamps.length > 0 && now - this.stamps[0] > 3000) this.stamps.shift();
+  }
+
+  /** perSecond is the event rate over the last 3 s (0 when idle). */
+  perSecond(now = performance.now()): number {
+    while (this.stamps.length > 0 && now - this.stamps[0] > 3000) this.stamps.shift();
+    if (this.stamps.length < 2) return 0;
+    return ((this.stamps.length - 1) * 1000) / Math.max(1, now - this.stamps[0]);
+  }
+}
+
+/** StreamStatsSnapshot is what `GET /api/streams` reports for one processed stream. */
+export interface StreamStatsSnapshot {
+  framesIn: number;
+  framesOut: number;
+  droppedFrames: number;
+  pluginErrors: number;
+  restarts: number;
+  fpsIn: number;
+  fpsOut: number;
+  queueDepth: number;
+  /** Mean worker time per frame over the last samples, ms. */
+  processMs: number;
+  /** Mean model inference time per frame, ms (sum of every plugin's `inferenceMs`). */
+  inferenceMs: number;
+  /** Decoder output to encoder input per frame, ms. */
+  latencyMs: { p50: number; p95: number; p99: number };
+}
+
+/** StreamStats accumulates one stream's counters. */
+export class StreamStats {
+  readonly in = new RateMeter();
+  readonly out = new RateMeter();
+  dropped = 0;
+  pluginErrors = 0;
+  restarts = 0;
+  queueDepth = 0;
+  readonly latency = new RollingSamples();
+  readonly process = new RollingSamples();
+  readonly inference = new RollingSamples();
+
+  /** snapshot returns the current figures. */
+  snapshot(): StreamStatsSnapshot {
+    const r = (x: number) => Math.round(x * 100) / 100;
+    return {
+      framesIn: this.in.total,
+      framesOut: this.out.total,
+      droppedFrames: this.dropped,
+      pluginErrors: this.pluginErrors,
+      restarts: this.restarts,
+      fpsIn: r(this.in.perSecond()),
+      fpsOut: r(this.out.perSecond()),
+      queueDepth: this.queueDepth,
+      processMs: r(this.process.mean()),
+      inferenceMs: r(this.inference.mean()),
+      latencyMs: { p50: r(this.latency.percentile(50)), p95: r(this.latency.percentile(95)), p99: r(this.latency.percentile(99)) },
+    };
+  }
+}
