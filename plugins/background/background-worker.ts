@@ -14,10 +14,10 @@ import { BACKGROUND_MODEL_INPUTS } from './background-options.ts';
 import { confidenceToAlpha } from './alpha-matte.ts';
 import { compositeColor, compositePlanes } from './composite-yuv.ts';
 import { loadImageBackground } from './image-background.ts';
-import { maskedBlurBackground } from './masked-blur.ts';
+import { compositeBlur } from './masked-blur.ts';
 import { smoothMask } from './mask-smoothing.ts';
-import { upsampleAlpha, type AlphaPlanes } from './upsample-alpha.ts';
-import { hexToYuv, type YuvPlanes } from './yuv-color.ts';
+import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from './upsample-alpha.ts';
+import { hexToYuv } from './yuv-color.ts';
 
 /** BackgroundState is the per-stream state carried from one frame to the next. */
 export interface BackgroundState {
@@ -47,35 +47,19 @@ function releaseInput(buffer: Float32Array): void {
 
 // Post-processing buffers: used only in the synchronous tail of process(), so one set per size is enough.
 const alphaBySize = new Map<string, { model: Uint8Array; planes: AlphaPlanes }>();
-const blurBySize = new Map<string, YuvPlanes>();
 
-function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame) {
+function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame): { model: Uint8Array; planes: AlphaPlanes } {
   const key = `${modelWidth}x${modelHeight}>${frame.width}x${frame.height}`;
   let entry = alphaBySize.get(key);
   if (entry === undefined) {
     if (alphaBySize.size >= 4) alphaBySize.clear();
     entry = {
       model: new Uint8Array(modelWidth * modelHeight),
-      planes: {
-        y: new Uint8Array(frame.width * frame.height),
-        c: new Uint8Array((frame.width >> 1) * (frame.height >> 1)),
-      },
+      planes: createAlphaPlanes(frame.width, frame.height),
     };
     alphaBySize.set(key, entry);
   }
   return entry;
-}
-
-function blurPlanes(width: number, height: number): YuvPlanes {
-  const key = `${width}x${height}`;
-  let planes = blurBySize.get(key);
-  if (planes === undefined) {
-    if (blurBySize.size >= 4) blurBySize.clear();
-    const c = (width >> 1) * (height >> 1);
-    planes = { width, height, y: new Uint8Array(width * height), u: new Uint8Array(c), v: new Uint8Array(c) };
-    blurBySize.set(key, planes);
-  }
-  return planes;
 }
 
 /** The background plugin's worker part (default export). */
@@ -122,7 +106,7 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
     if (options.mode === 'color') {
       compositeColor(frame, buffers.planes, hexToYuv(options.color));
     } else if (options.mode === 'blur') {
-      compositePlanes(frame, buffers.planes, maskedBlurBackground(frame, buffers.planes, options.blurRadiusPx, blurPlanes(frame.width, frame.height)));
+      compositeBlur(frame, buffers.planes, options.blurRadiusPx);
     } else {
       compositePlanes(frame, buffers.planes, image!);
     }

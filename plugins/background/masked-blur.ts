@@ -1,18 +1,22 @@
 /**
  * Background blur without halo, by normalized convolution: blurred = blur(frame * w) / blur(w) with
  * w = 255 - alpha (background weight), so person pixels contribute nothing to the blurred background
- * around them. Runs on a grid of 1/4 luma size (1/2 chroma size; the same grid for Y, U and V), with
- * three zero-padded box passes per axis approximating a Gaussian, then bilinear upsampling.
+ * around them. Runs on a coarse grid (cells of 4, 8 or 16 luma px, chosen so the blur spans about two
+ * cells; one grid for Y, U and V), with three zero-padded box passes per axis approximating a
+ * Gaussian, then bilinear upsampling fused with compositing (only where the matte is not fully person).
  */
 import type { YuvFrame } from '../plugin-api.ts';
-import type { AlphaPlanes } from './upsample-alpha.ts';
-import { resizeBilinear } from './upsample-alpha.ts';
+import { RUN_BACKGROUND, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
+import { axisTable, resizeBilinear, type AlphaPlanes } from './upsample-alpha.ts';
 import type { YuvPlanes } from './yuv-color.ts';
 
-/** Luma pixels per low-resolution grid cell along each axis. */
-export const BLUR_GRID_FACTOR = 4;
+/** Smallest and largest grid cell size in luma px. */
+export const MIN_GRID_CELL_PX = 4;
+export const MAX_GRID_CELL_PX = 16;
 const BOX_PASSES = 3;
-// Below this summed weight (on the 0..255 scale) a cell has no background near it: its value is unused.
+// Channels per grid cell, interleaved: Y * w, U * w, V * w, w.
+const CH = 4;
+// Below this weight (average on the 0..255 scale) a cell has no background near it: its value is unused.
 const MIN_WEIGHT = 0.01;
 
 /**
@@ -25,195 +29,262 @@ export function boxRadiusForSigma(sigma: number, passes = BOX_PASSES): number {
 }
 
 /**
- * boxBlurZeroPadded blurs the float plane `data` (width x height) in place with `passes` box filters
- * of radius `radius` per axis, treating samples outside the plane as 0 (right for normalized
- * convolution, where the weights get the same padding); `tmp` must hold width * height values.
+ * gridCellForSigma returns the grid cell size in luma px (4, 8 or 16) for a blur of standard deviation
+ * `sigma` px: the largest power of two not above sigma / 2, so the blur spans at least two cells.
  */
-export function boxBlurZeroPadded(
+export function gridCellForSigma(sigma: number): number {
+  let cell = MIN_GRID_CELL_PX;
+  while (cell * 2 <= MAX_GRID_CELL_PX && cell * 2 <= sigma / 2) cell *= 2;
+  return cell;
+}
+
+/**
+ * boxBlurInterleaved blurs `data` (width x height cells of `channels` interleaved floats) in place with
+ * `passes` box filters of `radius` per axis, treating samples outside as 0 (right for normalized
+ * convolution, where the weights get the same padding); `tmp` is as long as `data`, `acc` holds width * channels.
+ */
+export function boxBlurInterleaved(
   data: Float32Array,
   width: number,
   height: number,
+  channels: number,
   radius: number,
   passes: number,
   tmp: Float32Array,
   acc: Float64Array,
 ): void {
   const inv = 1 / (2 * radius + 1);
+  const rowLen = width * channels;
   for (let pass = 0; pass < passes; pass++) {
-    // Horizontal: data -> tmp, running sum over [x - r, x + r].
+    // Horizontal: data -> tmp, a running sum per channel over [x - r, x + r].
     for (let y = 0; y < height; y++) {
-      const o = y * width;
-      let s = 0;
-      for (let k = 0; k <= radius && k < width; k++) s += data[o + k];
-      for (let x = 0; x < width; x++) {
-        tmp[o + x] = s * inv;
-        const add = x + radius + 1;
-        if (add < width) s += data[o + add];
-        const sub = x - radius;
-        if (sub >= 0) s -= data[o + sub];
+      const o = y * rowLen;
+      for (let c = 0; c < channels; c++) {
+        let s = 0;
+        for (let k = 0; k <= radius && k < width; k++) s += data[o + k * channels + c];
+        for (let x = 0; x < width; x++) {
+          tmp[o + x * channels + c] = s * inv;
+          const add = x + radius + 1;
+          if (add < width) s += data[o + add * channels + c];
+          const sub = x - radius;
+          if (sub >= 0) s -= data[o + sub * channels + c];
+        }
       }
     }
-    // Vertical: tmp -> data, one running sum per column, row by row (cache friendly).
-    acc.fill(0, 0, width);
+    // Vertical: tmp -> data, one running sum per column, row by row (contiguous).
+    acc.fill(0, 0, rowLen);
     for (let k = 0; k <= radius && k < height; k++) {
-      const o = k * width;
-      for (let x = 0; x < width; x++) acc[x] += tmp[o + x];
+      const o = k * rowLen;
+      for (let x = 0; x < rowLen; x++) acc[x] += tmp[o + x];
     }
     for (let y = 0; y < height; y++) {
-      const o = y * width;
-      for (let x = 0; x < width; x++) data[o + x] = acc[x] * inv;
-      const add = y + radius + 1;
-      if (add < height) {
-        const a = add * width;
-        for (let x = 0; x < width; x++) acc[x] += tmp[a + x];
-      }
-      const sub = y - radius;
-      if (sub >= 0) {
-        const b = sub * width;
-        for (let x = 0; x < width; x++) acc[x] -= tmp[b + x];
+      const o = y * rowLen;
+      const a = (y + radius + 1) * rowLen;
+      const b = (y - radius) * rowLen;
+      const canAdd = y + radius + 1 < height;
+      const canSub = y - radius >= 0;
+      if (canAdd && canSub) {
+        for (let x = 0; x < rowLen; x++) {
+          const v = acc[x];
+          data[o + x] = v * inv;
+          acc[x] = v + tmp[a + x] - tmp[b + x];
+        }
+      } else {
+        for (let x = 0; x < rowLen; x++) data[o + x] = acc[x] * inv;
+        if (canAdd) for (let x = 0; x < rowLen; x++) acc[x] += tmp[a + x];
+        if (canSub) for (let x = 0; x < rowLen; x++) acc[x] -= tmp[b + x];
       }
     }
   }
 }
 
-/** Low-resolution working buffers for one frame size. */
-interface BlurScratch {
+/** LowResBackground is the blurred background on the blur grid: three 8-bit planes of gridWidth x gridHeight. */
+export interface LowResBackground {
   gridWidth: number;
   gridHeight: number;
-  numY: Float32Array;
-  denY: Float32Array;
-  numU: Float32Array;
-  numV: Float32Array;
-  denC: Float32Array;
+  y: Uint8Array;
+  u: Uint8Array;
+  v: Uint8Array;
+}
+
+interface BlurScratch {
+  cell: number;
+  cells: Float32Array;
   tmp: Float32Array;
   acc: Float64Array;
-  lowY: Uint8Array;
-  lowU: Uint8Array;
-  lowV: Uint8Array;
+  low: LowResBackground;
+  rows: Uint16Array;
 }
 
 // Keyed by frame size only; contents never outlive one synchronous call, so streams can share them.
 const scratchBySize = new Map<string, BlurScratch>();
 
-function scratchFor(width: number, height: number): BlurScratch {
-  const key = `${width}x${height}`;
+function scratchFor(width: number, height: number, cell: number): BlurScratch {
+  const key = `${width}x${height}/${cell}`;
   let s = scratchBySize.get(key);
   if (s !== undefined) return s;
-  const gridWidth = Math.ceil(width / BLUR_GRID_FACTOR);
-  const gridHeight = Math.ceil(height / BLUR_GRID_FACTOR);
+  const gridWidth = Math.ceil(width / cell);
+  const gridHeight = Math.ceil(height / cell);
   const n = gridWidth * gridHeight;
   s = {
-    gridWidth, gridHeight,
-    numY: new Float32Array(n), denY: new Float32Array(n),
-    numU: new Float32Array(n), numV: new Float32Array(n), denC: new Float32Array(n),
-    tmp: new Float32Array(n), acc: new Float64Array(gridWidth),
-    lowY: new Uint8Array(n), lowU: new Uint8Array(n), lowV: new Uint8Array(n),
+    cell,
+    cells: new Float32Array(n * CH),
+    tmp: new Float32Array(n * CH),
+    acc: new Float64Array(gridWidth * CH),
+    low: { gridWidth, gridHeight, y: new Uint8Array(n), u: new Uint8Array(n), v: new Uint8Array(n) },
+    rows: new Uint16Array(gridHeight * width),
   };
-  if (scratchBySize.size >= 4) scratchBySize.clear();
+  if (scratchBySize.size >= 8) scratchBySize.clear();
   scratchBySize.set(key, s);
   return s;
 }
 
-/** Sums plane * (255 - alpha) and (255 - alpha) over `cell` x `cell` blocks into num/den (grid stride gridWidth). */
-function accumulateCells(
-  plane: Uint8Array,
-  alpha: Uint8Array,
-  width: number,
-  height: number,
-  cell: number,
-  gridWidth: number,
-  num: Float32Array,
-  den: Float32Array,
-  num2?: Float32Array,
-  plane2?: Uint8Array,
-): void {
-  num.fill(0);
-  den.fill(0);
-  if (num2 !== undefined) num2.fill(0);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    const g = ((y / cell) | 0) * gridWidth;
-    for (let gx = 0, x0 = 0; gx < gridWidth; gx++, x0 += cell) {
-      const x1 = x0 + cell < width ? x0 + cell : width;
-      let s = 0;
-      let d = 0;
-      let s2 = 0;
-      if (plane2 === undefined) {
-        for (let i = row + x0, e = row + x1; i < e; i++) {
-          const w = 255 - alpha[i];
-          s += plane[i] * w;
-          d += w;
-        }
-      } else {
-        for (let i = row + x0, e = row + x1; i < e; i++) {
-          const w = 255 - alpha[i];
-          s += plane[i] * w;
-          s2 += plane2[i] * w;
-          d += w;
-        }
-        num2![g + gx] += s2;
-      }
-      num[g + gx] += s;
-      den[g + gx] += d;
-    }
-  }
-}
-
-/** Writes num/den (rounded, 0..255) into `low`, or the frame's sample at the cell's corner where no weight is near. */
-function resolveCells(
-  num: Float32Array,
-  den: Float32Array,
-  low: Uint8Array,
-  plane: Uint8Array,
-  planeWidth: number,
-  cell: number,
-  gridWidth: number,
-  gridHeight: number,
-): void {
+/**
+ * Fills the interleaved cells with Y*w, U*w, V*w, w from 2x2 luma samples per cell at 1/4 and 3/4 of
+ * the cell (w = 255 - luma alpha), each paired with the chroma sample it lies on. Sparse sampling is
+ * invisible after a blur spanning two cells and keeps the cost at 4 reads per cell.
+ */
+function accumulateCells(frame: YuvFrame, alphaY: Uint8Array, cell: number, gridWidth: number, gridHeight: number, cells: Float32Array): void {
+  const { width, height, y: py, u: pu, v: pv } = frame;
+  const cw = width >> 1;
+  const near = cell >> 2;
+  const far = (cell * 3) >> 2;
   for (let gy = 0; gy < gridHeight; gy++) {
-    const o = gy * gridWidth;
-    const fallbackRow = gy * cell * planeWidth;
+    const y0 = gy * cell + near;
+    const y1 = gy * cell + far < height ? gy * cell + far : height - 1;
     for (let gx = 0; gx < gridWidth; gx++) {
-      const d = den[o + gx];
-      if (d > MIN_WEIGHT) {
-        const v = num[o + gx] / d + 0.5;
-        low[o + gx] = v > 255 ? 255 : v < 0 ? 0 : v;
-      } else {
-        low[o + gx] = plane[fallbackRow + gx * cell];
+      const x0 = gx * cell + near;
+      const x1 = gx * cell + far < width ? gx * cell + far : width - 1;
+      let sy = 0, su = 0, sv = 0, sw = 0;
+      for (let k = 0; k < 4; k++) {
+        const ly = k < 2 ? y0 : y1;
+        const lx = (k & 1) === 0 ? x0 : x1;
+        const li = ly * width + lx;
+        const ci = (ly >> 1) * cw + (lx >> 1);
+        const w = 255 - alphaY[li];
+        sy += py[li] * w;
+        su += pu[ci] * w;
+        sv += pv[ci] * w;
+        sw += w;
       }
+      const o = (gy * gridWidth + gx) * CH;
+      cells[o] = sy;
+      cells[o + 1] = su;
+      cells[o + 2] = sv;
+      cells[o + 3] = sw;
     }
   }
 }
 
 /**
- * maskedBlurBackground computes the blurred background of `frame` (Gaussian of standard deviation
- * about `blurRadiusPx` luma px, CSS `blur()` semantics; at least ~6 px because of the 1/4 grid)
- * from background pixels only (weights 255 - alpha) and writes it as I420 planes of the frame's size
- * into `out`, which it returns.
+ * maskedBlurBackground computes the blurred background of `frame` on the coarse grid (Gaussian of
+ * standard deviation about `blurRadiusPx` luma px, CSS `blur()` semantics, at least ~6 px because of
+ * the grid; see {@link gridCellForSigma}) from background pixels only. The result is a per-worker buffer valid until the next call.
  */
-export function maskedBlurBackground(frame: YuvFrame, alpha: AlphaPlanes, blurRadiusPx: number, out: YuvPlanes): YuvPlanes {
-  const { width, height } = frame;
-  const cw = width >> 1;
-  const chh = height >> 1;
-  if (out.width !== width || out.height !== height) throw new RangeError(`maskedBlurBackground: out is ${out.width}x${out.height}, frame is ${width}x${height}`);
-  const s = scratchFor(width, height);
-  const { gridWidth, gridHeight } = s;
-  const chromaCell = BLUR_GRID_FACTOR >> 1;
-
-  accumulateCells(frame.y, alpha.y, width, height, BLUR_GRID_FACTOR, gridWidth, s.numY, s.denY);
-  accumulateCells(frame.u, alpha.c, cw, chh, chromaCell, gridWidth, s.numU, s.denC, s.numV, frame.v);
-
-  const radius = boxRadiusForSigma(blurRadiusPx / BLUR_GRID_FACTOR);
-  for (const plane of [s.numY, s.denY, s.numU, s.numV, s.denC]) {
-    boxBlurZeroPadded(plane, gridWidth, gridHeight, radius, BOX_PASSES, s.tmp, s.acc);
+export function maskedBlurBackground(frame: YuvFrame, alpha: AlphaPlanes, blurRadiusPx: number): LowResBackground {
+  const cell = gridCellForSigma(blurRadiusPx);
+  const s = scratchFor(frame.width, frame.height, cell);
+  const { low, cells } = s;
+  const { gridWidth, gridHeight } = low;
+  accumulateCells(frame, alpha.y, cell, gridWidth, gridHeight, cells);
+  boxBlurInterleaved(cells, gridWidth, gridHeight, CH, boxRadiusForSigma(blurRadiusPx / cell), BOX_PASSES, s.tmp, s.acc);
+  const cw = frame.width >> 1;
+  for (let gy = 0, i = 0; gy < gridHeight; gy++) {
+    const ly = Math.min(gy * cell + (cell >> 2), frame.height - 1);
+    for (let gx = 0; gx < gridWidth; gx++, i++) {
+      const o = i * CH;
+      const w = cells[o + 3];
+      if (w > MIN_WEIGHT) {
+        const inv = 1 / w;
+        // +0.5 rounds; Uint8Array stores truncate. Ratios of non-negative sums stay within 0..255.
+        low.y[i] = cells[o] * inv + 0.5;
+        low.u[i] = cells[o + 1] * inv + 0.5;
+        low.v[i] = cells[o + 2] * inv + 0.5;
+      } else {
+        const lx = Math.min(gx * cell + (cell >> 2), frame.width - 1);
+        low.y[i] = frame.y[ly * frame.width + lx];
+        low.u[i] = frame.u[(ly >> 1) * cw + (lx >> 1)];
+        low.v[i] = frame.v[(ly >> 1) * cw + (lx >> 1)];
+      }
+    }
   }
+  return low;
+}
 
-  resolveCells(s.numY, s.denY, s.lowY, frame.y, width, BLUR_GRID_FACTOR, gridWidth, gridHeight);
-  resolveCells(s.numU, s.denC, s.lowU, frame.u, cw, chromaCell, gridWidth, gridHeight);
-  resolveCells(s.numV, s.denC, s.lowV, frame.v, cw, chromaCell, gridWidth, gridHeight);
+/**
+ * blendPlaneWithUpsampled blends a width x height `plane` toward the bilinear upsampling of `low`
+ * (gridWidth x gridHeight), computing the background only in spans the matte's `runs` do not mark as
+ * person. `rows` (>= gridHeight * width values) holds the horizontally upsampled grid rows.
+ */
+export function blendPlaneWithUpsampled(
+  plane: Uint8Array,
+  width: number,
+  height: number,
+  alpha: Uint8Array,
+  runs: MatteRuns,
+  low: Uint8Array,
+  gridWidth: number,
+  gridHeight: number,
+  rows: Uint16Array,
+): void {
+  const { i0: xi0, i1: xi1, w1: xw1 } = axisTable(gridWidth, width);
+  const { i0: yi0, i1: yi1, w1: yw1 } = axisTable(gridHeight, height);
+  // Horizontal pass on the few grid rows (values scaled by 256), then 2 reads per output pixel.
+  for (let gy = 0; gy < gridHeight; gy++) {
+    const s = gy * gridWidth;
+    const o = gy * width;
+    for (let x = 0; x < width; x++) {
+      const a = low[s + xi0[x]];
+      rows[o + x] = (a << 8) + (low[s + xi1[x]] - a) * xw1[x];
+    }
+  }
+  const { rowStart, data } = runs;
+  for (let y = 0; y < height; y++) {
+    const r0 = yi0[y] * width;
+    const r1 = yi1[y] * width;
+    const wy = yw1[y];
+    const wy0 = 256 - wy;
+    const o = y * width;
+    for (let k = rowStart[y] * 3, e = rowStart[y + 1] * 3; k < e; k += 3) {
+      const kind = data[k + 2];
+      if (kind === RUN_PERSON) continue;
+      const xs = data[k];
+      const xe = data[k + 1];
+      if (kind === RUN_BACKGROUND) {
+        for (let x = xs; x < xe; x++) plane[o + x] = (rows[r0 + x] * wy0 + rows[r1 + x] * wy + 32768) >> 16;
+      } else {
+        for (let x = xs; x < xe; x++) {
+          const a = alpha[o + x];
+          if (a === 255) continue;
+          const bg = (rows[r0 + x] * wy0 + rows[r1 + x] * wy + 32768) >> 16;
+          const v = plane[o + x] * a + bg * (255 - a) + 127;
+          plane[o + x] = (v + 1 + (v >> 8)) >> 8;
+        }
+      }
+    }
+  }
+}
 
-  resizeBilinear(s.lowY, gridWidth, gridHeight, out.y, width, height);
-  resizeBilinear(s.lowU, gridWidth, gridHeight, out.u, cw, chh);
-  resizeBilinear(s.lowV, gridWidth, gridHeight, out.v, cw, chh);
-  return out;
+/** compositeBlur replaces the frame's background with its halo-free blur (see {@link maskedBlurBackground}), in place. */
+export function compositeBlur(frame: YuvFrame, alpha: AlphaPlanes, blurRadiusPx: number): void {
+  const low = maskedBlurBackground(frame, alpha, blurRadiusPx);
+  const { rows } = scratchFor(frame.width, frame.height, gridCellForSigma(blurRadiusPx));
+  const cw = frame.width >> 1;
+  const ch = frame.height >> 1;
+  blendPlaneWithUpsampled(frame.y, frame.width, frame.height, alpha.y, alpha.yRuns, low.y, low.gridWidth, low.gridHeight, rows);
+  blendPlaneWithUpsampled(frame.u, cw, ch, alpha.c, alpha.cRuns, low.u, low.gridWidth, low.gridHeight, rows);
+  blendPlaneWithUpsampled(frame.v, cw, ch, alpha.c, alpha.cRuns, low.v, low.gridWidth, low.gridHeight, rows);
+}
+
+/** upsampleLowResBackground returns the low-resolution background as full-size I420 planes (for tests and previews). */
+export function upsampleLowResBackground(low: LowResBackground, width: number, height: number): YuvPlanes {
+  const cw = width >> 1;
+  const ch = height >> 1;
+  return {
+    width,
+    height,
+    y: resizeBilinear(low.y, low.gridWidth, low.gridHeight, new Uint8Array(width * height), width, height),
+    u: resizeBilinear(low.u, low.gridWidth, low.gridHeight, new Uint8Array(cw * ch), cw, ch),
+    v: resizeBilinear(low.v, low.gridWidth, low.gridHeight, new Uint8Array(cw * ch), cw, ch),
+  };
 }

@@ -1,0 +1,136 @@
+/**
+ * Benchmark of the background plugin's per-frame JS work at 1280x720 (no inference): mask
+ * smoothing + matte, alpha upsampling + colour composite, blur composite, image composite.
+ * Deterministic synthetic input, warm-up, then median and p95 in ms; a plain copy of the frame's
+ * planes is measured in the same run as the baseline for ratios.
+ *
+ * Run: node --import tsx bench/composite.bench.ts [--frames 200]
+ */
+import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type { YuvFrame } from '../plugins/plugin-api.ts';
+import { confidenceToAlpha } from '../plugins/background/alpha-matte.ts';
+import { compositeColor, compositePlanes } from '../plugins/background/composite-yuv.ts';
+import { decodeImageBackground } from '../plugins/background/image-background.ts';
+import { compositeBlur } from '../plugins/background/masked-blur.ts';
+import { smoothMask } from '../plugins/background/mask-smoothing.ts';
+import { createAlphaPlanes, upsampleAlpha } from '../plugins/background/upsample-alpha.ts';
+import { hexToYuv } from '../plugins/background/yuv-color.ts';
+
+const WIDTH = 1280;
+const HEIGHT = 720;
+const MODEL = 256;
+const framesArg = process.argv.indexOf('--frames');
+const FRAMES = framesArg > 0 ? Number(process.argv[framesArg + 1]) : 200;
+const WARMUP = 30;
+
+// Deterministic pseudo-random texture (LCG) over gradients: compositing cost does not depend on content,
+// but the blur's and the matte's branches do depend on the alpha layout, so that is realistic.
+function syntheticFrame(): YuvFrame {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  const y = new Uint8Array(WIDTH * HEIGHT);
+  for (let i = 0; i < y.length; i++) y[i] = 16 + (((i % WIDTH) * 200) / WIDTH + (rnd() & 15)) | 0;
+  const c = (WIDTH / 2) * (HEIGHT / 2);
+  const u = new Uint8Array(c).map(() => 100 + (rnd() & 63));
+  const v = new Uint8Array(c).map(() => 100 + (rnd() & 63));
+  return { width: WIDTH, height: HEIGHT, y, u, v, index: 0, ptsMs: 0 };
+}
+
+// A head-and-shoulders blob: confidence 1 inside an ellipse, ramping to 0 over ~10 model px.
+function syntheticConfidence(shift: number): Float32Array {
+  const conf = new Float32Array(MODEL * MODEL);
+  for (let y = 0; y < MODEL; y++) {
+    for (let x = 0; x < MODEL; x++) {
+      const dx = (x - 128 - shift) / 70;
+      const dy = (y - 170) / 110;
+      const d = Math.sqrt(dx * dx + dy * dy);
+      conf[y * MODEL + x] = Math.min(1, Math.max(0, (1.05 - d) * 8));
+    }
+  }
+  return conf;
+}
+
+function copyFrame(src: YuvFrame, dst: YuvFrame): void {
+  dst.y.set(src.y);
+  dst.u.set(src.u);
+  dst.v.set(src.v);
+}
+
+function stats(samples: number[]): { median: number; p95: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] };
+}
+
+function measure(run: (i: number) => void): { median: number; p95: number } {
+  for (let i = 0; i < WARMUP; i++) run(i);
+  const samples: number[] = [];
+  for (let i = 0; i < FRAMES; i++) {
+    const t0 = performance.now();
+    run(i);
+    samples.push(performance.now() - t0);
+  }
+  return stats(samples);
+}
+
+const source = syntheticFrame();
+const frame = syntheticFrame();
+const confidences = [syntheticConfidence(0), syntheticConfidence(3)];
+const modelAlpha = new Uint8Array(MODEL * MODEL);
+const smoothed = new Float32Array(MODEL * MODEL);
+const alpha = createAlphaPlanes(WIDTH, HEIGHT);
+const grey = hexToYuv('c0c0c0');
+confidenceToAlpha(confidences[0], 0.5, 0.15, modelAlpha);
+
+const dir = await mkdtemp(join(tmpdir(), 'composite-bench-'));
+const imagePath = join(dir, 'background.png');
+await sharp({ create: { width: 1920, height: 1080, channels: 3, background: { r: 30, g: 90, b: 160 } } })
+  .composite([{ input: Buffer.from('<svg width="1920" height="1080"><circle cx="900" cy="500" r="300" fill="orange"/></svg>') }])
+  .png()
+  .toFile(imagePath);
+const t0 = performance.now();
+const image = await decodeImageBackground(imagePath, WIDTH, HEIGHT);
+const imageDecodeMs = performance.now() - t0;
+await rm(dir, { recursive: true, force: true });
+
+const rows: [string, { median: number; p95: number }][] = [
+  ['baseline: copy frame planes', measure(() => copyFrame(source, frame))],
+  ['mask: smoothing + matte (256x256)', measure((i) => {
+    smoothMask(confidences[i & 1], confidences[(i + 1) & 1], 0.7, smoothed);
+    confidenceToAlpha(smoothed, 0.5, 0.15, modelAlpha);
+  })],
+  ['alpha upsample (luma + chroma)', measure(() => upsampleAlpha(modelAlpha, MODEL, MODEL, WIDTH, HEIGHT, alpha))],
+  ['color: upsample + composite', measure(() => {
+    copyFrame(source, frame);
+    upsampleAlpha(modelAlpha, MODEL, MODEL, WIDTH, HEIGHT, alpha);
+    compositeColor(frame, alpha, grey);
+  })],
+  ['blur r=16: upsample + masked blur + composite', measure(() => {
+    copyFrame(source, frame);
+    upsampleAlpha(modelAlpha, MODEL, MODEL, WIDTH, HEIGHT, alpha);
+    compositeBlur(frame, alpha, 16);
+  })],
+  ['blur r=64: upsample + masked blur + composite', measure(() => {
+    copyFrame(source, frame);
+    upsampleAlpha(modelAlpha, MODEL, MODEL, WIDTH, HEIGHT, alpha);
+    compositeBlur(frame, alpha, 64);
+  })],
+  ['image: upsample + composite (cached planes)', measure(() => {
+    copyFrame(source, frame);
+    upsampleAlpha(modelAlpha, MODEL, MODEL, WIDTH, HEIGHT, alpha);
+    compositePlanes(frame, alpha, image);
+  })],
+];
+
+const baseline = rows[0][1].median;
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, node ${process.version}, ${process.platform}/${process.arch}`);
+console.log(`frame ${WIDTH}x${HEIGHT}, model ${MODEL}x${MODEL}, ${FRAMES} frames after ${WARMUP} warm-up; image decode (cold, 1920x1080 png): ${imageDecodeMs.toFixed(1)} ms`);
+console.log('');
+console.log('| case | median ms | p95 ms | x baseline |');
+console.log('|---|---:|---:|---:|');
+for (const [name, s] of rows) {
+  console.log(`| ${name} | ${s.median.toFixed(2)} | ${s.p95.toFixed(2)} | ${(s.median / baseline).toFixed(1)} |`);
+}
