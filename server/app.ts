@@ -14,6 +14,7 @@ import { InferencePool } from './inference/inference-pool.ts';
 import { NmsIngest } from './ingest/nms-adapter.ts';
 import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
+import { createMetrics } from './http/metrics.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -53,7 +54,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   let http: FastifyInstance | undefined;
   try {
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, log, health: () => ({ rtmpPort, workers: pool.threads }) });
+    http = await buildHttpServer({ config, registry, log, metrics: createMetrics(registry), health: () => ({ rtmpPort, workers: pool.threads }) });
     await http.listen({ port: config.http.port, host: config.bind });
     const httpPort = (http.server.address() as { port: number }).port;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');

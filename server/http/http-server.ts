@@ -31,8 +31,10 @@ export interface HttpDeps {
 /** buildHttpServer makes the Fastify app (not listening yet). */
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  // Fastify's per-request lines stay off below warn; a quieter configured level (error, silent) wins.
+  const httpLevel = deps.log.levelVal > deps.log.levels.values.warn ? deps.log.level : 'warn';
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    loggerInstance: deps.log.child({ component: 'http' }, { level: httpLevel }) as unknown as FastifyBaseLogger,
   }) as unknown as FastifyInstance;
   await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(',') });
 

@@ -17,7 +17,7 @@ export interface FlvTag {
   data: Buffer;
 }
 
-const MAX_TAG_BYTES = 16 * 1024 * 1024;
+const MAX_TAG_BYTES = 8 * 1024 * 1024;
 
 /** FlvDemuxer splits an FLV byte stream (header first) into tags, across chunk boundaries. */
 export class FlvDemuxer {

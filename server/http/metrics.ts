@@ -1,0 +1,115 @@
+/**
+ * Prometheus metrics for `GET /metrics`: default Node process metrics plus one series per live
+ * stream (label `stream` = stream key), read from the stream registry at scrape time so the
+ * frame path is untouched. A stream's series disappear at the first scrape after it ends.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamInfo, StreamRegistry } from '../ingest/stream-registry.ts';
+
+/** METRIC_PREFIX starts the name of every live-matte metric. */
+export const METRIC_PREFIX = 'livematte_';
+
+/** StreamMetricSpec is one per-stream metric: its name, type, help text and how it reads a stream. */
+export interface StreamMetricSpec {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  /** Extra labels beside `stream`. */
+  labels?: string[];
+  /** read returns the values for one stream, each with its extra labels. */
+  read(stream: StreamInfo): { labels?: Record<string, string>; value: number }[];
+}
+
+const one = (value: number) => [{ value }];
+const seconds = (ms: number) => ms / 1000;
+
+/**
+ * STREAM_METRICS lists the per-stream metrics. Counters are a stream's running totals since its
+ * pipeline started; they start again at 0 when the publisher reconnects (Prometheus' `rate()`
+ * handles that as a counter reset).
+ */
+export const STREAM_METRICS: readonly StreamMetricSpec[] = [
+  { name: 'fps_in', type: 'gauge', help: 'Decoded frames per second entering the pipeline (last 3 s).', read: (s) => one(s.stats.fpsIn) },
+  { name: 'fps_out', type: 'gauge', help: 'Frames per second written to the encoder (last 3 s).', read: (s) => one(s.stats.fpsOut) },
+  { name: 'frames_in_total', type: 'counter', help: 'Frames decoded since the stream started.', read: (s) => one(s.stats.framesIn) },
+  { name: 'frames_out_total', type: 'counter', help: 'Frames written to the encoder since the stream started.', read: (s) => one(s.stats.framesOut) },
+  { name: 'dropped_frames_total', type: 'counter', help: 'Frames dropped because the inference queue was full (the last output repeated).', read: (s) => one(s.stats.droppedFrames) },
+  { name: 'plugin_errors_total', type: 'counter', help: 'Frames a plugin failed on (passed unprocessed or the last frame repeated).', read: (s) => one(s.stats.pluginErrors) },
+  { name: 'ffmpeg_restarts_total', type: 'counter', help: 'Restarts of the stream\'s ffmpeg children.', read: (s) => one(s.stats.restarts) },
+  { name: 'queue_depth_frames', type: 'gauge', help: 'Frames waiting for the inference pool.', read: (s) => one(s.stats.queueDepth) },
+  { name: 'process_seconds', type: 'gauge', help: 'Mean worker time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.processMs)) },
+  { name: 'inference_seconds', type: 'gauge', help: 'Mean model inference time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.inferenceMs)) },
+  {
+    name: 'frame_latency_seconds',
+    type: 'gauge',
+    labels: ['quantile'],
+    help: 'Decoder output to encoder input latency per frame over the last 300 frames, seconds, by quantile.',
+    read: (s) => [
+      { labels: { quantile: '0.5' }, value: seconds(s.stats.latencyMs.p50) },
+      { labels: { quantile: '0.95' }, value: seconds(s.stats.latencyMs.p95) },
+      { labels: { quantile: '0.99' }, value: seconds(s.stats.latencyMs.p99) },
+    ],
+  },
+];
+
+/** MetricsResponse is one scrape's body and content type. */
+export interface MetricsResponse {
+  contentType: string;
+  body: string;
+}
+
+/**
+ * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` and
+ * returns the scrape function for `GET /metrics`.
+ */
+export function createMetrics(streams: StreamRegistry): () => Promise<MetricsResponse> {
+  const register = new Registry();
+  collectDefaultMetrics({ register });
+  // One registry.list() per scrape, shared by every collect() below.
+  let current: StreamInfo[] = [];
+
+  new Gauge({
+    name: `${METRIC_PREFIX}active_streams`,
+    help: 'Streams being processed now.',
+    registers: [register],
+    collect() {
+      this.set(current.length);
+    },
+  });
+  for (const spec of STREAM_METRICS) {
+    const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: ['stream', ...(spec.labels ?? [])], registers: [register] };
+    // reset() first, so a stream that has ended loses its series.
+    if (spec.type === 'counter') {
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          for (const s of current) for (const v of spec.read(s)) this.inc({ stream: s.key, ...v.labels }, v.value);
+        },
+      });
+    } else {
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          for (const s of current) for (const v of spec.read(s)) this.set({ stream: s.key, ...v.labels }, v.value);
+        },
+      });
+    }
+  }
+
+  // Scrapes run one at a time: each reads its own snapshot through `current`.
+  let previous: Promise<unknown> = Promise.resolve();
+  return () => {
+    const scrape = previous.then(async () => {
+      current = streams.list();
+      try {
+        return { contentType: register.contentType, body: await register.metrics() };
+      } finally {
+        current = [];
+      }
+    });
+    previous = scrape.catch(() => undefined);
+    return scrape;
+  };
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildDecoderArgs, buildEncoderArgs, type EncoderArgsInput } from '../../../server/pipeline/ffmpeg-args.ts';
+
+const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test('decoder: FLV on stdin, y4m on fd 1, one RGB24 output per model input on fd 3..', () => {
+  const cases = [
+    { inputs: [], pipes: [] as string[] },
+    { inputs: [{ width: 256, height: 256 }], pipes: ['pipe:3'] },
+    { inputs: [{ width: 256, height: 256 }, { width: 128, height: 128 }], pipes: ['pipe:3', 'pipe:4'] },
+  ];
+  for (const { inputs, pipes } of cases) {
+    const args = buildDecoderArgs({ modelInputs: inputs });
+    assert.equal(after(args, '-f'), 'flv');
+    assert.equal(after(args, '-i'), 'pipe:0');
+    const graph = after(args, '-filter_complex');
+    assert.match(graph, new RegExp(`split=${inputs.length + 1}`));
+    inputs.forEach((m) => assert.ok(graph.includes(`scale=${m.width}:${m.height}:flags=bilinear,format=rgb24`)));
+    assert.ok(graph.includes('crop=trunc(iw/2)*2:trunc(ih/2)*2'), 'odd sizes are cropped to even for 4:2:0');
+    assert.deepEqual(args.filter((a) => /^pipe:[1-9]$/.test(a)), ['pipe:1', ...pipes]);
+    assert.ok(args.includes('yuv4mpegpipe'));
+  }
+});
+
+const encoder: EncoderArgsInput = {
+  width: 1280, height: 720, frameRate: '30000/1001', fps: 29.97, hasAudio: true,
+  rtmpUrl: 'rtmp://127.0.0.1:1935/live/stream-demo?token=abc', hlsPlaylistPath: '/m/live/stream-demo/index.m3u8',
+  segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0,
+};
+
+test('encoder: raw I420 in, libx264 zerolatency with a keyframe every 2 s, tee to RTMP and HLS', () => {
+  const args = buildEncoderArgs(encoder);
+  assert.equal(after(args, '-video_size'), '1280x720');
+  assert.equal(after(args, '-framerate'), '30000/1001');
+  assert.equal(after(args, '-tune'), 'zerolatency');
+  assert.equal(after(args, '-g'), '60');
+  assert.equal(after(args, '-keyint_min'), '60');
+  assert.equal(after(args, '-maxrate'), '4000k');
+  assert.ok(args.includes('pipe:3') && args.includes('1:a'), 'audio from fd 3 is mapped and copied');
+  const tee = args[args.length - 1];
+  assert.match(tee, /^\[f=flv:onfail=ignore\]rtmp\\:\/\/127\.0\.0\.1\\:1935\/live\/stream-demo\?token=abc\|/);
+  assert.match(tee, /hls_time=2:hls_list_size=6:hls_flags=delete_segments\+append_list\+discont_start/);
+  assert.match(tee, /\/m\/live\/stream-demo\/index\.m3u8$/);
+});
+
+test('encoder: no audio input without audio; uncapped bitrate omits VBV', () => {
+  const args = buildEncoderArgs({ ...encoder, hasAudio: false, maxBitrateKbps: 0 });
+  assert.ok(!args.includes('pipe:3'));
+  assert.ok(!args.includes('1:a'));
+  assert.ok(!args.includes('-maxrate'));
+});

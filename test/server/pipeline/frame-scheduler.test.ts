@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FrameScheduler, type DecodedFrame } from '../../../server/pipeline/frame-scheduler.ts';
+
+const frame = (index: number): DecodedFrame => ({ index, yuv: new Uint8Array([index]), modelInputs: [], decodedAt: 0 });
+
+function deferred() {
+  let resolve!: (v: Uint8Array) => void; let reject!: (e: unknown) => void;
+  const promise = new Promise<Uint8Array>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+test('frames come out in order, one output per input, with drops repeating the last output', async () => {
+  const pending: { f: DecodedFrame; d: ReturnType<typeof deferred> }[] = [];
+  const written: number[] = [];
+  const dropped: number[] = [];
+  const s = new FrameScheduler((f) => { const d = deferred(); pending.push({ f, d }); return d.promise; }, {
+    write: (out) => written.push(out[0]),
+    onDrop: (f) => dropped.push(f.index),
+    blank: () => new Uint8Array([255]),
+  }, 2);
+  for (let i = 0; i < 6; i++) s.push(frame(i)); // 0 runs; 1..5 wait, the queue holds 2: 1, 2, 3 dropped
+  assert.deepEqual(dropped, [1, 2, 3]);
+  assert.equal(pending.length, 1);
+  pending[0].d.resolve(new Uint8Array([100]));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(written, [100, 100, 100, 100]);
+  pending[1].d.resolve(new Uint8Array([104]));
+  await new Promise((r) => setImmediate(r));
+  pending[2].d.resolve(new Uint8Array([105]));
+  await s.idle();
+  assert.deepEqual(written, [100, 100, 100, 100, 104, 105]);
+});
+
+test('a failed frame repeats the last output, or a blank frame when there is none', async () => {
+  const written: number[] = [];
+  const errors: number[] = [];
+  let n = 0;
+  const s = new FrameScheduler(async (f) => {
+    n += 1;
+    if (f.index === 0 || f.index === 2) throw new Error('boom');
+    return new Uint8Array([f.index * 10]);
+  }, { write: (out) => written.push(out[0]), onError: (_e, f) => errors.push(f.index), blank: () => new Uint8Array([7]) }, 10);
+  // A failed worker leaves the transferred input detached: emulate by an empty input buffer.
+  s.push({ ...frame(0), yuv: new Uint8Array(0) });
+  s.push(frame(1));
+  s.push(frame(2));
+  await s.idle();
+  assert.equal(n, 3);
+  assert.deepEqual(errors, [0, 2]);
+  assert.deepEqual(written, [7, 10, 10]);
+});
