@@ -3,7 +3,7 @@
 // --layouts also converts each model with an NHWC body and an NCHW body in memory and times both.
 import { cpus, platform, arch } from 'node:os';
 import ort from 'onnxruntime-node';
-import { buildModelBytes } from '../models/build-model.ts';
+import { BUILD_BODY_LAYOUT, buildModelBytes } from '../models/build-model.ts';
 import { MODEL_IDS, MODEL_REGISTRY, type ModelId } from '../models/registry.ts';
 import { createCpuSession } from '../models/runtime/ort-session.ts';
 
@@ -30,30 +30,35 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function timeModel(id: ModelId, onnx: Uint8Array): Promise<{ median: number; p95: number }> {
+/** timeSessions runs the sessions alternately (one call each per round) so that machine drift hits all of them alike; resolves to median and p95 ms per session. */
+async function timeSessions(id: ModelId, models: Uint8Array[]): Promise<Array<{ median: number; p95: number }>> {
   const entry = MODEL_REGISTRY[id];
-  const session = await createCpuSession(onnx);
+  const sessions = await Promise.all(models.map((m) => createCpuSession(m)));
   const feeds = { [entry.input.name]: new ort.Tensor('float32', deterministicInput(entry.input.shape, entry.input.range), entry.input.shape) };
-  for (let i = 0; i < warmup; i++) await session.run(feeds);
-  const times: number[] = [];
+  for (let i = 0; i < warmup; i++) for (const s of sessions) await s.run(feeds);
+  const times = sessions.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
+    for (const [k, s] of sessions.entries()) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      times[k]!.push(performance.now() - t0);
+    }
   }
-  await session.release();
-  times.sort((a, b) => a - b);
-  return { median: percentile(times, 50), p95: percentile(times, 95) };
+  await Promise.all(sessions.map((s) => s.release()));
+  return times.map((t) => {
+    t.sort((a, b) => a - b);
+    return { median: percentile(t, 50), p95: percentile(t, 95) };
+  });
 }
 
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${platform()} ${arch()}, node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
 console.log(`runs ${runs} after ${warmup} warm-up, 1 intra-op thread, graph optimisation all\n`);
 const rows: string[] = ['| model | body layout | median ms | p95 ms |', '|---|---|---:|---:|'];
 for (const id of MODEL_IDS) {
-  for (const layout of compareLayouts ? (['nchw', 'nhwc'] as const) : [undefined]) {
-    const built = await buildModelBytes(id, layout);
-    const { median, p95 } = await timeModel(id, built.onnx);
-    rows.push(`| ${id} | ${layout ?? 'build default'} | ${median.toFixed(2)} | ${p95.toFixed(2)} |`);
-  }
+  const layouts = compareLayouts ? (['nchw', 'nhwc'] as const) : [undefined];
+  const built = await Promise.all(layouts.map((layout) => buildModelBytes(id, layout)));
+  const results = await timeSessions(id, built.map((b) => b.onnx));
+  results.forEach(({ median, p95 }, k) => rows.push(`| ${id} | ${layouts[k] ?? `${BUILD_BODY_LAYOUT} (built)`} | ${median.toFixed(2)} | ${p95.toFixed(2)} |`));
+  if (compareLayouts) rows.push(`| ${id} | nhwc / nchw median ratio | ${(results[1]!.median / results[0]!.median).toFixed(2)} | |`);
 }
 console.log(rows.join('\n'));
