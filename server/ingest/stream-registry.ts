@@ -44,7 +44,6 @@ interface Entry {
   chain: PluginChain;
   request: BackgroundRequest;
   startedAt: Date;
-  untap: () => void;
 }
 
 /** RegistryEvents let the metrics and logs follow streams. */
@@ -104,7 +103,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   async stopAll(): Promise<void> {
     for (const timer of this.cleanupTimers.values()) clearTimeout(timer);
     this.cleanupTimers.clear();
-    await Promise.all([...this.streams.values()].map((e) => { e.untap(); return e.pipeline.stop(); }));
+    await Promise.all([...this.streams.values()].map((e) => e.pipeline.stop()));
   }
 
   private hlsDir(key: string): string {
@@ -115,7 +114,6 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const log = this.log.child({ streamPath: info.streamPath });
     const previous = this.streams.get(info.key);
     if (previous) {
-      previous.untap();
       await previous.pipeline.stop();
     }
     // A publisher back within the retention time continues the old playlist (with a
@@ -145,19 +143,20 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       encoder: this.config.encoder,
       maxQueueFrames: this.config.pipeline.maxQueueFrames,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
+    }, {
+      tap: (onBytes) => this.ingest.tap(info.streamPath, onBytes),
+      audioDeclared: info.audioDeclared,
     }, log);
-    const entry: Entry = { info, pipeline, chain, request, startedAt: new Date(), untap: () => {} };
+    const entry: Entry = { info, pipeline, chain, request, startedAt: new Date() };
     this.streams.set(info.key, entry);
     pipeline.once('ended', (error) => {
-      entry.untap();
       if (this.streams.get(info.key) === entry) this.streams.delete(info.key);
       if (error) info.session.socket?.destroy();
       log.info({ frames: pipeline.stats.out.total, dropped: pipeline.stats.dropped }, error ? 'stream ended with an error' : 'stream ended');
       this.scheduleCleanup(info.key);
       this.emit('streamEnded', info.key, error);
     });
-    await pipeline.start(info.audioDeclared);
-    entry.untap = this.ingest.tap(info.streamPath, (chunk) => pipeline.pushFlv(chunk));
+    await pipeline.start();
     log.info({ query: info.query }, 'stream started');
     this.emit('streamStarted', info.key);
   }
@@ -165,7 +164,6 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private async onUnpublish(info: PublishInfo): Promise<void> {
     const e = this.streams.get(info.key);
     if (!e || e.info !== info) return;
-    e.untap();
     await e.pipeline.stop();
   }
 

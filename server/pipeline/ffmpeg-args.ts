@@ -19,6 +19,8 @@ const COMMON = ['-hide_banner', '-nostats', '-loglevel', 'warning', '-nostdin'];
 export interface DecoderArgsInput {
   /** Scaled RGB24 copies for models; the i-th is written to fd 3 + i. */
   modelInputs: ModelInputSpec[];
+  /** Fixed output size (aspect ratio kept, padded black); default: the input's, cropped to even. */
+  outputSize?: { width: number; height: number };
 }
 
 /**
@@ -31,7 +33,11 @@ export function buildDecoderArgs(input: DecoderArgsInput): string[] {
     .inputOptions(['-fflags', '+nobuffer', '-probesize', '65536', '-analyzeduration', '500000']);
   const n = input.modelInputs.length;
   const small = input.modelInputs.map((_, i) => `[m${i}]`).join('');
-  const graph = [`[0:v]crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p,split=${n + 1}[full]${small}`,
+  const size = input.outputSize;
+  const fit = size
+    ? `scale=${size.width}:${size.height}:force_original_aspect_ratio=decrease,pad=${size.width}:${size.height}:(ow-iw)/2:(oh-ih)/2,setsar=1`
+    : 'crop=trunc(iw/2)*2:trunc(ih/2)*2';
+  const graph = [`[0:v]${fit},format=yuv420p,split=${n + 1}[full]${small}`,
     ...input.modelInputs.map((m, i) => `[m${i}]scale=${m.width}:${m.height}:flags=bilinear,format=rgb24[s${i}]`)];
   command.complexFilter(graph.join(';'));
   command.output('pipe:1').outputOptions(['-map', '[full]', '-fps_mode', 'cfr', '-f', 'yuv4mpegpipe']);

@@ -43,6 +43,11 @@ export class FfmpegProcess {
     return this.child.pid;
   }
 
+  /** running is true until the process has exited. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** stdin of the child. */
   get stdin(): Writable {
     return this.child.stdin!;
@@ -74,7 +79,7 @@ export class FfmpegProcess {
 
   /** kill sends SIGKILL if the process is still running. */
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (this.running) this.child.kill('SIGKILL');
   }
 
   private keepStderr(text: string): void {

@@ -76,6 +76,15 @@ export class FrameScheduler {
     this.flush();
   }
 
+  /**
+   * pushGap stands in for a frame the decoder never delivered (e.g. while it restarted): the last
+   * output repeats in its place so the timeline keeps its constant frame rate.
+   */
+  pushGap(frame: DecodedFrame): void {
+    this.slots.push({ frame, status: 'dropped' });
+    this.flush();
+  }
+
   /** idle resolves once every pushed frame has been written. */
   idle(): Promise<void> {
     if (this.slots.length === 0) return Promise.resolve();

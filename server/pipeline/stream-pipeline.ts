@@ -1,10 +1,13 @@
 /**
- * One published stream's processing: FLV from the publisher -> decoder ffmpeg -> frame scheduler
- * -> plugin chain in the inference pool -> encoder ffmpeg -> RTMP `live/stream-<key>` + HLS.
+ * One published stream's processing: FLV from the publisher (an in-process tap) -> decoder ffmpeg
+ * -> frame scheduler -> plugin chain in the inference pool -> encoder ffmpeg -> RTMP
+ * `live/stream-<key>` + HLS. It supervises both ffmpeg children: one that dies is restarted with
+ * backoff, and the output's timeline goes on without a jump.
  *
- * Audio never goes through the decoder: its FLV tags go straight to the encoder (copied), their
- * timestamps rebased to the first video frame, while video frames keep a constant frame rate, so
- * the two stay in sync.
+ * Timing: every decoded frame gets a global index on a constant-frame-rate timeline anchored at the
+ * first video frame's presentation time (the epoch). Audio never goes through the decoder: its FLV
+ * tags go straight to the encoder (copied) with timestamps rebased to the frame the encoder started
+ * at, so audio and video stay in sync across drops and restarts.
  */
 import { mkdir, readFile, appendFile } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
@@ -12,11 +15,12 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
-import { buildDecoderArgs, buildEncoderArgs } from './ffmpeg-args.ts';
+import { buildEncoderArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
-import { FLV_AUDIO, FLV_SCRIPT, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
-import { i420FrameSize, RawFrameReader, Y4mReader, type Y4mHeader } from './frame-reader.ts';
+import { FLV_AUDIO, flvHeader, flvTagBytes, isSequenceHeader, type FlvTag } from './flv-demux.ts';
+import { i420FrameSize, type Y4mHeader } from './frame-reader.ts';
 import { FrameScheduler, type DecodedFrame } from './frame-scheduler.ts';
+import { DecoderSession, type DecodedPicture } from './decoder-session.ts';
 import type { PluginChain } from './plugin-chain.ts';
 import { StreamStats } from './stream-stats.ts';
 
@@ -31,41 +35,79 @@ export interface PipelineSettings {
   playlistLength: number;
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
   maxQueueFrames: number;
+  /** How long a decoder may take to deliver its first frame, ms. */
   startTimeoutMs: number;
+}
+
+/** PipelineSource is where the publisher's FLV comes from. */
+export interface PipelineSource {
+  /** tap subscribes to the stream's FLV bytes (codec headers and the current GOP first); returns unsubscribe. */
+  tap(onBytes: (chunk: Buffer) => void): () => void;
+  /** audioDeclared tells whether the publisher's metadata declares audio. */
+  audioDeclared(): boolean;
+}
+
+/** StreamFormat is the processed output's format. */
+export interface StreamFormat {
+  width: number;
+  height: number;
+  fps: number;
+  frameRate: string;
+  hasAudio: boolean;
 }
 
 /** PipelineEvents are what a pipeline reports. */
 export interface PipelineEvents {
   /** The encoder started: the processed stream's format is known. */
-  started: [info: { width: number; height: number; fps: number; hasAudio: boolean }];
+  started: [format: StreamFormat];
   /** The pipeline has stopped and every child has exited; `error` is set when it failed. */
   ended: [error?: MediaServerError];
 }
 
 const MAX_PENDING_AUDIO_TAGS = 2000;
+const STABLE_AFTER_MS = 30_000;
+const MAX_FAILED_STARTS = 3;
+const STOP_GRACE_MS = 3000;
 
-/** StreamPipeline runs one stream; feed it the publisher's FLV bytes with `pushFlv`. */
+/** Backoff keeps consecutive restarts apart: 250 ms, 500 ms, 1 s, 2 s, then 4 s; reset once stable. */
+class Backoff {
+  private attempts = 0;
+  private lastAt = 0;
+  next(): number {
+    const now = performance.now();
+    if (now - this.lastAt > STABLE_AFTER_MS) this.attempts = 0;
+    this.lastAt = now;
+    this.attempts += 1;
+    return Math.min(4000, 250 * 2 ** (this.attempts - 1));
+  }
+}
+
+/** StreamPipeline runs and supervises one stream. */
 export class StreamPipeline extends EventEmitter<PipelineEvents> {
   readonly stats = new StreamStats();
   /** Format of the processed output once started. */
-  format?: { width: number; height: number; fps: number; hasAudio: boolean };
-  private decoder?: FfmpegProcess;
+  format?: StreamFormat;
+  private decoder?: DecoderSession;
+  private untap: () => void = () => {};
   private encoder?: FfmpegProcess;
-  private readonly demuxer = new FlvDemuxer((tag) => this.onTag(tag));
   private scheduler?: FrameScheduler;
-  private firstVideoPtsMs?: number;
+  /** Publisher presentation time (ms) of global frame 0. */
+  private epochPtsMs = 0;
+  private readonly decoderBase = new WeakMap<DecoderSession, number>();
+  private nextIndex = 0;
+  private written = 0;
+  private encoderStartIndex = 0;
   private audioSequenceHeader?: Buffer;
   private pendingAudio: FlvTag[] = [];
-  private sawAudio = false;
-  private audioDeclared: () => boolean = () => false;
-  private pendingFrames: DecodedFrame[] = [];
-  private yuvFrames: Uint8Array[] = [];
-  private rgbFrames: Uint8Array[][] = [];
-  private frameIndex = 0;
+  private failedStarts = 0;
+  private readonly decoderBackoff = new Backoff();
+  private readonly encoderBackoff = new Backoff();
+  private decoderRestartTimer?: NodeJS.Timeout;
+  private encoderRestartTimer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
   private stopping = false;
   private ended = false;
   private failure?: MediaServerError;
-  private startTimer?: NodeJS.Timeout;
   private blankFrame?: Uint8Array;
 
   constructor(
@@ -73,51 +115,33 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     private readonly chain: PluginChain,
     private readonly pool: InferencePool,
     private readonly settings: PipelineSettings,
+    private readonly source: PipelineSource,
     private readonly log: Logger,
   ) {
     super();
   }
 
-  /** start spawns the decoder; the encoder follows once the first frame shows the format. */
-  async start(audioDeclared: () => boolean): Promise<void> {
-    this.audioDeclared = audioDeclared;
+  /** start creates the HLS folder and starts the decoder; the encoder follows the first frame. */
+  async start(): Promise<void> {
     await mkdir(this.settings.hlsPlaylistPath.replace(/\/[^/]*$/, ''), { recursive: true });
-    const args = buildDecoderArgs({ modelInputs: this.chain.modelInputs });
-    const decoder = new FfmpegProcess(this.settings.ffmpegPath, args, this.chain.modelInputs.length);
-    this.decoder = decoder;
-    this.log.debug({ pid: decoder.pid, args: args.join(' ') }, 'decoder started');
-    decoder.stdin.write(flvHeader(false, true));
-    const y4m = new Y4mReader((h) => this.onHeader(h), (f) => this.onYuv(f));
-    decoder.stdout.on('data', (chunk: Buffer) => this.guard('decode', () => y4m.push(chunk)));
-    this.rgbFrames = this.chain.modelInputs.map(() => []);
-    this.chain.modelInputs.forEach((m, i) => {
-      const reader = new RawFrameReader(m.width * m.height * 3, (f) => this.onRgb(i, f));
-      decoder.pipe(3 + i).on('data', (chunk: Buffer) => reader.push(chunk));
-    });
-    decoder.exited.then((exit) => this.onDecoderExit(exit));
-    this.startTimer = setTimeout(() => {
-      this.fail(new MediaServerError('ERR_STREAM_START_TIMEOUT', 'decode',
-        `no decodable video within ${this.settings.startTimeoutMs} ms (${decoder.stderrTail() || 'ffmpeg said nothing'})`, { fatal: true, streamPath: this.streamPath }));
-    }, this.settings.startTimeoutMs);
+    if (!this.stopping) this.startDecoder();
   }
 
-  /** pushFlv feeds bytes of the publisher's FLV stream (header first). */
-  pushFlv(chunk: Buffer): void {
-    if (this.stopping) return;
-    this.guard('ingest', () => this.demuxer.push(chunk));
-  }
-
-  /** stop ends the stream: drains frames already decoded, ends the outputs, reaps the children. */
+  /** stop ends the stream: drains decoded frames, ends the outputs (playlist gets ENDLIST), reaps the children. */
   async stop(): Promise<void> {
-    if (this.stopping) return this.whenEnded();
-    this.stopping = true;
-    clearTimeout(this.startTimer);
-    const ended = this.whenEnded();
-    this.decoder?.stdin.end();
-    const timer = setTimeout(() => { this.decoder?.kill(); this.encoder?.kill(); }, 5000);
-    await ended;
-    clearTimeout(timer);
-    return undefined;
+    if (!this.stopping) {
+      this.stopping = true;
+      clearTimeout(this.decoderRestartTimer);
+      clearTimeout(this.encoderRestartTimer);
+      clearTimeout(this.startTimer);
+      this.untap();
+      if (this.decoder?.process.running) this.decoder.end();
+      else void this.drainAndEnd();
+      const timer = setTimeout(() => { this.decoder?.process.kill(); this.encoder?.kill(); }, STOP_GRACE_MS);
+      await this.whenEnded();
+      clearTimeout(timer);
+    }
+    return this.whenEnded();
   }
 
   /** whenEnded resolves once the pipeline has fully ended. */
@@ -131,51 +155,60 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     return this.ended;
   }
 
-  private onTag(tag: FlvTag): void {
-    if (tag.type === FLV_VIDEO) {
-      if (this.firstVideoPtsMs === undefined && !isSequenceHeader(tag)) this.firstVideoPtsMs = videoPts(tag);
-      this.decoder?.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
-    } else if (tag.type === FLV_SCRIPT) {
-      this.decoder?.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
-    } else if (tag.type === FLV_AUDIO) {
-      this.sawAudio = true;
-      if (isSequenceHeader(tag)) {
-        this.audioSequenceHeader = Buffer.from(tag.data);
-      } else if (this.encoder && this.format?.hasAudio) {
-        this.writeAudio(tag);
-      } else if (!this.encoder) {
-        this.pendingAudio.push({ ...tag, data: Buffer.from(tag.data) });
-        if (this.pendingAudio.length > MAX_PENDING_AUDIO_TAGS) this.pendingAudio.shift();
+  /** childPids lists the running ffmpeg children (for tests and diagnostics). */
+  get childPids(): number[] {
+    return [this.decoder?.process.pid, this.encoder?.pid].filter((p): p is number => p !== undefined);
+  }
+
+  // ---- decoder --------------------------------------------------------------------------------
+
+  private startDecoder(): void {
+    const outputSize = this.format && { width: this.format.width, height: this.format.height };
+    const previous = this.decoder?.videoSequenceHeader;
+    const decoder: DecoderSession = new DecoderSession(this.settings.ffmpegPath, this.chain.modelInputs, {
+      onHeader: (h) => this.onDecoderHeader(decoder, h),
+      onPicture: (p) => this.onPicture(decoder, p),
+      onAudio: (tag) => this.onAudio(tag),
+      onVideoConfigChange: () => this.replaceDecoder(decoder, 'the publisher changed video parameters'),
+      onError: (err) => this.fail(new MediaServerError('ERR_BAD_INPUT', 'ingest', err.message, { fatal: true, streamPath: this.streamPath, cause: err })),
+    }, outputSize, previous);
+    this.decoder = decoder;
+    this.log.debug({ pid: decoder.process.pid }, 'decoder started');
+    decoder.process.exited.then((exit) => this.onDecoderExit(decoder, exit));
+    this.untap = this.source.tap((chunk) => decoder.push(chunk));
+    clearTimeout(this.startTimer);
+    this.startTimer = setTimeout(() => {
+      if (this.decoder !== decoder || this.decoderBase.has(decoder)) return;
+      this.fail(new MediaServerError('ERR_STREAM_START_TIMEOUT', 'decode',
+        `no decodable H.264 video within ${this.settings.startTimeoutMs} ms${decoder.process.stderrTail() ? `: ${decoder.process.stderrTail()}` : ''}`,
+        { fatal: true, streamPath: this.streamPath }));
+    }, this.settings.startTimeoutMs);
+  }
+
+  /** replaceDecoder swaps in a new decoder generation now (used for codec parameter changes). */
+  private replaceDecoder(old: DecoderSession, reason: string): void {
+    if (this.stopping || this.decoder !== old) return;
+    this.log.info({ reason }, 'restarting the decoder');
+    this.stats.restarts += 1;
+    this.untap();
+    old.end();
+    old.process.kill();
+    this.startDecoder();
+  }
+
+  private onDecoderHeader(decoder: DecoderSession, header: Y4mHeader): void {
+    if (decoder !== this.decoder) return;
+    if (this.format) {
+      if (header.width !== this.format.width || header.height !== this.format.height) {
+        this.fail(new MediaServerError('ERR_FORMAT_CHANGED', 'decode', `decoder output changed to ${header.width}x${header.height}`, { fatal: true, streamPath: this.streamPath }));
       }
+      return;
     }
-  }
-
-  private writeAudio(tag: FlvTag): void {
-    const ts = tag.dts - (this.firstVideoPtsMs ?? 0);
-    if (ts < 0) return;
-    this.encoder?.pipe(3).write(flvTagBytes(FLV_AUDIO, ts, tag.data));
-  }
-
-  private onHeader(header: Y4mHeader): void {
-    const hasAudio = this.sawAudio || this.audioDeclared();
-    this.format = { width: header.width, height: header.height, fps: header.fps, hasAudio };
-    const s = this.settings;
-    const args = buildEncoderArgs({
-      width: header.width, height: header.height, frameRate: header.frameRate, fps: header.fps, hasAudio,
-      rtmpUrl: s.outputRtmpUrl, hlsPlaylistPath: s.hlsPlaylistPath, segmentDurationMs: s.segmentDurationMs,
-      playlistLength: s.playlistLength, ...s.encoder,
-    });
-    const encoder = new FfmpegProcess(s.ffmpegPath, args, hasAudio ? 1 : 0);
-    this.encoder = encoder;
-    this.log.info({ pid: encoder.pid, width: header.width, height: header.height, fps: header.fps, hasAudio }, 'encoder started');
-    encoder.exited.then((exit) => this.onEncoderExit(exit));
-    if (hasAudio) {
-      const audio = encoder.pipe(3);
-      audio.write(flvHeader(true, false));
-      if (this.audioSequenceHeader) audio.write(flvTagBytes(FLV_AUDIO, 0, this.audioSequenceHeader));
-      for (const tag of this.pendingAudio) this.writeAudio(tag);
-    }
-    this.pendingAudio = [];
+    this.epochPtsMs = decoder.firstPtsMs ?? 0;
+    this.format = {
+      width: header.width, height: header.height, fps: header.fps, frameRate: header.frameRate,
+      hasAudio: this.pendingAudio.length > 0 || this.audioSequenceHeader !== undefined || this.source.audioDeclared(),
+    };
     this.scheduler = new FrameScheduler((f) => this.process(f), {
       write: (out, f) => this.writeFrame(out, f),
       onDrop: () => { this.stats.dropped += 1; },
@@ -184,93 +217,115 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
         this.log.warn({ err: (err as Error).message }, 'frame processing failed; the last frame repeats');
       },
       blank: () => this.blank(),
-    }, s.maxQueueFrames);
+    }, this.settings.maxQueueFrames);
+    this.startEncoder();
     this.emit('started', this.format);
   }
 
-  private onYuv(frame: Uint8Array): void {
-    clearTimeout(this.startTimer);
-    this.yuvFrames.push(frame);
-    this.pairFrames();
-  }
-
-  private onRgb(input: number, frame: Uint8Array): void {
-    this.rgbFrames[input].push(frame);
-    this.pairFrames();
-  }
-
-  private pairFrames(): void {
-    while (this.yuvFrames.length > 0 && this.rgbFrames.every((q) => q.length > 0)) {
-      const frame: DecodedFrame = {
-        index: this.frameIndex++,
-        yuv: this.yuvFrames.shift()!,
-        modelInputs: this.rgbFrames.map((q) => q.shift()!),
-        decodedAt: performance.now(),
-      };
-      this.stats.in.mark();
-      this.scheduler?.push(frame);
-      this.stats.queueDepth = this.scheduler?.queued ?? 0;
+  private onPicture(decoder: DecoderSession, picture: DecodedPicture): void {
+    if (decoder !== this.decoder || !this.format || !this.scheduler) return;
+    let base = this.decoderBase.get(decoder);
+    if (base === undefined) {
+      clearTimeout(this.startTimer);
+      this.failedStarts = 0;
+      // A restarted decoder begins at the publisher's last keyframe: place it on the timeline.
+      base = Math.round((((decoder.firstPtsMs ?? this.epochPtsMs) - this.epochPtsMs) * this.format.fps) / 1000);
+      // A publisher clock jump (reconnect, wrap) must neither freeze nor flood the output.
+      if (Math.abs(base - this.nextIndex) > this.format.fps * 10) base = this.nextIndex;
+      this.decoderBase.set(decoder, base);
     }
-  }
-
-  private async process(frame: DecodedFrame): Promise<Uint8Array> {
-    if (this.chain.passthrough) return frame.yuv;
-    const { width, height } = this.format!;
-    const result = await this.pool.run({
-      streamPath: this.streamPath, width, height, index: frame.index,
-      ptsMs: (frame.index * 1000) / this.format!.fps,
-      yuv: frame.yuv.buffer as ArrayBuffer,
-      modelInputs: frame.modelInputs.map((rgb, i) => ({ ...this.chain.modelInputs[i], rgb: rgb.buffer as ArrayBuffer })),
-      plugins: this.chain.calls(),
-    });
-    this.chain.keepStates(result.states);
-    if (result.errors.length > 0) {
-      this.stats.pluginErrors += result.errors.length;
-      this.log.warn({ errors: result.errors }, 'plugin failed on a frame; it passed unprocessed');
+    const index = base + picture.localIndex;
+    if (index < this.nextIndex) return; // already on the output (a restart replays the current GOP)
+    while (this.nextIndex < index) {
+      this.stats.dropped += 1;
+      this.scheduler.pushGap({ index: this.nextIndex++, yuv: new Uint8Array(0), modelInputs: [], decodedAt: picture.decodedAt });
     }
-    this.stats.process.add(result.timings.workerMs ?? 0);
-    const inference = Object.entries(result.timings).filter(([k]) => k.endsWith('.inferenceMs')).reduce((a, [, v]) => a + v, 0);
-    this.stats.inference.add(inference);
-    return new Uint8Array(result.yuv);
+    this.stats.in.mark();
+    this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, modelInputs: picture.modelInputs, decodedAt: picture.decodedAt });
+    this.stats.queueDepth = this.scheduler.queued;
   }
 
-  private writeFrame(output: Uint8Array, frame: DecodedFrame): void {
-    this.stats.latency.add(performance.now() - frame.decodedAt);
-    this.stats.out.mark();
-    this.stats.queueDepth = this.scheduler?.queued ?? 0;
-    this.encoder?.stdin.write(output);
-  }
-
-  private blank(): Uint8Array {
-    if (!this.blankFrame) {
-      const { width, height } = this.format!;
-      this.blankFrame = new Uint8Array(i420FrameSize(width, height)).fill(128);
-      this.blankFrame.fill(16, 0, width * height);
+  private async onDecoderExit(decoder: DecoderSession, exit: FfmpegExit): Promise<void> {
+    if (decoder !== this.decoder) return;
+    if (this.stopping) {
+      await this.drainAndEnd();
+      return;
     }
-    return this.blankFrame;
-  }
-
-  private async onDecoderExit(exit: FfmpegExit): Promise<void> {
-    clearTimeout(this.startTimer);
-    if (!this.stopping && !this.failure) {
+    this.untap();
+    if (!this.decoderBase.has(decoder)) this.failedStarts += 1;
+    if (this.failedStarts >= MAX_FAILED_STARTS) {
       this.fail(new MediaServerError('ERR_FFMPEG_EXITED', 'decode',
-        `decoder exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail || 'no message'}`, { fatal: true, streamPath: this.streamPath }));
+        `decoder failed ${this.failedStarts} times without a frame (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail || 'no message'}`,
+        { fatal: true, streamPath: this.streamPath }));
+      return;
     }
-    await this.scheduler?.idle();
-    this.encoder?.stdin.end();
-    if (this.format?.hasAudio) this.encoder?.pipe(3).end();
-    if (!this.encoder) this.finish();
+    const delay = this.decoderBackoff.next();
+    this.stats.restarts += 1;
+    this.log.warn({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, delayMs: delay }, 'decoder exited; restarting');
+    clearTimeout(this.decoderRestartTimer);
+    this.decoderRestartTimer = setTimeout(() => { if (!this.stopping) this.startDecoder(); }, delay);
   }
 
-  private async onEncoderExit(exit: FfmpegExit): Promise<void> {
-    if (!this.stopping && !this.failure && exit.code !== 0) {
-      this.fail(new MediaServerError('ERR_FFMPEG_EXITED', 'encode',
-        `encoder exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail || 'no message'}`, { fatal: true, streamPath: this.streamPath }));
+  // ---- audio ----------------------------------------------------------------------------------
+
+  private onAudio(tag: FlvTag): void {
+    if (isSequenceHeader(tag)) {
+      this.audioSequenceHeader = Buffer.from(tag.data);
+      return;
     }
-    await this.endPlaylist();
-    this.decoder?.kill();
-    await this.decoder?.exited;
-    this.finish();
+    if (!this.format) {
+      this.pendingAudio.push({ ...tag, data: Buffer.from(tag.data) });
+      if (this.pendingAudio.length > MAX_PENDING_AUDIO_TAGS) this.pendingAudio.shift();
+    } else if (this.format.hasAudio && this.encoder) {
+      this.writeAudio(tag);
+    }
+  }
+
+  private writeAudio(tag: FlvTag): void {
+    const fps = this.format!.fps;
+    const ts = Math.round(tag.dts - (this.epochPtsMs + (this.encoderStartIndex * 1000) / fps));
+    if (ts >= 0) this.encoder?.pipe(3).write(flvTagBytes(FLV_AUDIO, ts, tag.data));
+  }
+
+  // ---- encoder --------------------------------------------------------------------------------
+
+  private startEncoder(): void {
+    const s = this.settings;
+    const f = this.format!;
+    const args = buildEncoderArgs({
+      width: f.width, height: f.height, frameRate: f.frameRate, fps: f.fps, hasAudio: f.hasAudio,
+      rtmpUrl: s.outputRtmpUrl, hlsPlaylistPath: s.hlsPlaylistPath, segmentDurationMs: s.segmentDurationMs,
+      playlistLength: s.playlistLength, ...s.encoder,
+    });
+    const encoder = new FfmpegProcess(s.ffmpegPath, args, f.hasAudio ? 1 : 0);
+    this.encoder = encoder;
+    this.encoderStartIndex = this.written;
+    this.log.info({ pid: encoder.pid, width: f.width, height: f.height, fps: f.fps, hasAudio: f.hasAudio }, 'encoder started');
+    encoder.exited.then((exit) => this.onEncoderExit(encoder, exit));
+    if (f.hasAudio) {
+      const audio = encoder.pipe(3);
+      audio.write(flvHeader(true, false));
+      if (this.audioSequenceHeader) audio.write(flvTagBytes(FLV_AUDIO, 0, this.audioSequenceHeader));
+      for (const tag of this.pendingAudio) this.writeAudio(tag);
+    }
+    this.pendingAudio = [];
+  }
+
+  private async onEncoderExit(encoder: FfmpegProcess, exit: FfmpegExit): Promise<void> {
+    if (encoder !== this.encoder) return;
+    if (this.stopping) {
+      this.encoder = undefined;
+      await this.endPlaylist();
+      if (this.decoder) await this.decoder.process.exited;
+      this.finish();
+      return;
+    }
+    this.encoder = undefined;
+    const delay = this.encoderBackoff.next();
+    this.stats.restarts += 1;
+    this.log.warn({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, delayMs: delay }, 'encoder exited; restarting');
+    clearTimeout(this.encoderRestartTimer);
+    this.encoderRestartTimer = setTimeout(() => { if (!this.stopping) this.startEncoder(); }, delay);
   }
 
   /** A killed encoder cannot end its playlist; do it so players stop waiting. */
@@ -283,29 +338,75 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }
   }
 
+  // ---- frames ---------------------------------------------------------------------------------
+
+  private async process(frame: DecodedFrame): Promise<Uint8Array> {
+    if (this.chain.passthrough) return frame.yuv;
+    const { width, height, fps } = this.format!;
+    const result = await this.pool.run({
+      streamPath: this.streamPath, width, height, index: frame.index, ptsMs: (frame.index * 1000) / fps,
+      yuv: frame.yuv.buffer as ArrayBuffer,
+      modelInputs: frame.modelInputs.map((rgb, i) => ({ ...this.chain.modelInputs[i], rgb: rgb.buffer as ArrayBuffer })),
+      plugins: this.chain.calls(),
+    });
+    this.chain.keepStates(result.states);
+    if (result.errors.length > 0) {
+      this.stats.pluginErrors += result.errors.length;
+      this.log.warn({ errors: result.errors }, 'plugin failed on a frame; it passed unprocessed');
+    }
+    this.stats.process.add(result.timings.workerMs ?? 0);
+    let inference = 0;
+    for (const [k, v] of Object.entries(result.timings)) if (k.endsWith('.inferenceMs')) inference += v;
+    this.stats.inference.add(inference);
+    return new Uint8Array(result.yuv);
+  }
+
+  private writeFrame(output: Uint8Array, frame: DecodedFrame): void {
+    this.written += 1;
+    this.stats.latency.add(performance.now() - frame.decodedAt);
+    this.stats.out.mark();
+    this.stats.queueDepth = this.scheduler?.queued ?? 0;
+    const stdin = this.encoder?.stdin;
+    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(output);
+  }
+
+  private blank(): Uint8Array {
+    if (!this.blankFrame) {
+      const { width, height } = this.format!;
+      this.blankFrame = new Uint8Array(i420FrameSize(width, height)).fill(128);
+      this.blankFrame.fill(16, 0, width * height);
+    }
+    return this.blankFrame;
+  }
+
+  // ---- ending ---------------------------------------------------------------------------------
+
+  /** After the decoder is gone: write what is queued, then let the encoder finish its outputs. */
+  private async drainAndEnd(): Promise<void> {
+    await this.scheduler?.idle();
+    const encoder = this.encoder;
+    if (!encoder) {
+      this.finish();
+      return;
+    }
+    encoder.stdin.end();
+    if (this.format?.hasAudio) encoder.pipe(3).end();
+  }
+
   private fail(error: MediaServerError): void {
     if (this.failure || this.ended) return;
     this.failure = error;
     this.log.error({ code: error.code, category: error.category, err: error.message }, 'stream failed');
-    this.stopping = true;
-    this.decoder?.stdin.end();
-    this.decoder?.kill();
-    if (!this.encoder) this.decoder ? undefined : this.finish();
+    void this.stop();
+    this.decoder?.process.kill();
   }
 
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.startTimer);
+    clearTimeout(this.decoderRestartTimer);
+    clearTimeout(this.encoderRestartTimer);
     this.emit('ended', this.failure);
-  }
-
-  private guard(category: 'ingest' | 'decode', fn: () => void): void {
-    try {
-      fn();
-    } catch (cause) {
-      this.fail(new MediaServerError(category === 'ingest' ? 'ERR_BAD_FLV' : 'ERR_BAD_FRAMES', category,
-        `${(cause as Error).message}`, { fatal: true, streamPath: this.streamPath, cause }));
-    }
   }
 }

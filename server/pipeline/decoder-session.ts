@@ -1,0 +1,130 @@
+/**
+ * One run of a stream's decoder ffmpeg (a "generation"): it is fed FLV from the tap, and cuts its
+ * output into I420 frames paired with their model-input RGB copies. A pipeline replaces it with a
+ * new one when ffmpeg dies or the publisher's codec parameters change.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ModelInputSpec } from '../../plugins/plugin-api.ts';
+import { buildDecoderArgs } from './ffmpeg-args.ts';
+import { FfmpegProcess } from './ffmpeg-process.ts';
+import { FLV_AUDIO, FLV_SCRIPT, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
+import { RawFrameReader, Y4mReader, type Y4mHeader } from './frame-reader.ts';
+
+/** DecodedPicture is one decoder output frame, numbered within its generation. */
+export interface DecodedPicture {
+  /** 0-based index within this decoder generation. */
+  localIndex: number;
+  yuv: Uint8Array;
+  modelInputs: Uint8Array[];
+  decodedAt: number;
+}
+
+/** DecoderHooks receive what a decoder generation produces. */
+export interface DecoderHooks {
+  onHeader(header: Y4mHeader): void;
+  onPicture(picture: DecodedPicture): void;
+  /** Audio tags of the publisher, as they arrive (the decoder never sees audio). */
+  onAudio(tag: FlvTag): void;
+  /** The publisher sent new video codec parameters (e.g. a resolution change). */
+  onVideoConfigChange(): void;
+  /** The FLV or the decoder output was malformed. */
+  onError(error: Error): void;
+}
+
+const SUPPORTED_VIDEO = new Set([7]); // FLV codec id 7 = H.264/AVC
+
+/** DecoderSession runs one decoder ffmpeg. */
+export class DecoderSession {
+  readonly process: FfmpegProcess;
+  /** Presentation time (ms, publisher clock) of this generation's first video frame. */
+  firstPtsMs?: number;
+  header?: Y4mHeader;
+  private readonly demuxer: FlvDemuxer;
+  private readonly yuv: Uint8Array[] = [];
+  private readonly rgb: Uint8Array[][];
+  private localIndex = 0;
+  private videoConfig?: Buffer;
+  private closed = false;
+
+  /**
+   * @param outputSize when set, every frame is scaled (aspect kept, padded) to this size, so a
+   *   publisher's resolution change does not change the output's.
+   * @param previousVideoConfig the AVC sequence header the last generation ran with, to notice changes.
+   */
+  constructor(ffmpegPath: string, private readonly modelInputs: ModelInputSpec[], private readonly hooks: DecoderHooks,
+    outputSize?: { width: number; height: number }, previousVideoConfig?: Buffer) {
+    this.videoConfig = previousVideoConfig;
+    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ modelInputs, outputSize }), modelInputs.length);
+    this.process.stdin.write(flvHeader(false, true));
+    this.demuxer = new FlvDemuxer((tag) => this.onTag(tag));
+    const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (f) => { this.yuv.push(f); this.pair(); });
+    this.process.stdout.on('data', (chunk: Buffer) => this.guard(() => y4m.push(chunk)));
+    this.rgb = modelInputs.map(() => []);
+    modelInputs.forEach((m, i) => {
+      const reader = new RawFrameReader(m.width * m.height * 3, (f) => { this.rgb[i].push(f); this.pair(); });
+      this.process.pipe(3 + i).on('data', (chunk: Buffer) => reader.push(chunk));
+    });
+  }
+
+  /** videoSequenceHeader is the AVC configuration this generation decodes with. */
+  get videoSequenceHeader(): Buffer | undefined {
+    return this.videoConfig;
+  }
+
+  /** push feeds the publisher's FLV bytes. */
+  push(chunk: Buffer): void {
+    if (!this.closed) this.guard(() => this.demuxer.push(chunk));
+  }
+
+  /** end closes the decoder's input; it then flushes its last frames and exits. */
+  end(): void {
+    this.closed = true;
+    this.process.stdin.end();
+  }
+
+  private onTag(tag: FlvTag): void {
+    if (tag.type === FLV_AUDIO) {
+      this.hooks.onAudio(tag);
+      return;
+    }
+    if (tag.type === FLV_VIDEO) {
+      // ffmpeg 5.1 reads neither enhanced-RTMP FLV (HEVC, AV1, VP9) nor legacy codecs well here.
+      const enhanced = (tag.data[0] & 0x80) !== 0;
+      if (enhanced || !SUPPORTED_VIDEO.has(tag.data[0] & 0x0f)) {
+        const codec = enhanced ? `enhanced RTMP '${tag.data.toString('latin1', 1, 5)}'` : `FLV codec id ${tag.data[0] & 0x0f}`;
+        throw new Error(`unsupported video codec (${codec}); publish H.264`);
+      }
+      if (isSequenceHeader(tag)) {
+        if (this.videoConfig && !this.videoConfig.equals(tag.data) && this.firstPtsMs !== undefined) {
+          this.closed = true;
+          this.hooks.onVideoConfigChange();
+          return;
+        }
+        this.videoConfig = Buffer.from(tag.data);
+      } else if (this.firstPtsMs === undefined) {
+        this.firstPtsMs = videoPts(tag);
+      }
+    }
+    if (tag.type === FLV_VIDEO || tag.type === FLV_SCRIPT) this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
+  }
+
+  private pair(): void {
+    while (this.yuv.length > 0 && this.rgb.every((q) => q.length > 0)) {
+      this.hooks.onPicture({
+        localIndex: this.localIndex++,
+        yuv: this.yuv.shift()!,
+        modelInputs: this.rgb.map((q) => q.shift()!),
+        decodedAt: performance.now(),
+      });
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.closed = true;
+      this.hooks.onError(err as Error);
+    }
+  }
+}
