@@ -355,6 +355,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       this.log.warn({ errors: result.errors }, 'plugin failed on a frame; it passed unprocessed');
     }
     this.stats.process.add(result.timings.workerMs ?? 0);
+    this.stats.addStages(result.timings);
     let inference = 0;
     for (const [k, v] of Object.entries(result.timings)) if (k.endsWith('.inferenceMs')) inference += v;
     this.stats.inference.add(inference);

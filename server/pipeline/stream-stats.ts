@@ -65,6 +65,8 @@ export interface StreamStatsSnapshot {
   inferenceMs: number;
   /** Decoder output to encoder input per frame, ms. */
   latencyMs: { p50: number; p95: number; p99: number };
+  /** Mean worker-side stage times per processed frame, ms, keyed `<plugin>.<stage>` (e.g. `background.inferenceMs`). */
+  stageMs: Record<string, number>;
 }
 
 /** StreamStats accumulates one stream's counters. */
@@ -78,6 +80,16 @@ export class StreamStats {
   readonly latency = new RollingSamples();
   readonly process = new RollingSamples();
   readonly inference = new RollingSamples();
+  private readonly stages = new Map<string, RollingSamples>();
+
+  /** addStages records one frame's worker timings (ms by stage name). */
+  addStages(timings: Record<string, number>): void {
+    for (const [name, ms] of Object.entries(timings)) {
+      let samples = this.stages.get(name);
+      if (!samples) this.stages.set(name, (samples = new RollingSamples()));
+      samples.add(ms);
+    }
+  }
 
   /** snapshot returns the current figures. */
   snapshot(): StreamStatsSnapshot {
@@ -94,6 +106,7 @@ export class StreamStats {
       processMs: r(this.process.mean()),
       inferenceMs: r(this.inference.mean()),
       latencyMs: { p50: r(this.latency.percentile(50)), p95: r(this.latency.percentile(95)), p99: r(this.latency.percentile(99)) },
+      stageMs: Object.fromEntries([...this.stages].map(([k, v]) => [k, r(v.mean())])),
     };
   }
 }
