@@ -28,6 +28,8 @@ export interface RgbImage {
 export interface PluginTestHostOptions {
   /** Maps a registry model id to its ONNX file; default: `modelPath` of models/registry.ts. */
   resolveModelPath?: (id: string) => string | Promise<string>;
+  /** Replaces onnxruntime entirely (e.g. a fake runner with known outputs); called once per model id. */
+  openModel?: (id: string) => Promise<ModelRunner>;
   /** Stream path given to the plugin (default `/test/stream`). */
   streamPath?: string;
   /** Frames per second used for `ptsMs` of frames built by the host (default 30). */
@@ -99,7 +101,8 @@ export async function createPluginTestHost<Options, State = unknown>(
   const resolveModelPath = hostOptions.resolveModelPath ?? defaultModelPath;
   const streamPath = hostOptions.streamPath ?? '/test/stream';
   const fps = hostOptions.fps ?? 30;
-  const sessions = new Map<string, Promise<ort.InferenceSession>>();
+  const sessions = new Map<string, Promise<ModelRunner>>();
+  const openModel = hostOptions.openModel ?? ((id: string) => Promise.resolve(resolveModelPath(id)).then((path) => ort.InferenceSession.create(path)));
   const modelInputSpec = plugin.modelInput?.(options);
   let state: State | undefined;
   let frameIndex = 0;
@@ -110,7 +113,7 @@ export async function createPluginTestHost<Options, State = unknown>(
     }
     let session = sessions.get(id);
     if (session === undefined) {
-      session = Promise.resolve(resolveModelPath(id)).then((path) => ort.InferenceSession.create(path));
+      session = openModel(id);
       sessions.set(id, session);
     }
     return session;
@@ -143,7 +146,8 @@ export async function createPluginTestHost<Options, State = unknown>(
       sessions.clear();
       for (const pending of opened) {
         const session = await pending.catch(() => undefined);
-        await session?.release();
+        const release = (session as { release?: () => Promise<void> } | undefined)?.release;
+        if (typeof release === 'function') await release.call(session);
       }
     },
   };

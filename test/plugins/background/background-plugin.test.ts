@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Tensor } from 'onnxruntime-node';
+import plugin, { type BackgroundOptions } from '../../../plugins/background/index.ts';
+import type { BackgroundState } from '../../../plugins/background/background-worker.ts';
+import type { ModelRunner } from '../../../plugins/plugin-api.ts';
+import { createPluginTestHost, rgbToYuvFrame, solidRgbImage, validatePluginOptions } from '../../../plugins/plugin-test-host.ts';
+
+const DEFAULTS: BackgroundOptions = {
+  mode: 'color', color: 'c0c0c0', blurRadiusPx: 16, imagePath: '', threshold: 0.5, edgeSoftness: 0.15, smoothing: 0.7, model: 'selfie',
+};
+
+/** A fake model: confidence from `conf(x, y, w, h)`, shaped [1, h, w, 1]; counts runs. */
+function fakeRunner(conf: (x: number, y: number, w: number, h: number) => number): ModelRunner & { runs: number } {
+  const runner = {
+    runs: 0,
+    inputNames: ['input'] as const,
+    outputNames: ['mask'] as const,
+    async run(feeds: Record<string, Tensor>) {
+      runner.runs++;
+      const input = feeds.input;
+      const [, h, w, c] = input.dims;
+      assert.equal(c, 3);
+      const data = input.data as Float32Array;
+      assert.ok(data.every((v) => v >= 0 && v <= 1), 'input in 0..1');
+      const out = new Float32Array(w * h);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = conf(x, y, w, h);
+      return { mask: new Tensor('float32', out, [1, h, w, 1]) };
+    },
+  };
+  return runner;
+}
+
+test('options schema: a default on every property, defaults as documented', () => {
+  for (const [key, prop] of Object.entries(plugin.optionsSchema.properties as Record<string, { default?: unknown }>)) {
+    assert.ok(prop.default !== undefined, `${key} has a default`);
+  }
+  assert.deepEqual(validatePluginOptions(plugin, {}), DEFAULTS);
+});
+
+test('options schema rejects bad values, naming the option', () => {
+  const bad: [Partial<Record<keyof BackgroundOptions | 'extra', unknown>>, string][] = [
+    [{ mode: 'sepia' }, 'mode'],
+    [{ color: 'red' }, 'color'],
+    [{ color: '#c0c0c0' }, 'color'],
+    [{ blurRadiusPx: 0 }, 'blurRadiusPx'],
+    [{ blurRadiusPx: 65 }, 'blurRadiusPx'],
+    [{ blurRadiusPx: 2.5 }, 'blurRadiusPx'],
+    [{ threshold: 1.5 }, 'threshold'],
+    [{ edgeSoftness: 0.6 }, 'edgeSoftness'],
+    [{ smoothing: -0.1 }, 'smoothing'],
+    [{ model: 'deeplab' }, 'model'],
+    [{ extra: 1 }, 'additional'],
+  ];
+  for (const [options, name] of bad) {
+    assert.throws(() => validatePluginOptions(plugin, options as Partial<BackgroundOptions>), (e: Error) => e.message.includes(name) && e.message.includes("'background'"), JSON.stringify(options));
+  }
+});
+
+test('definition: name, models, modelInput per model and mode, passthrough, worker file', () => {
+  assert.equal(plugin.name, 'background');
+  assert.deepEqual(plugin.models, ['selfie', 'selfie-landscape']);
+  const cases: [Partial<BackgroundOptions>, { width: number; height: number } | undefined, boolean][] = [
+    [{}, { width: 256, height: 256 }, false],
+    [{ model: 'selfie-landscape' }, { width: 256, height: 144 }, false],
+    [{ mode: 'blur', model: 'selfie-landscape' }, { width: 256, height: 144 }, false],
+    [{ mode: 'none' }, undefined, true],
+  ];
+  for (const [raw, input, passthrough] of cases) {
+    const options = validatePluginOptions(plugin, raw);
+    assert.deepEqual(plugin.modelInput!(options), input, JSON.stringify(raw));
+    assert.equal(plugin.isPassthrough!(options), passthrough);
+  }
+  assert.ok(existsSync(fileURLToPath(plugin.workerModule)));
+});
+
+test('worker (fake model): left half person keeps the frame, right half becomes the colour', async () => {
+  const runner = fakeRunner((x, _y, w) => (x < w / 2 ? 1 : 0));
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { edgeSoftness: 0 }, { openModel: async () => runner });
+  try {
+    const image = solidRgbImage(64, 32, (x) => (x < 32 ? [200, 30, 30] : [20, 120, 220]));
+    const { output, result } = await host.processRgb(image);
+    assert.equal(runner.runs, 1);
+    const px = (x: number, y: number) => [...output.rgb.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3)];
+    for (const y of [0, 15, 31]) {
+      px(4, y).forEach((v, i) => assert.ok(Math.abs(v - [200, 30, 30][i]) <= 4, `person ${px(4, y)}`));
+      px(60, y).forEach((v) => assert.ok(Math.abs(v - 192) <= 3, `background ${px(60, y)}`));
+    }
+    assert.deepEqual(Object.keys(result.timings!).sort(), ['compositeMs', 'inferenceMs', 'maskMs', 'preprocessMs']);
+    assert.ok(host.state!.previousMask instanceof Float32Array && host.state!.previousMask.length === 256 * 256);
+  } finally {
+    await host.close();
+  }
+});
+
+test('worker (fake model): temporal smoothing carries the previous mask through state', async () => {
+  let confidence = 1;
+  const runner = fakeRunner(() => confidence);
+  const image = solidRgbImage(32, 16, () => [20, 200, 20]);
+  const outputs: Record<string, number[]> = {};
+  for (const smoothing of [0, 1]) {
+    const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { smoothing, edgeSoftness: 0.1 }, { openModel: async () => runner });
+    confidence = 1;
+    await host.processRgb(image);
+    confidence = 0.5; // maximally uncertain: with smoothing 1 the past (1) wins.
+    const { output } = await host.processRgb(image);
+    outputs[smoothing] = [...output.rgb.subarray(0, 3)];
+    assert.ok(Math.abs(host.state!.previousMask[0] - (smoothing === 1 ? 1 : 0.5)) < 1e-3, `smoothing ${smoothing}: mask ${host.state!.previousMask[0]}`);
+    await host.close();
+  }
+  assert.ok(Math.abs(outputs[1][1] - 200) <= 4, `smoothing 1 keeps the person: ${outputs[1]}`);
+  assert.ok(outputs[0][1] < 200 - 2 && outputs[0][1] > 192 + 2, `smoothing 0 blends half way: ${outputs[0]}`);
+});
+
+test("worker: mode 'none' leaves the frame alone and runs no model", async () => {
+  const runner = fakeRunner(() => 0);
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { mode: 'none' }, { openModel: async () => runner });
+  const image = solidRgbImage(16, 8, (x, y) => [x * 10, y * 20, 30]);
+  const { frame, modelInput } = await host.processRgb(image);
+  assert.equal(runner.runs, 0);
+  assert.equal(host.modelInputSpec, undefined);
+  assert.equal(modelInput, undefined);
+  assert.deepEqual(frame, rgbToYuvFrame(image));
+  await host.close();
+});
+
+test('worker: errors name the stream, the model input problem, or the image file', async () => {
+  const runner = fakeRunner(() => 0);
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner, streamPath: '/live/x' });
+  const image = solidRgbImage(16, 8, () => [10, 20, 30]);
+  const frame = (await host.processRgb(image)).frame;
+  await assert.rejects(host.process(frame, undefined), /\/live\/x.*256x256.*none/);
+  await assert.rejects(host.process(frame, { width: 256, height: 144, rgb: new Uint8Array(256 * 144 * 3) }), /256x144/);
+  await host.close();
+  const imageHost = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { mode: 'image', imagePath: '/nonexistent/bg.png' }, { openModel: async () => runner });
+  await assert.rejects(imageHost.processRgb(image), /\/nonexistent\/bg\.png/);
+  await imageHost.close();
+});
+
+test('worker: switching model size ignores the old mask instead of failing', async () => {
+  const runner = fakeRunner(() => 1);
+  const image = solidRgbImage(32, 16, () => [20, 200, 20]);
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner });
+  await host.processRgb(image);
+  const landscape = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { model: 'selfie-landscape' }, { openModel: async () => runner });
+  const frame = (await landscape.processRgb(image)).frame;
+  const modelInput = { width: 256, height: 144, rgb: new Uint8Array(256 * 144 * 3) };
+  const { state } = await (await import('../../../plugins/background/background-worker.ts')).default.process({
+    frame, modelInput, options: landscape.options, state: host.state, model: async () => runner, streamPath: '/t',
+  });
+  assert.equal(state!.previousMask.length, 256 * 144);
+  await host.close();
+  await landscape.close();
+});
