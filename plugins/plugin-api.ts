@@ -68,6 +68,12 @@ export interface FrameContext<Options, State> {
   model(id: string): Promise<ModelRunner>;
   /** Stream path, e.g. `/live/demo`, for error messages. */
   streamPath: string;
+  /**
+   * Load shedding: the host asks the plugin to run its model at most once every this many frames of
+   * the stream (1 = every frame) and to reuse its last result in between. Rises when the server
+   * falls behind real time, falls back to 1 when it catches up. Undefined means 1.
+   */
+  modelIntervalFrames?: number;
 }
 
 /** What a plugin's worker part returns for one frame. */
