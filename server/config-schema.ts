@@ -21,7 +21,7 @@ export interface ServerConfig {
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
   pipeline: { maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
-  inference: { workers: number; intraOpThreads: number };
+  inference: { workers: number; intraOpThreads: number; maxModelIntervalFrames: number };
   background: Omit<BackgroundOptions, 'imagePath'> & { image: string; imagesDir: string };
   auth: { publishSecret: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -82,6 +82,7 @@ export const configSchema: SchemaObject = {
       properties: {
         workers: { type: 'integer', minimum: 0, maximum: 64, default: 0, description: 'Worker threads in the inference pool (0 = number of CPU cores).' },
         intraOpThreads: { type: 'integer', minimum: 1, maximum: 16, default: 1, description: 'onnxruntime intra-op threads per worker.' },
+        maxModelIntervalFrames: { type: 'integer', minimum: 1, maximum: 30, default: 4, description: 'Under load, run the model at most every N frames per stream and reuse the last mask in between (1 = never shed).' },
       },
     },
     background: {

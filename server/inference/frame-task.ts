@@ -29,6 +29,8 @@ export interface FrameTask {
   /** Scaled RGB24 copies, transferred. */
   modelInputs: { width: number; height: number; rgb: ArrayBuffer }[];
   plugins: PluginCall[];
+  /** Run models at most every this many frames (load shedding; 1 = every frame). */
+  modelIntervalFrames: number;
 }
 
 /** FrameTaskResult is the processed frame and each plugin's new state. */

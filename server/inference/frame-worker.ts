@@ -74,6 +74,7 @@ export default async function processFrame(task: FrameTask): Promise<unknown> {
         state: call.state,
         model,
         streamPath: task.streamPath,
+        modelIntervalFrames: task.modelIntervalFrames,
       });
       states.push(result.state);
       for (const [k, v] of Object.entries(result.timings ?? {})) timings[`${call.name}.${k}`] = v;

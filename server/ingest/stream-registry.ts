@@ -143,6 +143,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       encoder: this.config.encoder,
       maxQueueFrames: this.config.pipeline.maxQueueFrames,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
+      maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
     }, {
       tap: (onBytes) => this.ingest.tap(info.streamPath, onBytes),
       audioDeclared: info.audioDeclared,

@@ -23,6 +23,7 @@ import { FrameScheduler, type DecodedFrame } from './frame-scheduler.ts';
 import { DecoderSession, type DecodedPicture } from './decoder-session.ts';
 import type { PluginChain } from './plugin-chain.ts';
 import { StreamStats } from './stream-stats.ts';
+import { LoadShedder } from './load-shedder.ts';
 
 /** PipelineSettings are the parts of the configuration one pipeline uses. */
 export interface PipelineSettings {
@@ -37,6 +38,8 @@ export interface PipelineSettings {
   maxQueueFrames: number;
   /** How long a decoder may take to deliver its first frame, ms. */
   startTimeoutMs: number;
+  /** Load shedding: the most frames between model runs (1 = never shed). */
+  maxModelIntervalFrames: number;
 }
 
 /** PipelineSource is where the publisher's FLV comes from. */
@@ -109,6 +112,8 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private ended = false;
   private failure?: MediaServerError;
   private blankFrame?: Uint8Array;
+  private readonly shedder: LoadShedder;
+  private droppedSeen = 0;
 
   constructor(
     readonly streamPath: string,
@@ -119,6 +124,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.shedder = new LoadShedder(settings.maxModelIntervalFrames);
   }
 
   /** start creates the HLS folder and starts the decoder; the encoder follows the first frame. */
@@ -243,6 +249,9 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.stats.in.mark();
     this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, modelInputs: picture.modelInputs, decodedAt: picture.decodedAt });
     this.stats.queueDepth = this.scheduler.queued;
+    this.shedder.observe(this.stats.queueDepth, this.stats.dropped > this.droppedSeen);
+    this.droppedSeen = this.stats.dropped;
+    this.stats.modelIntervalFrames = this.shedder.modelIntervalFrames;
   }
 
   private async onDecoderExit(decoder: DecoderSession, exit: FfmpegExit): Promise<void> {
@@ -348,6 +357,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       yuv: frame.yuv.buffer as ArrayBuffer,
       modelInputs: frame.modelInputs.map((rgb, i) => ({ ...this.chain.modelInputs[i], rgb: rgb.buffer as ArrayBuffer })),
       plugins: this.chain.calls(),
+      modelIntervalFrames: this.shedder.modelIntervalFrames,
     });
     this.chain.keepStates(result.states);
     if (result.errors.length > 0) {

@@ -59,6 +59,8 @@ export interface StreamStatsSnapshot {
   fpsIn: number;
   fpsOut: number;
   queueDepth: number;
+  /** Load shedding: frames between model runs now (1 = every frame). */
+  modelIntervalFrames: number;
   /** Mean worker time per frame over the last samples, ms. */
   processMs: number;
   /** Mean model inference time per frame, ms (sum of every plugin's `inferenceMs`). */
@@ -77,6 +79,7 @@ export class StreamStats {
   pluginErrors = 0;
   restarts = 0;
   queueDepth = 0;
+  modelIntervalFrames = 1;
   readonly latency = new RollingSamples();
   readonly process = new RollingSamples();
   readonly inference = new RollingSamples();
@@ -103,6 +106,7 @@ export class StreamStats {
       fpsIn: r(this.in.perSecond()),
       fpsOut: r(this.out.perSecond()),
       queueDepth: this.queueDepth,
+      modelIntervalFrames: this.modelIntervalFrames,
       processMs: r(this.process.mean()),
       inferenceMs: r(this.inference.mean()),
       latencyMs: { p50: r(this.latency.percentile(50)), p95: r(this.latency.percentile(95)), p99: r(this.latency.percentile(99)) },
