@@ -119,7 +119,9 @@ export function renderNginxConfig(dir: string, a: NginxAddresses): void {
       text = replaceOnce(text, file, 'server server:8000;', `server 127.0.0.1:${a.upstreamHttpPort};`);
       text = replaceOnce(text, file, 'listen 80;', `listen 127.0.0.1:${a.httpPort};`);
       text = replaceOnce(text, file, 'root /srv/media;', `root ${a.mediaRoot};`);
-      text = replaceOnce(text, file, 'http {', `http {\n    client_body_temp_path ${temp}/body;\n    proxy_temp_path ${temp}/proxy;\n`
+      // /dev/stdout can not be opened when stdout is a socket, as it is under child_process.
+      text = replaceOnce(text, file, 'access_log /dev/stdout live_matte;', `access_log ${dir}/access.log live_matte;`);
+      text = replaceOnce(text, file, '\nhttp {', `\nhttp {\n    client_body_temp_path ${temp}/body;\n    proxy_temp_path ${temp}/proxy;\n`
         + `    fastcgi_temp_path ${temp}/fastcgi;\n    uwsgi_temp_path ${temp}/uwsgi;\n    scgi_temp_path ${temp}/scgi;`);
     } else if (file === 'rtmp.conf') {
       text = replaceOnce(text, file, 'listen 1935;', `listen 127.0.0.1:${a.rtmpPort};`);
@@ -192,10 +194,11 @@ export async function startNginx(configFile: 'nginx.conf' | 'nginx-rtmp.conf', u
       rmSync(dir, { recursive: true, force: true });
     };
     try {
-      await waitFor('nginx to answer HTTP', async () => {
-        if (gone) throw new Error(`nginx exited: ${output.slice(-800)}`);
-        return (await fetch(`http://127.0.0.1:${a.httpPort}/healthz`)).status === 200;
+      const state = await waitFor('nginx to answer HTTP', async () => {
+        if (gone) return 'exited';
+        return (await fetch(`http://127.0.0.1:${a.httpPort}/healthz`)).status === 200 && 'up';
       }, 10000, 100);
+      if (state === 'exited') throw new Error(`nginx exited: ${output.slice(-800)}`);
       return {
         child, httpPort: a.httpPort, rtmpPort: a.rtmpPort,
         httpBase: `http://127.0.0.1:${a.httpPort}`, rtmpBase: `rtmp://127.0.0.1:${a.rtmpPort}/live`,
