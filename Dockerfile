@@ -1,0 +1,34 @@
+# live-matte server image: Node 20 on Debian bookworm, ffmpeg from Debian, models built at install.
+# Build: docker build -t live-matte .   Run: see docker-compose.yml and docs/production.md.
+FROM node:20-bookworm-slim
+
+# ffmpeg is the one system package the server runs (a decoder and an encoder per stream).
+# Same apt-get flags as .ci/run, so the image runs what CI tested.
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+# Dependencies first (cached while only the server's source changes). npm ci's postinstall builds
+# the ONNX models from the MediaPipe packages, and needs models/ for that.
+COPY package.json package-lock.json .npmrc ./
+COPY models ./models
+RUN npm ci --no-audit --no-fund \
+ && npm cache clean --force
+
+COPY . .
+# The media and data folders belong to the unprivileged user; a new named volume on /app/media
+# takes this ownership.
+RUN mkdir -p media data && chown node:node media data
+USER node
+
+ENV LIVEMATTE_MEDIA_ROOT=/app/media \
+    LIVEMATTE_DATA_DIR=/app/data
+
+EXPOSE 1935 8000
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.LIVEMATTE_HTTP_PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+CMD ["npm", "start"]

@@ -1,0 +1,162 @@
+/**
+ * The deployment files without a Docker engine: docker-compose.yml parsed and checked, the
+ * Dockerfiles' install steps against .ci/run's, the paths and addresses that must agree across
+ * compose, nginx and the server, and the image's HEALTHCHECK command run against a real server.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { REPO_ROOT, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerOnFreePorts } from '../helpers/e2e-media.ts';
+import { freePort } from '../helpers/free-port.ts';
+
+const run = promisify(execFile);
+const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
+
+/** Dockerfile instructions, continuation lines joined, comments dropped. */
+function dockerfile(path: string): { op: string; args: string }[] {
+  return read(path).replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+    .map((l) => { const [op, ...rest] = l.split(/\s+/); return { op: op.toUpperCase(), args: rest.join(' ') }; });
+}
+
+/** aptPackages lists what `apt-get install ... <packages>` installs in a RUN line. */
+function aptPackages(run: string): string[] {
+  const m = /apt-get install ((?:-\S+\s+)*)([a-z0-9][a-z0-9 .+-]*?)\s*(?:>|&&|$)/.exec(run);
+  return m ? m[2].trim().split(/\s+/) : [];
+}
+
+const APT_INSTALL = 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends';
+const ciRun = read('.ci/run');
+const ciPackages = [...ciRun.matchAll(/need\+=\(([^)]*)\)/g)].flatMap((m) => m[1].trim().split(/\s+/));
+
+interface Service {
+  build?: string;
+  command?: string[];
+  ports?: string[];
+  expose?: string[];
+  volumes?: (string | { type: string; source: string; target: string; read_only?: boolean; bind?: { create_host_path?: boolean } })[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+}
+const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+
+describe('docker-compose.yml', () => {
+  const { server, nginx } = compose.services;
+
+  it('has the server and nginx services and the media volume', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['nginx', 'server']);
+    assert.ok('media' in compose.volumes);
+    assert.equal(server.build, '.');
+    assert.equal(nginx.build, './nginx');
+  });
+
+  it('runs the server with the mounted config file and the media volume', () => {
+    assert.deepEqual(server.command, ['npm', 'start', '--', '--config', '/app/config.yaml']);
+    assert.ok(server.volumes?.includes('media:/app/media'));
+    const config = server.volumes?.find((v) => typeof v === 'object' && v.target === '/app/config.yaml');
+    assert.ok(config && typeof config === 'object');
+    assert.equal(config.source, './config.yaml');
+    assert.equal(config.read_only, true);
+    assert.equal(config.bind?.create_host_path, false, 'a missing config.yaml must fail, not become a folder');
+  });
+
+  it('publishes RTMP from the server and HTTP only from nginx', () => {
+    assert.deepEqual(server.ports, ['1935:1935']);
+    assert.deepEqual(server.expose, ['8000']);
+    assert.deepEqual(nginx.ports, ['80:80']);
+  });
+
+  it('health-checks the server, and nginx waits for it', () => {
+    assert.match(server.healthcheck?.test.join(' ') ?? '', /\/healthz/);
+    assert.ok(nginx.healthcheck?.test.length);
+    assert.deepEqual(nginx.depends_on, { server: { condition: 'service_healthy' } });
+  });
+
+  it('agrees with nginx.conf and rtmp.conf on addresses and the media path', () => {
+    const conf = read('nginx/nginx.conf');
+    const mount = nginx.volumes?.find((v): v is string => typeof v === 'string' && v.startsWith('media:'));
+    assert.equal(mount, 'media:/srv/media:ro');
+    assert.match(conf, /^\s*root \/srv\/media;/m, 'nginx serves HLS from where compose mounts the media volume');
+    assert.match(conf, /^\s*server server:8000;/m, 'the upstream is the server service\'s HTTP port');
+    assert.match(conf, /^\s*listen 80;/m);
+    assert.match(read('nginx/rtmp.conf'), /^\s*push rtmp:\/\/server:1935\/live;/m);
+  });
+
+  it('validates with `docker compose config` when the compose plugin exists', async (t) => {
+    const available = await run('docker', ['compose', 'version']).then(() => true, () => false);
+    if (!available) {
+      t.skip('no docker compose plugin here');
+      return;
+    }
+    await run('docker', ['compose', '-f', join(REPO_ROOT, 'docker-compose.yml'), 'config', '--quiet', '--no-interpolate'], { cwd: REPO_ROOT });
+  });
+});
+
+describe('Dockerfiles', () => {
+  const image = dockerfile('Dockerfile');
+  const nginxImage = dockerfile('nginx/Dockerfile');
+  const runs = image.filter((i) => i.op === 'RUN').map((i) => i.args);
+
+  it('builds the server on node:20-bookworm-slim with only ffmpeg from apt, installed as .ci/run does', () => {
+    assert.equal(image[0].op, 'FROM');
+    assert.equal(image[0].args, 'node:20-bookworm-slim');
+    const apt = runs.find((r) => r.includes('apt-get install'));
+    assert.ok(apt?.includes(APT_INSTALL), apt);
+    assert.ok(ciRun.includes(APT_INSTALL), '.ci/run changed its apt-get flags: update the Dockerfiles');
+    assert.deepEqual(aptPackages(apt!), ['ffmpeg']);
+    assert.ok(ciPackages.includes('ffmpeg'), `.ci/run installs ${ciPackages.join(' ')}`);
+  });
+
+  it('installs npm dependencies with .ci/run\'s command, then starts with npm start', () => {
+    const ciNpm = /^npm ci.*$/m.exec(ciRun)?.[0];
+    assert.ok(ciNpm);
+    assert.ok(runs.some((r) => r.startsWith(ciNpm)), `no RUN starts with '${ciNpm}'`);
+    assert.deepEqual(JSON.parse(image.find((i) => i.op === 'CMD')!.args), ['npm', 'start']);
+    assert.deepEqual(image.find((i) => i.op === 'EXPOSE')?.args.split(' ').sort(), ['1935', '8000']);
+    for (const i of image.filter((x) => x.op === 'COPY' && !x.args.startsWith('. '))) {
+      for (const source of i.args.split(' ').slice(0, -1)) assert.ok(existsSync(join(REPO_ROOT, source)), `COPY source ${source} is missing`);
+    }
+    const ignored = read('.dockerignore').split('\n');
+    for (const path of ['node_modules', 'models/build', 'media', '.git']) assert.ok(ignored.includes(path), `.dockerignore lacks ${path}`);
+  });
+
+  it('builds nginx from Debian with the packages .ci/run tests with, and its config', () => {
+    assert.equal(nginxImage[0].args, 'debian:bookworm-slim');
+    const apt = nginxImage.find((i) => i.op === 'RUN' && i.args.includes('apt-get install'))!.args;
+    assert.ok(apt.includes(APT_INSTALL), apt);
+    const packages = aptPackages(apt);
+    assert.deepEqual(packages, ['nginx', 'libnginx-mod-rtmp']);
+    for (const p of packages) assert.ok(ciPackages.includes(p), `${p} is not in .ci/run`);
+    const cmd = JSON.parse(nginxImage.find((i) => i.op === 'CMD')!.args) as string[];
+    const config = cmd[cmd.indexOf('-c') + 1];
+    assert.equal(config, '/etc/nginx/live-matte/nginx.conf');
+    assert.ok(existsSync(join(REPO_ROOT, 'nginx', 'nginx.conf')) && existsSync(join(REPO_ROOT, 'nginx', 'nginx-rtmp.conf')));
+  });
+});
+
+describe('the image HEALTHCHECK command', () => {
+  let server: ServerProcess;
+  const healthcheck = JSON.parse(dockerfile('Dockerfile').find((i) => i.op === 'HEALTHCHECK')!.args.replace(/^.*?CMD\s+/, '')) as string[];
+  const runCheck = (port: number) => new Promise<number>((resolve) => {
+    execFile(process.execPath, healthcheck.slice(1), { env: { ...process.env, LIVEMATTE_HTTP_PORT: String(port) }, timeout: 10000 },
+      (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
+  });
+
+  before(async () => {
+    server = await startServerOnFreePorts();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('passes against a running server and fails where nothing listens', async () => {
+    assert.equal(healthcheck[0], 'node');
+    assert.equal(await runCheck(server.httpPort), 0);
+    assert.equal(await runCheck(await freePort()), 1);
+  });
+});
