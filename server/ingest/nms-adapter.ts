@@ -37,6 +37,8 @@ export interface NmsSession {
   videoWidth: number;
   videoHeight: number;
   socket?: Socket;
+  /** node-media-server's RTMP protocol state: app and name as the client sent them. */
+  rtmp?: { streamApp?: string; streamName?: string };
   close(): void;
 }
 
@@ -153,14 +155,21 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     return () => broadcast.donePlay(session);
   }
 
-  private reject(session: NmsSession, reason: string): void {
-    this.log.warn({ streamPath: session.streamPath, ip: session.ip }, `publish refused: ${reason}`);
+  private reject(session: NmsSession, reason: string, streamPath = session.streamPath): void {
+    this.log.warn({ streamPath, ip: session.ip }, `publish refused: ${reason}`);
     session.socket?.destroy();
     if (!session.socket) session.close();
   }
 
   private onPrePublish(session: NmsSession): void {
     const name = session.streamName;
+    // node-media-server refuses names outside [A-Za-z0-9_-] itself but still fires prePublish with
+    // an empty app and name; log what the client asked for, not an empty application.
+    if (!session.streamApp && session.rtmp?.streamApp) {
+      const asked = `/${session.rtmp.streamApp}/${session.rtmp.streamName ?? ''}`;
+      return this.reject(session, 'invalid stream key (allowed: 1-128 of A-Z a-z 0-9 _ -)',
+        asked.length > 80 ? `${asked.slice(0, 80)}... (${asked.length} chars)` : asked);
+    }
     if (session.streamApp !== STREAM_APP) return this.reject(session, `unknown application '${session.streamApp}' (publish to ${STREAM_APP}/<key>)`);
     if (isOutputName(name)) {
       if (!secretMatches(session.streamQuery?.token, this.internalToken)) this.reject(session, 'processed outputs are published by the server only');
