@@ -36,7 +36,7 @@ export interface ServerProcess {
 export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'live-matte-test-'));
   const mediaRoot = join(dir, 'media');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'server/main.ts'),
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts'),
     '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--media-root', mediaRoot, ...args], {
     cwd: dir,
     env: { ...process.env, LIVEMATTE_DATA_DIR: join(dir, 'data'), LIVEMATTE_LOG_LEVEL: 'debug', ...env },
