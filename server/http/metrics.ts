@@ -39,6 +39,14 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'queue_depth_frames', type: 'gauge', help: 'Frames waiting for the inference pool.', read: (s) => one(s.stats.queueDepth) },
   { name: 'process_seconds', type: 'gauge', help: 'Mean worker time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.processMs)) },
   { name: 'inference_seconds', type: 'gauge', help: 'Mean model inference time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.inferenceMs)) },
+  { name: 'model_interval_frames', type: 'gauge', help: 'Load shedding: frames between model runs now (1 = every frame).', read: (s) => one(s.stats.modelIntervalFrames) },
+  {
+    name: 'stage_seconds',
+    type: 'gauge',
+    labels: ['stage'],
+    help: 'Mean worker-side time per processed frame of each plugin stage (e.g. stage="background.inference"), seconds.',
+    read: (s) => Object.entries(s.stats.stageMs).map(([key, ms]) => ({ labels: { stage: key.replace(/Ms$/, '') }, value: seconds(ms) })),
+  },
   {
     name: 'frame_latency_seconds',
     type: 'gauge',
@@ -51,6 +59,17 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
     ],
   },
 ];
+
+/** ACTIVE_STREAMS_HELP is the help text of `livematte_active_streams`. */
+const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
+
+/** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
+export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {
+  return [
+    { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
+    ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
+  ];
+}
 
 /** MetricsResponse is one scrape's body and content type. */
 export interface MetricsResponse {
@@ -70,7 +89,7 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
 
   new Gauge({
     name: `${METRIC_PREFIX}active_streams`,
-    help: 'Streams being processed now.',
+    help: ACTIVE_STREAMS_HELP,
     registers: [register],
     collect() {
       this.set(current.length);

@@ -4,11 +4,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { startServerOnFreePorts } from '../helpers/e2e-media.ts';
 import type { Publisher } from '../helpers/ffmpeg-tools.ts';
-import { METRIC_PREFIX, STREAM_METRICS } from '../../server/http/metrics.ts';
-import { parsePrometheusText, publishTestPattern, type PromSample } from './ops-helpers.ts';
+import { METRIC_PREFIX, STREAM_METRICS, describeMetrics } from '../../server/http/metrics.ts';
+import { metricsTable, parsePrometheusText, publishTestPattern, type PromSample } from './ops-helpers.ts';
 
 const KEY = 'metrics-test';
 
@@ -66,5 +68,13 @@ describe('/metrics', () => {
       return streamSamples(s).length === 0 ? s : undefined;
     }, 30000, 300);
     assert.equal(samples.find((s) => s.name === `${METRIC_PREFIX}active_streams`)?.value, 0);
+  });
+});
+
+describe('docs/production.md', () => {
+  it('carries the metrics table generated from server/http/metrics.ts', () => {
+    const table = metricsTable(describeMetrics());
+    const docs = readFileSync(join(REPO_ROOT, 'docs', 'production.md'), 'utf8');
+    assert.ok(docs.includes(table), `replace the metrics table in docs/production.md with:\n${table}`);
   });
 });

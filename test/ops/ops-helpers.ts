@@ -212,3 +212,9 @@ export async function startNginx(configFile: 'nginx.conf' | 'nginx-rtmp.conf', u
   }
   throw lastError ?? new Error('nginx did not start');
 }
+
+/** metricsTable renders metric descriptions as the Markdown table docs/production.md carries. */
+export function metricsTable(metrics: { name: string; type: string; labels: string[]; help: string }[]): string {
+  const rows = metrics.map((m) => `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ') || '-'} | ${m.help} |`);
+  return ['| Metric | Type | Labels | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
