@@ -158,7 +158,9 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       this.emit('streamEnded', info.key, error);
     });
     await pipeline.start();
-    log.info({ query: info.query }, 'stream started');
+    // The publish token is a shared secret: never written to the logs.
+    const { token, ...query } = info.query;
+    log.info({ query: token === undefined ? query : { ...query, token: '[redacted]' } }, 'stream started');
     this.emit('streamStarted', info.key);
   }
 
