@@ -34,6 +34,8 @@ export interface PluginTestHostOptions {
   streamPath?: string;
   /** Frames per second used for `ptsMs` of frames built by the host (default 30). */
   fps?: number;
+  /** Load-shedding interval passed to the plugin as `modelIntervalFrames` (default undefined = every frame). */
+  modelIntervalFrames?: number;
 }
 
 /** ProcessedFrame is what the host returns for an RGB input: the edited frame, its RGB view and the plugin's result. */
@@ -126,7 +128,7 @@ export async function createPluginTestHost<Options, State = unknown>(
       return state;
     },
     async process(frame, modelInput) {
-      const result = await worker.process({ frame, modelInput, options, state, model, streamPath });
+      const result = await worker.process({ frame, modelInput, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames });
       // The pool posts state between threads: a structured clone catches state that could not travel.
       state = result.state === undefined ? undefined : structuredClone(result.state);
       return result;

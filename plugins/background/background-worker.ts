@@ -26,6 +26,8 @@ export interface BackgroundState {
   /** Model width x height the mask belongs to (the mask is ignored when the model changes). */
   maskWidth: number;
   maskHeight: number;
+  /** Frame index at which the model last ran (load shedding reuses the mask until the interval passes). */
+  modelFrameIndex: number;
 }
 
 // 1/255 as a lookup: one read per byte instead of a multiply and a conversion.
@@ -63,58 +65,80 @@ function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame):
 }
 
 /** The background plugin's worker part (default export). */
+/**
+ * shouldReuseMask is true when load shedding (`modelIntervalFrames` > 1) lets this frame reuse the
+ * stream's last mask: one exists for this model size and fewer than `interval` frames have passed
+ * since the model ran (a frame index that went backwards, e.g. after a reconnect, runs the model).
+ */
+export function shouldReuseMask(state: BackgroundState | undefined, frameIndex: number, interval: number, width: number, height: number): boolean {
+  if (state === undefined || interval <= 1 || state.maskWidth !== width || state.maskHeight !== height) return false;
+  const elapsed = frameIndex - state.modelFrameIndex;
+  return elapsed > 0 && elapsed < interval;
+}
+
+/** The background plugin's worker part (default export). */
 export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
   async process(ctx) {
     const { frame, options, modelInput, state } = ctx;
     if (options.mode === 'none') return state === undefined ? {} : { state };
-    const expected = BACKGROUND_MODEL_INPUTS[options.model];
-    if (modelInput === undefined || modelInput.width !== expected.width || modelInput.height !== expected.height) {
-      const got = modelInput === undefined ? 'none' : `${modelInput.width}x${modelInput.height}`;
-      throw new Error(`background (${ctx.streamPath}): model '${options.model}' needs a ${expected.width}x${expected.height} model input, got ${got}`);
-    }
-    const { width: mw, height: mh, rgb } = modelInput;
+    const { width: mw, height: mh } = BACKGROUND_MODEL_INPUTS[options.model];
+    const reuse = shouldReuseMask(state, frame.index, Math.floor(ctx.modelIntervalFrames ?? 1), mw, mh);
 
     // Everything awaited comes first, so the post-processing below runs without interruption.
-    const runner = await ctx.model(options.model);
     const image = options.mode === 'image' ? await loadImageBackground(options.imagePath, frame.width, frame.height) : undefined;
-
-    const t0 = performance.now();
-    const input = takeInput(mw * mh * 3);
-    for (let i = 0, n = input.length; i < n; i++) input[i] = UNIT_SCALE[rgb[i]];
-    const t1 = performance.now();
-    let confidence: Float32Array;
-    try {
-      const outputs = await runner.run({ [runner.inputNames[0]]: new Tensor('float32', input, [1, mh, mw, 3]) });
-      const output = outputs[runner.outputNames[0]];
-      if (output === undefined || output.type !== 'float32' || output.data.length !== mw * mh) {
-        throw new Error(`background (${ctx.streamPath}): model '${options.model}' output '${runner.outputNames[0]}' has dims [${output?.dims.join(', ')}], expected [1, ${mh}, ${mw}, 1] float32`);
+    let smoothed: Float32Array;
+    let modelFrameIndex: number;
+    let preprocessMs = 0;
+    let inferenceMs = 0;
+    let smoothingMs = 0;
+    if (reuse) {
+      smoothed = state!.previousMask;
+      modelFrameIndex = state!.modelFrameIndex;
+    } else {
+      if (modelInput === undefined || modelInput.width !== mw || modelInput.height !== mh) {
+        const got = modelInput === undefined ? 'none' : `${modelInput.width}x${modelInput.height}`;
+        throw new Error(`background (${ctx.streamPath}): model '${options.model}' needs a ${mw}x${mh} model input, got ${got}`);
       }
-      confidence = output.data as Float32Array;
-    } finally {
-      releaseInput(input);
+      const runner = await ctx.model(options.model);
+      const t0 = performance.now();
+      const input = takeInput(mw * mh * 3);
+      const rgb = modelInput.rgb;
+      for (let i = 0, n = input.length; i < n; i++) input[i] = UNIT_SCALE[rgb[i]];
+      const t1 = performance.now();
+      let confidence: Float32Array;
+      try {
+        const outputs = await runner.run({ [runner.inputNames[0]]: new Tensor('float32', input, [1, mh, mw, 3]) });
+        const output = outputs[runner.outputNames[0]];
+        if (output === undefined || output.type !== 'float32' || output.data.length !== mw * mh) {
+          throw new Error(`background (${ctx.streamPath}): model '${options.model}' output '${runner.outputNames[0]}' has dims [${output?.dims.join(', ')}], expected [1, ${mh}, ${mw}, 1] float32`);
+        }
+        confidence = output.data as Float32Array;
+      } finally {
+        releaseInput(input);
+      }
+      const t2 = performance.now();
+      preprocessMs = t1 - t0;
+      inferenceMs = t2 - t1;
+      // A fresh array: it is transferred to the host as state, so it must not alias a cached buffer.
+      const previous = state !== undefined && state.maskWidth === mw && state.maskHeight === mh ? state.previousMask : undefined;
+      smoothed = smoothMask(confidence, previous, options.smoothing, new Float32Array(mw * mh));
+      smoothingMs = performance.now() - t2;
+      modelFrameIndex = frame.index;
     }
-    const t2 = performance.now();
 
-    // A fresh array: it is transferred to the host as state, so it must not alias a cached buffer.
-    const previous = state !== undefined && state.maskWidth === mw && state.maskHeight === mh ? state.previousMask : undefined;
-    const smoothed = smoothMask(confidence, previous, options.smoothing, new Float32Array(mw * mh));
+    const t3 = performance.now();
     const buffers = alphaBuffers(mw, mh, frame);
     confidenceToAlpha(smoothed, options.threshold, options.edgeSoftness, buffers.model);
-    const t3 = performance.now();
-
-    upsampleAlpha(buffers.model, mw, mh, frame.width, frame.height, buffers.planes);
-    if (options.mode === 'color') {
-      compositeColor(frame, buffers.planes, hexToYuv(options.color));
-    } else if (options.mode === 'blur') {
-      compositeBlur(frame, buffers.planes, options.blurRadiusPx);
-    } else {
-      compositePlanes(frame, buffers.planes, image!);
-    }
     const t4 = performance.now();
+    upsampleAlpha(buffers.model, mw, mh, frame.width, frame.height, buffers.planes);
+    if (options.mode === 'color') compositeColor(frame, buffers.planes, hexToYuv(options.color));
+    else if (options.mode === 'blur') compositeBlur(frame, buffers.planes, options.blurRadiusPx);
+    else compositePlanes(frame, buffers.planes, image!);
+    const t5 = performance.now();
 
     return {
-      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh },
-      timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, maskMs: t3 - t2, compositeMs: t4 - t3 },
+      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh, modelFrameIndex },
+      timings: { preprocessMs, inferenceMs, maskMs: smoothingMs + (t4 - t3), compositeMs: t5 - t4 },
     };
   },
 });

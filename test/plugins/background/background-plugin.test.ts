@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from 'onnxruntime-node';
 import plugin, { type BackgroundOptions } from '../../../plugins/background/index.ts';
-import type { BackgroundState } from '../../../plugins/background/background-worker.ts';
+import { shouldReuseMask, type BackgroundState } from '../../../plugins/background/background-worker.ts';
 import type { ModelRunner } from '../../../plugins/plugin-api.ts';
 import { createPluginTestHost, rgbToYuvFrame, solidRgbImage, validatePluginOptions } from '../../../plugins/plugin-test-host.ts';
 
@@ -153,4 +153,35 @@ test('worker: switching model size ignores the old mask instead of failing', asy
   assert.equal(state!.previousMask.length, 256 * 144);
   await host.close();
   await landscape.close();
+});
+
+test('shouldReuseMask table', () => {
+  const state: BackgroundState = { previousMask: new Float32Array(4), maskWidth: 2, maskHeight: 2, modelFrameIndex: 10 };
+  const cases: [BackgroundState | undefined, number, number, boolean, string][] = [
+    [undefined, 11, 3, false, 'no state'],
+    [state, 11, 1, false, 'interval 1'],
+    [state, 11, 3, true, '1 frame after'],
+    [state, 12, 3, true, '2 frames after'],
+    [state, 13, 3, false, 'interval elapsed'],
+    [state, 10, 3, false, 'same index'],
+    [state, 2, 3, false, 'index went backwards (reconnect)'],
+    [{ ...state, maskWidth: 3 }, 11, 3, false, 'other model size'],
+  ];
+  for (const [s, index, interval, expected, name] of cases) assert.equal(shouldReuseMask(s, index, interval, 2, 2), expected, name);
+});
+
+test('worker (fake model): modelIntervalFrames 3 runs the model on every third frame and still composites', async () => {
+  const runner = fakeRunner((x, _y, w) => (x < w / 2 ? 1 : 0));
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner, modelIntervalFrames: 3 });
+  try {
+    const image = solidRgbImage(32, 16, () => [20, 120, 220]);
+    for (let i = 0; i < 7; i++) {
+      const { output, result } = await host.processRgb(image);
+      assert.ok(Math.abs(output.rgb[(8 * 32 + 30) * 3] - 192) <= 3, `frame ${i}: background replaced`);
+      assert.equal(result.timings!.inferenceMs === 0, i % 3 !== 0, `frame ${i}`);
+    }
+    assert.equal(runner.runs, 3);
+  } finally {
+    await host.close();
+  }
 });
