@@ -35,9 +35,12 @@ export interface RunningServer {
 export async function start(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningServer> {
   const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
   const models = new Set(config.pipeline.plugins.flatMap((name) => pluginDefinition(name).models));
+  // LIVEMATTE_MODELS_DIR points at another folder of built models (deployments keeping models on a
+  // volume, tests with a missing or corrupt model); the files must still match the registry's hashes.
+  const modelsDir = process.env.LIVEMATTE_MODELS_DIR ? resolve(process.env.LIVEMATTE_MODELS_DIR) : undefined;
   for (const id of models) {
     try {
-      await verifyModelFile(id as ModelId);
+      await verifyModelFile(id as ModelId, modelsDir);
     } catch (cause) {
       const e = cause as Error & { code?: string };
       throw new MediaServerError(e.code ?? 'ERR_MODEL_MISSING', 'model', e.message, { fatal: true, cause });
@@ -46,7 +49,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   mkdirSync(resolve(config.mediaRoot), { recursive: true });
   mkdirSync(resolve(config.dataDir), { recursive: true });
 
-  const pool = new InferencePool(config.inference);
+  const pool = new InferencePool({ ...config.inference, modelsDir });
   const ingest = new NmsIngest({
     bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
   }, log);

@@ -11,7 +11,10 @@ import { modelPath, type ModelId } from '../../models/registry.ts';
 import { createCpuSession } from '../../models/runtime/ort-session.ts';
 import type { FrameTask, FrameTaskResult } from './frame-task.ts';
 
-const intraOpNumThreads = Number((Piscina.workerData as { intraOpThreads?: number } | undefined)?.intraOpThreads ?? 1);
+const workerData = Piscina.workerData as { intraOpThreads?: number; modelsDir?: string } | undefined;
+const intraOpNumThreads = Number(workerData?.intraOpThreads ?? 1);
+/** Folder of the built ONNX models; undefined = models/build. */
+const modelsDir = workerData?.modelsDir;
 const requireModule = createRequire(import.meta.url);
 const sessions = new Map<string, Promise<ModelRunner>>();
 const pluginModules = new Map<string, Promise<FramePluginWorker>>();
@@ -19,7 +22,7 @@ const pluginModules = new Map<string, Promise<FramePluginWorker>>();
 function model(id: string): Promise<ModelRunner> {
   let session = sessions.get(id);
   if (!session) {
-    session = createCpuSession(modelPath(id as ModelId), { intraOpNumThreads });
+    session = createCpuSession(modelPath(id as ModelId, modelsDir), { intraOpNumThreads });
     session.catch(() => sessions.delete(id));
     sessions.set(id, session);
   }

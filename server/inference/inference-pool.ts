@@ -11,6 +11,8 @@ export interface InferencePoolOptions {
   workers: number;
   /** onnxruntime intra-op threads per worker. */
   intraOpThreads: number;
+  /** Folder of the built ONNX models the workers load; default models/build. */
+  modelsDir?: string;
 }
 
 /** InferencePool runs FrameTasks on worker threads, moving pixel buffers both ways. */
@@ -24,7 +26,7 @@ export class InferencePool {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      workerData: { intraOpThreads: options.intraOpThreads },
+      workerData: { intraOpThreads: options.intraOpThreads, modelsDir: options.modelsDir },
     });
   }
 
