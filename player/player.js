@@ -1,0 +1,236 @@
+/**
+ * The player page: polls the live streams every 2 s, plays the selected stream's processed HLS,
+ * shows its pipeline figures and lets the user change its background while it runs.
+ *
+ * `window.playerState` ({ streamKey, status, engine, hlsErrors, fatalErrors, recoveries,
+ * fragmentsLoaded }) is for tests and for curious people with a console open.
+ */
+import { getHealth, listStreams, playlistState, setBackground } from './stream-api.js';
+import { HlsPlayback } from './hls-playback.js';
+import { StreamListView } from './stream-list-view.js';
+import { StreamDetailsView } from './stream-details-view.js';
+import { BackgroundForm } from './background-form.js';
+import { setText } from './dom.js';
+
+/** How often the stream list and figures refresh, in ms. */
+const POLL_MS = 2000;
+
+const STATUS_LABELS = {
+  idle: 'Idle', waiting: 'Waiting for segments', loading: 'Loading', playing: 'Live', buffering: 'Buffering',
+  recovering: 'Recovering', blocked: 'Paused', ended: 'Ended', unsupported: 'Unsupported',
+};
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  serverStatus: $('server-status'),
+  emptyState: $('empty-state'),
+  streamView: $('stream-view'),
+  title: $('stream-title'),
+  status: $('player-status'),
+  message: $('player-message'),
+  video: $('video'),
+  overlay: $('overlay'),
+  overlayTitle: $('overlay-title'),
+  overlayText: $('overlay-text'),
+  overlayNext: $('overlay-next'),
+};
+
+const playerState = {
+  streamKey: null,
+  status: 'idle',
+  engine: HlsPlayback.engine,
+  hlsErrors: [],
+  fatalErrors: 0,
+  recoveries: 0,
+  fragmentsLoaded: 0,
+};
+window.playerState = playerState;
+
+/** session is the selected stream's lifecycle: 'none' | 'waiting' (for a ready playlist) | 'loaded' | 'ended'. */
+let session = 'none';
+let streams = [];
+let rtmpPort;
+let pollTimer;
+let starting = false;
+
+const playback = new HlsPlayback(ui.video, playerState, onPlaybackStatus);
+// The live hls.js instance, for tests and debugging; not enumerable so playerState stays plain JSON.
+Object.defineProperty(playerState, 'hls', { get: () => playback.hls });
+const list = new StreamListView($('stream-list'), $('stream-count'), $('list-empty'), (key) => select(key, true));
+const details = new StreamDetailsView(ui.streamView);
+const form = new BackgroundForm($('bg-form'), async (key, request) => {
+  const applied = await setBackground(key, request);
+  const stream = streams.find((s) => s.key === key);
+  if (stream) stream.background = applied;
+  return applied;
+});
+
+function current() {
+  return streams.find((s) => s.key === playerState.streamKey);
+}
+
+function setStatus(status, message = '') {
+  playerState.status = status;
+  ui.status.dataset.status = status;
+  setText(ui.status, STATUS_LABELS[status] ?? status);
+  setText(ui.message, message);
+}
+
+function onPlaybackStatus(status, message) {
+  if (status === 'ended') {
+    end('its playlist has ended', false);
+    return;
+  }
+  if (session !== 'loaded') return;
+  if (status === 'playing') ui.overlay.hidden = true;
+  setStatus(status, message);
+}
+
+function showOverlay(kind, title, text) {
+  ui.overlay.dataset.kind = kind;
+  setText(ui.overlayTitle, title);
+  setText(ui.overlayText, text);
+  ui.overlay.hidden = false;
+  updateNextOffer();
+}
+
+function updateNextOffer() {
+  const next = session === 'ended' && streams.find((s) => s.key !== playerState.streamKey);
+  ui.overlayNext.hidden = !next;
+  if (next) {
+    setText(ui.overlayNext, `Watch “${next.key}”`);
+    ui.overlayNext.dataset.streamKey = next.key;
+  }
+}
+
+/** select makes `key` the played stream; `user` tells whether a person chose it (focus moves to the video). */
+function select(key, user = false) {
+  if (key === playerState.streamKey && session !== 'ended') return;
+  playback.stop();
+  playerState.streamKey = key;
+  session = 'waiting';
+  if (decodeURIComponent(location.hash.slice(1)) !== key) history.replaceState(null, '', `#${encodeURIComponent(key)}`);
+  setText(ui.title, key);
+  document.title = `${key} · Live Matte player`;
+  setStatus('waiting');
+  showOverlay('waiting', 'Starting…', `Waiting for the first processed segments of “${key}”.`);
+  form.show(key, current()?.background);
+  render();
+  if (user) ui.video.focus({ preventScroll: true });
+  void tryStart();
+}
+
+/**
+ * end marks the selected stream as finished (it restarts by itself if the key is published
+ * again); `stopPlayback` false lets the buffered end of an ENDLIST playlist play out.
+ */
+function end(reason, stopPlayback) {
+  if (session === 'ended' || session === 'none') return;
+  session = 'ended';
+  if (stopPlayback) playback.stop();
+  setStatus('ended', `“${playerState.streamKey}” ended: ${reason}.`);
+  showOverlay('ended', 'Stream ended', `“${playerState.streamKey}” stopped publishing. Playback resumes here if it comes back.`);
+}
+
+/** tryStart loads the playlist into the player once the stream is live and its playlist is current. */
+async function tryStart() {
+  const stream = current();
+  if (starting || !stream || stream.state !== 'live' || (session !== 'waiting' && session !== 'ended')) return;
+  starting = true;
+  try {
+    const playlist = await playlistState(stream.hlsPath);
+    if (!playlist.ready || stream.key !== playerState.streamKey || (session !== 'waiting' && session !== 'ended')) return;
+    session = 'loaded';
+    ui.overlay.hidden = true;
+    playback.load(stream.hlsPath);
+  } catch {
+    // The next poll tries again.
+  } finally {
+    starting = false;
+  }
+}
+
+function render() {
+  const stream = current();
+  list.render([...streams].sort((a, b) => a.key.localeCompare(b.key)), playerState.streamKey);
+  const hasSelection = playerState.streamKey !== null;
+  ui.streamView.hidden = !hasSelection;
+  ui.emptyState.hidden = hasSelection || streams.length > 0;
+  details.render(stream, rtmpPort, session === 'loaded' ? playback.latencySeconds : undefined);
+  if (stream) form.show(stream.key, stream.background);
+  if (!ui.overlay.hidden) updateNextOffer();
+  renderIngestHelp();
+}
+
+function renderIngestHelp() {
+  const base = `rtmp://${location.hostname}${rtmpPort ? `:${rtmpPort}` : ''}/live`;
+  for (const el of document.querySelectorAll('[data-url="ingest-base"]')) setText(el, base);
+  const command = document.querySelector('[data-command="ffmpeg"]');
+  setText(command, `ffmpeg -re -stream_loop -1 -i talk.mp4 -c copy -f flv ${base}/demo`);
+}
+
+function setServerStatus(state, text) {
+  ui.serverStatus.dataset.state = state;
+  setText($('server-text'), text);
+}
+
+async function poll() {
+  clearTimeout(pollTimer);
+  try {
+    streams = await listStreams();
+    if (rtmpPort === undefined) rtmpPort = (await getHealth().catch(() => ({}))).rtmpPort;
+    const count = streams.length === 1 ? '1 stream' : `${streams.length} streams`;
+    setServerStatus('ok', `Connected · ${count}`);
+  } catch {
+    setServerStatus('down', 'Server unreachable, retrying…');
+    pollTimer = setTimeout(poll, POLL_MS);
+    return;
+  }
+  reconcile();
+  render();
+  await tryStart();
+  pollTimer = setTimeout(poll, POLL_MS);
+}
+
+/** reconcile follows the list: picks a stream when none is selected and notices the selected one leaving. */
+function reconcile() {
+  const key = playerState.streamKey;
+  if (key === null) {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    const first = streams.find((s) => s.key === wanted) ?? streams[0];
+    if (first) select(first.key);
+    return;
+  }
+  if (!current() && (session === 'loaded' || session === 'waiting')) end('it is no longer in the stream list', true);
+}
+
+ui.overlayNext.addEventListener('click', () => select(ui.overlayNext.dataset.streamKey, true));
+window.addEventListener('hashchange', () => {
+  const key = decodeURIComponent(location.hash.slice(1));
+  if (key && key !== playerState.streamKey) select(key);
+});
+
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('[data-copy-url], [data-copy-from]');
+  if (!button) return;
+  const source = button.dataset.copyUrl
+    ? ui.streamView.querySelector(`[data-url="${button.dataset.copyUrl}"]`)
+    : document.querySelector(`[data-command="${button.dataset.copyFrom}"]`);
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(source.textContent);
+    button.textContent = 'Copied';
+  } catch {
+    // Clipboard access needs a secure context; select the text so Ctrl+C works instead.
+    getSelection().selectAllChildren(source);
+    button.textContent = 'Press Ctrl+C';
+  }
+  setTimeout(() => { button.textContent = label; }, 1500);
+});
+
+if (playerState.engine === 'none') {
+  setStatus('unsupported', 'This browser supports neither Media Source Extensions nor native HLS; use the RTMP or HLS URLs in another player.');
+}
+setText($('engine-text'), playerState.engine === 'hls.js' ? ` · hls.js ${HlsPlayback.hlsVersion}` : ` · ${playerState.engine} HLS`);
+renderIngestHelp();
+void poll();

@@ -1,0 +1,61 @@
+/**
+ * The server's HTTP API as the player uses it: the stream list, health (for the RTMP port),
+ * background changes, and a look at a playlist before playback starts.
+ */
+
+/** ApiError is a failed API call: `code` is the server's error code (e.g. `ERR_PLUGIN_OPTIONS`). */
+export class ApiError extends Error {
+  constructor(message, code, status) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function fetchJson(path, init = {}) {
+  const response = await fetch(path, { cache: 'no-store', ...init });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(body?.message ?? `HTTP ${response.status} from ${path}`, body?.error ?? 'ERR_HTTP', response.status);
+  }
+  return body;
+}
+
+/** listStreams returns `GET /api/streams`' StreamInfo array. */
+export async function listStreams() {
+  const body = await fetchJson('/api/streams');
+  return Array.isArray(body?.streams) ? body.streams : [];
+}
+
+/** getHealth returns `/healthz` (`{ status, streams, rtmpPort, workers }`). */
+export function getHealth() {
+  return fetchJson('/healthz');
+}
+
+/**
+ * setBackground posts `{ mode, color, blurRadiusPx, image }` to a live stream and resolves with
+ * the options the server applied; rejects with ApiError (404 gone, 400 invalid options or image).
+ */
+export async function setBackground(key, request) {
+  const body = await fetchJson(`/api/streams/${encodeURIComponent(key)}/background`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  return body.background;
+}
+
+/**
+ * playlistState reads a media playlist: how many segments it lists and whether it has
+ * `#EXT-X-ENDLIST`. A publisher that comes back within the server's retention time reuses the
+ * old (ended) playlist until its first new segment is written, so playback waits for `ready`.
+ */
+export async function playlistState(hlsPath) {
+  const response = await fetch(hlsPath, { cache: 'no-store' });
+  if (!response.ok) return { ready: false, segments: 0, ended: false };
+  const text = await response.text();
+  const segments = (text.match(/^#EXTINF:/gm) ?? []).length;
+  const ended = /^#EXT-X-ENDLIST/m.test(text);
+  return { ready: segments > 0 && !ended, segments, ended };
+}

@@ -1,0 +1,53 @@
+/**
+ * The selected stream's figures (from `GET /api/streams` and hls.js) and the URLs to watch it
+ * elsewhere (processed HLS, processed RTMP, original RTMP).
+ */
+import { setText } from './dom.js';
+
+const DASH = '—';
+
+function fixed(value, digits) {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : DASH;
+}
+
+/** streamUrls gives the URLs of one stream; `rtmpPort` comes from /healthz (undefined while unknown). */
+export function streamUrls(stream, rtmpPort, loc = window.location) {
+  const rtmpBase = rtmpPort ? `rtmp://${loc.hostname}:${rtmpPort}` : undefined;
+  return {
+    hls: new URL(stream.hlsPath, loc.origin).href,
+    'processed-rtmp': rtmpBase ? `${rtmpBase}${stream.outputPath}` : DASH,
+    'original-rtmp': rtmpBase ? `${rtmpBase}${stream.streamPath}` : DASH,
+  };
+}
+
+/** StreamDetailsView fills the `[data-stat]` and `[data-url]` elements under `root`. */
+export class StreamDetailsView {
+  constructor(root) {
+    this.stats = Object.fromEntries([...root.querySelectorAll('[data-stat]')].map((el) => [el.dataset.stat, el]));
+    this.urls = [...root.querySelectorAll('[data-url]')];
+  }
+
+  /** render shows `stream` (or dashes when undefined) and the player's own latency in s. */
+  render(stream, rtmpPort, behindLiveSeconds) {
+    const s = stream?.stats;
+    const values = {
+      fpsIn: fixed(s?.fpsIn, 1),
+      fpsOut: fixed(s?.fpsOut, 1),
+      droppedFrames: s ? String(s.droppedFrames) : DASH,
+      inferenceMs: fixed(s?.inferenceMs, 1),
+      latencyP50: fixed(s?.latencyMs?.p50, 0),
+      latencyP95: fixed(s?.latencyMs?.p95, 0),
+      resolution: stream?.width && stream?.height ? `${stream.width}×${stream.height}` : DASH,
+      audio: stream?.hasAudio === undefined ? DASH : stream.hasAudio ? 'Yes' : 'No',
+      behindLive: fixed(behindLiveSeconds, 1),
+    };
+    for (const [name, el] of Object.entries(this.stats)) {
+      const value = values[name] ?? DASH;
+      setText(el, value !== DASH && el.dataset.unit ? `${value} ${el.dataset.unit}` : value);
+    }
+    const urls = stream ? streamUrls(stream, rtmpPort) : {};
+    for (const el of this.urls) {
+      if (el.dataset.url in urls) setText(el, urls[el.dataset.url]);
+    }
+  }
+}
