@@ -52,7 +52,7 @@ interface ProbeFrame { media_type: string; pts_time?: string; best_effort_timest
 /**
  * measureSync finds flash onsets (first frame of a run with mean luma > 128) and beep onsets
  * (first sample above a quarter of the tone's peak after >= 300 ms of silence) in a recording,
- * timing both from the container's own frame timestamps, and pairs them.
+ * timing both from the container's own frame timestamps, and pairs them (from 300 ms into the recording).
  */
 export async function measureSync(file: string): Promise<SyncMeasurement> {
   const { stdout: json } = await run('ffprobe', ['-v', 'error', '-show_entries',
@@ -100,9 +100,12 @@ export async function measureSync(file: string): Promise<SyncMeasurement> {
     lastLoud = sampleTimes[i];
   }
 
+  // A recording starts at a keyframe, which is a flash, possibly inside a beep whose true onset
+  // was cut off: onsets in its first 300 ms are not trusted.
+  const trustedFrom = Math.min(videoTimes[0] ?? Infinity, sampleTimes[0] ?? Infinity) + 0.3;
   const offsetsMs: number[] = [];
-  for (const flash of flashes) {
-    const nearest = beeps.reduce((best, b) => (Math.abs(b - flash) < Math.abs(best - flash) ? b : best), Infinity);
+  for (const flash of flashes.filter((f) => f >= trustedFrom)) {
+    const nearest = beeps.filter((b) => b >= trustedFrom).reduce((best, b) => (Math.abs(b - flash) < Math.abs(best - flash) ? b : best), Infinity);
     if (Math.abs(nearest - flash) < 0.5) offsetsMs.push(Math.round((nearest - flash) * 1000));
   }
   return { flashes, beeps, offsetsMs };
