@@ -178,7 +178,12 @@ export async function startNginx(configFile: 'nginx.conf' | 'nginx-rtmp.conf', u
       httpPort: await freePort(), rtmpPort: await freePort(),
       upstreamHttpPort: upstream.httpPort, upstreamRtmpPort: upstream.rtmpPort, mediaRoot: upstream.mediaRoot,
     };
-    renderNginxConfig(dir, a);
+    try {
+      renderNginxConfig(dir, a);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     const child = spawn(NGINX_BIN, nginxArgs(dir, configFile), { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
