@@ -1,0 +1,58 @@
+/**
+ * The first seconds of a processed stream: every frame the publisher sent from its first keyframe
+ * on reaches the output (no frozen first GOP). HLS keeps the stream's first segment, so, unlike an
+ * RTMP player that joins at the latest keyframe, it shows the very start.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
+import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { uniqueKey, startServerOnFreePorts, fetchPlaylist, grabFramesRgb } from '../helpers/e2e-media.ts';
+
+const FPS = 25;
+// A 2 s GOP, as OBS and most apps send by default; the first segment (2 s) spans one publisher GOP.
+const GOP = 2 * FPS;
+
+let server: ServerProcess | undefined;
+let publisher: Publisher | undefined;
+
+before(async () => {
+  server = await startServerOnFreePorts();
+});
+
+after(async () => {
+  await publisher?.stop();
+  await server?.stop();
+});
+
+test('the first HLS segment shows motion in every frame (no frozen first GOP)', { timeout: 90000 }, async (t) => {
+  const s = server!;
+  const key = uniqueKey('start');
+  // testsrc2 changes every frame (moving gradient and counter); ?bg=none keeps the frames as sent.
+  publisher = publish(`${s.rtmpBase}/${key}?bg=none`, ['-f', 'lavfi', '-i', `testsrc2=s=320x240:r=${FPS}`],
+    ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(GOP), '-pix_fmt', 'yuv420p']);
+  const pub = publisher;
+  const hls = `${s.httpBase}/live/stream-${key}/index.m3u8`;
+  // Wait for the second segment, so the first one is complete.
+  const playlist = await waitFor('two HLS segments', async () => {
+    assert.equal(pub.child.exitCode, null, `publisher exited: ${pub.stderr()}`);
+    const pl = await fetchPlaylist(hls);
+    return pl && pl.segments.length >= 2 && pl;
+  }, 60000, 500);
+  assert.equal(playlist.mediaSequence, 0, 'the first segment is still listed');
+  const count = Math.round(playlist.segments[0].durationS * FPS) - 1;
+  const frames = await grabFramesRgb(`${s.httpBase}/live/stream-${key}/${playlist.segments[0].uri}`, 160, 120, { count });
+  const hashes = frames.map((f) => createHash('sha1').update(f).digest('hex'));
+  let repeats = 0;
+  let longestFreeze = 0;
+  let run = 0;
+  for (let i = 1; i < hashes.length; i++) {
+    if (hashes[i] === hashes[i - 1]) { repeats += 1; run += 1; } else run = 0;
+    longestFreeze = Math.max(longestFreeze, run);
+  }
+  t.diagnostic(`first segment: ${frames.length} frames, ${repeats} repeated, longest freeze ${longestFreeze} frames`);
+  // A repeat or two can be the decoder's constant-frame-rate padding at the very start; a frozen
+  // GOP is dozens.
+  assert.ok(longestFreeze <= 2, `the output froze for ${longestFreeze} frames (${(longestFreeze / FPS).toFixed(2)} s) in its first segment`);
+});
