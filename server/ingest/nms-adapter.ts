@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { once, EventEmitter } from 'node:events';
 import { timingSafeEqual, randomBytes } from 'node:crypto';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import { STREAM_APP, isOutputName, isValidStreamKey } from './stream-key.ts';
 
@@ -80,6 +80,17 @@ export interface IngestOptions {
   publishSecret: string;
 }
 
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 function secretMatches(given: string | undefined, secret: string): boolean {
   const a = Buffer.from(given ?? '');
   const b = Buffer.from(secret);
@@ -90,7 +101,7 @@ function secretMatches(given: string | undefined, secret: string): boolean {
 export class NmsIngest extends EventEmitter<IngestEvents> {
   /** Token our own encoders use to publish `live/stream-<key>`; nobody else can. */
   readonly internalToken = randomBytes(18).toString('base64url');
-  private readonly nms: NmsServer;
+  private nms?: NmsServer;
   private readonly live = new Map<string, PublishInfo>();
   private port = 0;
 
@@ -100,14 +111,6 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     const levels: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { trace: 'trace', debug: 'debug', info: 'debug', warn: 'warn', error: 'warn' };
     const nmsLog = log.child({ component: 'node-media-server' });
     nmsLogger.log = (message: string, level = 'info') => nmsLog[levels[level] ?? 'debug'](message);
-    this.nms = new NodeMediaServer({
-      bind: options.bind,
-      rtmp: { port: options.rtmpPort },
-      store: { path: options.dataDir },
-      webadmin: { enable: false },
-    });
-    this.nms.on('prePublish', (s) => this.onPrePublish(s));
-    this.nms.on('postPublish', (s) => setImmediate(() => this.onPostPublish(s)));
   }
 
   /** rtmpPort is the bound RTMP port (after listen). */
@@ -117,8 +120,19 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
 
   /** listen starts RTMP; resolves with the bound port. */
   async listen(): Promise<number> {
-    await this.nms.run();
-    const server = this.nms.rtmpServer.tcpServer!;
+    // node-media-server opens no RTMP listener for port 0, so a free port is picked here first.
+    const port = this.options.rtmpPort || await freePort(this.options.bind);
+    const nms = new NodeMediaServer({
+      bind: this.options.bind,
+      rtmp: { port },
+      store: { path: this.options.dataDir },
+      webadmin: { enable: false },
+    });
+    this.nms = nms;
+    nms.on('prePublish', (s) => this.onPrePublish(s));
+    nms.on('postPublish', (s) => setImmediate(() => this.onPostPublish(s)));
+    await nms.run();
+    const server = nms.rtmpServer.tcpServer!;
     if (!server.listening) await once(server, 'listening');
     this.port = (server.address() as AddressInfo).port;
     return this.port;
@@ -126,7 +140,7 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
 
   /** close stops RTMP and disconnects every publisher and player. */
   async close(): Promise<void> {
-    await this.nms.stop();
+    await this.nms?.stop();
   }
 
   /** publishers lists the accepted live publishers. */
