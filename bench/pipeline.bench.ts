@@ -1,0 +1,403 @@
+/**
+ * Benchmark of the whole pipeline with the real server (child process) and real ffmpeg publishers:
+ * cost per frame against a plain ffmpeg transcode, real-time capacity, latency, memory.
+ * The sections are called by bench/run-all.ts (`npm run bench`); see there for flags.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startServer, waitFor, SHARED_MEDIA, type ServerProcess } from '../test/helpers/server-process.ts';
+import { publish, type Publisher } from '../test/helpers/ffmpeg-tools.ts';
+import { freePort } from '../test/helpers/free-port.ts';
+import type { StreamStatsSnapshot } from '../server/pipeline/stream-stats.ts';
+import { diffTree, sampleTree, type TreeSample } from './proc-tree.ts';
+
+const run = promisify(execFile);
+export const WIDTH = 1280;
+export const HEIGHT = 720;
+export const FPS = 30;
+const MB = 1024 * 1024;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// ---------------------------------------------------------------- cleanup of everything we start
+
+const live = new Set<{ stop(): Promise<unknown> }>();
+/** track registers something to stop in stopAll (also removed when stopped through the returned handle). */
+function track<T extends { stop(): Promise<unknown> }>(thing: T): T {
+  const orig = thing.stop.bind(thing);
+  const wrapped = Object.assign(thing, { stop: async () => { live.delete(wrapped); return orig(); } });
+  live.add(wrapped);
+  return wrapped;
+}
+/** stopAll stops every server, publisher and reader still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.allSettled([...live].map((t) => t.stop()));
+}
+
+function childStopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): { stop(): Promise<void> } {
+  const exited = new Promise<void>((res) => { if (child.exitCode !== null || child.signalCode !== null) res(); else child.once('exit', () => res()); });
+  return {
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- input, baseline, server plumbing
+
+/** prepareInput makes (once, cached in the temp folder) ~20 s of sister.mkv at 1280x720 30 fps H.264, GOP 60. */
+export async function prepareInput(): Promise<{ path: string; frames: number }> {
+  const dir = join(tmpdir(), 'live-matte-bench');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'sister-1280x720-30fps-20s.mp4');
+  if (!existsSync(path)) {
+    const src = join(SHARED_MEDIA, 'sister.mkv');
+    if (!existsSync(src)) throw new Error(`missing ${src}`);
+    log(`preparing ${path} from ${src}`);
+    const partial = `${path}.partial.mp4`;
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-nostdin', '-stream_loop', '-1', '-i', src, '-t', '20',
+      '-vf', `scale=${WIDTH}:${HEIGHT},fps=${FPS}`, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', partial]);
+    renameSync(partial, path);
+  }
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', path]);
+  return { path, frames: Number(stdout.trim()) };
+}
+
+/** ffmpegBaseline runs `ffmpeg -i input -c:v libx264 -preset veryfast -tune zerolatency -f null -` and returns its CPU s (user+sys, from bash `times`) per frame. */
+export async function ffmpegBaseline(input: { path: string; frames: number }, frames = input.frames): Promise<{ cpuPerFrameS: number; cpuS: number; wallS: number }> {
+  const t0 = performance.now();
+  const script = 'ffmpeg -hide_banner -loglevel error -nostdin -i "$1" -frames:v "$2" -c:v libx264 -preset veryfast -tune zerolatency -f null - >/dev/null; times';
+  const { stdout } = await run('bash', ['-c', script, 'bench', input.path, String(frames)]);
+  const wallS = (performance.now() - t0) / 1000;
+  // `times`: line 1 the shell's own user/sys, line 2 its children's, e.g. "0m20.986s 0m0.372s".
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (secs.length < 2) throw new Error(`cannot parse bash times output: ${stdout}`);
+  const cpuS = secs[0]! + secs[1]!;
+  return { cpuPerFrameS: cpuS / frames, cpuS, wallS };
+}
+
+/** BenchServer is a started server (tracked for cleanup). */
+export async function benchServer(args: string[] = []): Promise<ServerProcess> {
+  // startServer passes `--rtmp-port 0`, which node-media-server v4 does not bind (see test/helpers/free-port.ts);
+  // a later flag wins.
+  const server = await startServer(['--rtmp-port', String(await freePort()), '--log-level', 'info', ...args], { LIVEMATTE_LOG_LEVEL: 'info' });
+  return track(server);
+}
+
+interface StreamRow { key: string; state: string; stats: StreamStatsSnapshot }
+/** streams fetches `GET /api/streams` keyed by stream key. */
+export async function streams(server: ServerProcess): Promise<Map<string, StreamRow>> {
+  const res = await fetch(`${server.httpBase}/api/streams`);
+  const body = (await res.json()) as { streams: StreamRow[] };
+  return new Map(body.streams.map((s) => [s.key, s]));
+}
+
+/** publishLoop publishes the prepared file by stream copy, looped, in real time (`-re`). */
+export function publishLoop(server: ServerProcess, key: string, input: string): Publisher {
+  return track(publish(`${server.rtmpBase}/${key}`, ['-stream_loop', '-1', '-i', input], ['-c', 'copy']));
+}
+
+/** waitLive waits until every key has output frames. */
+export async function waitLive(server: ServerProcess, keys: string[], timeoutMs = 90000): Promise<void> {
+  await waitFor(`streams ${keys.join(',')} live`, async () => {
+    const s = await streams(server);
+    return keys.every((k) => (s.get(k)?.stats.framesOut ?? 0) > 10);
+  }, timeoutMs, 500);
+}
+
+/** waitGone waits until none of the keys is listed any more (best effort). */
+export async function waitGone(server: ServerProcess, keys: string[], timeoutMs = 30000): Promise<void> {
+  await waitFor('streams gone', async () => {
+    const s = await streams(server);
+    return keys.every((k) => !s.has(k));
+  }, timeoutMs, 300).catch((err) => log(`warning: ${(err as Error).message}`));
+}
+
+const keyOf = (pathWithQuery: string) => pathWithQuery.split('?')[0]!;
+
+// ---------------------------------------------------------------- 1 + 5: cost per frame, budget
+
+export interface ModeCost {
+  mode: string;
+  windowS: number;
+  frames: number;
+  cpuPerFrameMs: number;
+  baselineCpuPerFrameMs?: number;
+  ratio?: number;
+  /** CPU ms per output frame by process (and the server's main thread alone). */
+  perFrameMs: { decoder: number; encoder: number; server: number; serverMainThread: number; serverOtherThreads: number; other: number };
+  droppedFrames: number;
+  stats: StreamStatsSnapshot;
+}
+
+/** measureCost runs one stream per mode on one server and measures tree CPU per output frame in a steady window. */
+export async function measureCost(input: { path: string; frames: number }, modes: string[], opts: { warmupS: number; windowS: number; baseline: boolean; baselineFrames: number }): Promise<ModeCost[]> {
+  const server = await benchServer(['--bg', 'color']);
+  const out: ModeCost[] = [];
+  try {
+    for (const mode of modes) {
+      let baseline: number | undefined;
+      if (opts.baseline) {
+        log(`cost: ffmpeg baseline before mode ${mode}`);
+        const b = await ffmpegBaseline(input, opts.baselineFrames);
+        baseline = b.cpuPerFrameS * 1000;
+        log(`cost: baseline ${baseline.toFixed(2)} CPU ms/frame (${b.cpuS.toFixed(1)} CPU s in ${b.wallS.toFixed(1)} s wall)`);
+      }
+      const key = `cost-${mode}`;
+      const pub = publishLoop(server, `${key}?bg=${mode}`, input.path);
+      try {
+        await waitLive(server, [key]);
+        await sleep(opts.warmupS * 1000);
+        const a = sampleTree(server.child.pid!);
+        const sa = (await streams(server)).get(key)!.stats;
+        await sleep(opts.windowS * 1000);
+        const b = sampleTree(server.child.pid!);
+        const sb = (await streams(server)).get(key)!.stats;
+        const d = diffTree(a, b);
+        const frames = sb.framesOut - sa.framesOut;
+        const per = (x: number) => (x * 1000) / Math.max(1, frames);
+        const cpuPerFrameMs = per(d.cpuS);
+        out.push({
+          mode, windowS: d.seconds, frames, cpuPerFrameMs, baselineCpuPerFrameMs: baseline,
+          ratio: baseline ? cpuPerFrameMs / baseline : undefined,
+          perFrameMs: {
+            decoder: per(d.roles.decoder), encoder: per(d.roles.encoder), server: per(d.roles.server),
+            serverMainThread: per(d.mainThreadCpuS), serverOtherThreads: per(d.roles.server - d.mainThreadCpuS), other: per(d.roles.other),
+          },
+          droppedFrames: sb.droppedFrames - sa.droppedFrames,
+          stats: sb,
+        });
+        log(`cost: mode ${mode}: ${cpuPerFrameMs.toFixed(2)} CPU ms/frame over ${frames} frames in ${d.seconds.toFixed(1)} s`);
+      } finally {
+        await pub.stop();
+        await waitGone(server, [key]);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- 2 + 3a: capacity
+
+export interface StreamWindow { key: string; fps: number; fpsIn: number; dropped: number; latencyMs: StreamStatsSnapshot['latencyMs'] }
+export interface CapacityStep {
+  streams: number;
+  pass: boolean;
+  perStream: StreamWindow[];
+  /** Worst stream's decoder->encoder latency percentiles (stats keep the last 300 frames, ~10 s). */
+  latencyMs: StreamStatsSnapshot['latencyMs'];
+  /** Cores busy on average for the whole server tree during the window. */
+  coresBusy: number;
+  rssBytes: number;
+}
+
+/** measureCapacity adds concurrent streams (1..maxStreams) until one step is not real time. */
+export async function measureCapacity(input: { path: string }, opts: { maxStreams: number; warmupS: number; windowS: number; minFps: number }): Promise<CapacityStep[]> {
+  const server = await benchServer(['--bg', 'color']);
+  const steps: CapacityStep[] = [];
+  try {
+    for (let n = 1; n <= opts.maxStreams; n++) {
+      const keys = Array.from({ length: n }, (_, i) => `cap${n}-${i}`);
+      const pubs = keys.map((k) => publishLoop(server, `${k}?bg=color`, input.path));
+      try {
+        await waitLive(server, keys);
+        await sleep(opts.warmupS * 1000);
+        const ta = sampleTree(server.child.pid!);
+        const a = await streams(server);
+        const t0 = performance.now();
+        await sleep(opts.windowS * 1000);
+        const b = await streams(server);
+        const t1 = performance.now();
+        const tb = sampleTree(server.child.pid!);
+        const perStream = keys.map((key): StreamWindow => {
+          const sa = a.get(key)?.stats;
+          const sb = b.get(key)?.stats;
+          if (!sa || !sb) return { key, fps: 0, fpsIn: 0, dropped: Number.NaN, latencyMs: { p50: 0, p95: 0, p99: 0 } };
+          return { key, fps: ((sb.framesOut - sa.framesOut) * 1000) / (t1 - t0), fpsIn: ((sb.framesIn - sa.framesIn) * 1000) / (t1 - t0), dropped: sb.droppedFrames - sa.droppedFrames, latencyMs: sb.latencyMs };
+        });
+        const pass = perStream.every((s) => s.fps >= opts.minFps && s.dropped === 0);
+        const worst = (k: 'p50' | 'p95' | 'p99') => Math.max(...perStream.map((s) => s.latencyMs[k]));
+        const d = diffTree(ta, tb);
+        steps.push({ streams: n, pass, perStream, latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }, coresBusy: d.cpuS / d.seconds, rssBytes: tb.rssBytes });
+        log(`capacity: ${n} stream(s): ${pass ? 'PASS' : 'FAIL'} fps ${perStream.map((s) => s.fps.toFixed(1)).join('/')} drops ${perStream.map((s) => s.dropped).join('/')}`);
+        if (!pass) break;
+      } finally {
+        await Promise.all(pubs.map((p) => p.stop()));
+        await waitGone(server, keys);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return steps;
+}
+
+// ---------------------------------------------------------------- 3b: RTMP in -> RTMP out latency
+
+/**
+ * The bench itself feeds the publisher ffmpeg raw frames (real footage, 1 s looped) on stdin at
+ * 30 fps and records when each frame index k was taken by ffmpeg (the pipe write completed). A
+ * reader ffmpeg pulls `live/stream-<key>` (single-threaded decode, no buffering) and prints each
+ * decoded frame's pts with `showinfo`; the bench stamps each line on arrival. The output keeps the
+ * input's frame numbering (constant frame rate, dropped frames are repeated, not removed), so pts
+ * k/30 s at the reader is input frame k. Latency = arrival(k) - sent(k): publisher x264 encode +
+ * RTMP + server (decode, plugins, encode) + RTMP + reader decode. Run with `?bg=none` and with the
+ * mode; the difference is what the processing adds (the other parts are the same in both runs).
+ */
+export interface E2eResult { mode: string; frames: number; readerFps: number; p50: number; p95: number; p99: number; offsetCheck: string }
+
+async function rawLoopFrames(input: string, count: number): Promise<Buffer[]> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 128 * MB });
+  const size = (WIDTH * HEIGHT * 3) / 2;
+  const buf = stdout as unknown as Buffer;
+  return Array.from({ length: Math.floor(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size));
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN;
+}
+
+async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, opts: { warmupS: number; windowS: number }): Promise<E2eResult> {
+  const key = `lat-${mode}`;
+  const pubChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${WIDTH}x${HEIGHT}`,
+    '-framerate', String(FPS), '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30',
+    '-f', 'flv', `${server.rtmpBase}/${key}?bg=${mode}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+  pubChild.stdin!.on('error', () => { /* publisher gone */ });
+  pubChild.stderr!.resume();
+  const pub = track(childStopper(pubChild));
+  const sent: number[] = [];
+  let feeding = true;
+  const feeder = (async () => {
+    const start = performance.now();
+    for (let k = 0; feeding; k++) {
+      const due = start + (k * 1000) / FPS;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (!feeding || pubChild.exitCode !== null) break;
+      await new Promise<void>((res) => pubChild.stdin!.write(frames[k % frames.length], () => { sent[k] = performance.now(); res(); }));
+    }
+  })();
+  const arrivals: { pts: number; at: number }[] = [];
+  let reader: { stop(): Promise<void> } | undefined;
+  let readerErr = '';
+  try {
+    await waitLive(server, [key]);
+    const readerChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'info', '-nostdin', '-threads', '1', '-fflags', 'nobuffer', '-flags', 'low_delay',
+      '-probesize', '32768', '-analyzeduration', '0', '-rw_timeout', '20000000', '-i', `${server.rtmpBase}/stream-${key}`,
+      '-threads', '1', '-vf', 'showinfo', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    reader = track(childStopper(readerChild));
+    let rest = '';
+    readerChild.stderr!.on('data', (d: Buffer) => {
+      const at = performance.now();
+      readerErr = (readerErr + d.toString()).slice(-3000);
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)/.exec(line);
+        if (m) arrivals.push({ pts: Number(m[1]), at });
+      }
+    });
+    // The window starts at the reader's first frame (ffmpeg start-up and probing vary with the load).
+    await waitFor('first frame at the reader', () => arrivals.length > 0, 30000, 100);
+    await sleep((opts.warmupS + opts.windowS) * 1000);
+  } finally {
+    feeding = false;
+    await reader?.stop();
+    await feeder;
+    pubChild.stdin!.end();
+    await pub.stop();
+    await waitGone(server, [keyOf(key)]);
+  }
+  // Skip the reader's start (it gets the GOP cache as a burst) and keep frames we know the send time of.
+  const firstAt = arrivals[0]?.at ?? 0;
+  const lat = arrivals
+    .filter((a) => a.at - firstAt >= opts.warmupS * 1000)
+    .map((a) => ({ k: Math.round(a.pts * FPS), a }))
+    .filter(({ k }) => sent[k] !== undefined)
+    .map(({ k, a }) => a.at - sent[k]!)
+    .sort((x, y) => x - y);
+  const firstPts = arrivals[0]?.pts ?? Number.NaN;
+  const steady = arrivals.filter((a) => a.at - firstAt >= opts.warmupS * 1000);
+  const readerFps = steady.length > 1 ? ((steady.length - 1) * 1000) / (steady.at(-1)!.at - steady[0]!.at) : 0;
+  if (process.env.BENCH_DEBUG) log(`reader stderr tail: ${readerErr.slice(-1500)}`);
+  return { mode, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offsetCheck: `reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent` };
+}
+
+/** measureE2e runs the RTMP-in to RTMP-out latency probe for each mode (first should be 'none'). */
+export async function measureE2e(input: { path: string }, modes: string[], opts: { warmupS: number; windowS: number }): Promise<E2eResult[]> {
+  const frames = await rawLoopFrames(input.path, FPS);
+  const server = await benchServer(['--bg', 'color']);
+  const out: E2eResult[] = [];
+  try {
+    for (const mode of modes) {
+      const r = await e2eOnce(server, frames, mode, opts);
+      log(`latency: e2e ${mode}: p50 ${r.p50.toFixed(0)} ms p95 ${r.p95.toFixed(0)} ms over ${r.frames} frames (${r.offsetCheck})`);
+      out.push(r);
+    }
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- 4: memory
+
+export interface MemoryResult {
+  streams: number;
+  idleRssMB: number;
+  samples: { t: number; treeMB: number; serverMB: number }[];
+  rssPerStreamMB: number;
+  incrementalPerStreamMB: number;
+  growthPct: number;
+  serverGrowthPct: number;
+  soakS: number;
+}
+
+/** measureMemory runs `streams` streams for `soakS` s and samples the tree's RSS every few seconds. */
+export async function measureMemory(input: { path: string }, opts: { streams: number; warmupS: number; soakS: number; everyS: number }): Promise<MemoryResult> {
+  const server = await benchServer(['--bg', 'color']);
+  const keys = Array.from({ length: opts.streams }, (_, i) => `mem-${i}`);
+  const pubs: Publisher[] = [];
+  try {
+    await sleep(2000);
+    const idle = sampleTree(server.child.pid!);
+    pubs.push(...keys.map((k) => publishLoop(server, `${k}?bg=color`, input.path)));
+    await waitLive(server, keys);
+    await sleep(opts.warmupS * 1000);
+    const samples: TreeSample[] = [];
+    const t0 = performance.now();
+    for (;;) {
+      samples.push(sampleTree(server.child.pid!));
+      if (performance.now() - t0 >= opts.soakS * 1000) break;
+      await sleep(Math.min(opts.everyS * 1000, opts.soakS * 1000 - (performance.now() - t0)));
+    }
+    const s = await streams(server);
+    if (!keys.every((k) => s.has(k))) log('warning: memory: a stream was not live at the end of the soak');
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    return {
+      streams: opts.streams,
+      idleRssMB: idle.rssBytes / MB,
+      samples: samples.map((x) => ({ t: (x.at - t0) / 1000, treeMB: x.rssBytes / MB, serverMB: x.roles.server.rssBytes / MB })),
+      rssPerStreamMB: last.rssBytes / MB / opts.streams,
+      incrementalPerStreamMB: (last.rssBytes - idle.rssBytes) / MB / opts.streams,
+      growthPct: ((last.rssBytes - first.rssBytes) / first.rssBytes) * 100,
+      serverGrowthPct: ((last.roles.server.rssBytes - first.roles.server.rssBytes) / first.roles.server.rssBytes) * 100,
+      soakS: (last.at - first.at) / 1000,
+    };
+  } finally {
+    await Promise.all(pubs.map((p) => p.stop()));
+    await server.stop();
+  }
+}

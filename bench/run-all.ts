@@ -1,0 +1,289 @@
+/**
+ * `npm run bench`: the whole-pipeline benchmark (project issue #4) plus the inference and
+ * composite micro-benchmarks. Prints a machine line, tables, the comparison with the previous
+ * entry of bench/RESULTS.md, appends a dated section there, and ends with one JSON line.
+ *
+ * Flags:
+ *   --quick                  short windows (smoke run)
+ *   --only <section>         cost | capacity | latency | memory | budget (repeatable, or comma list)
+ *   --capacity-seconds <s>   capacity window per step (default 30; the issue's check is 60)
+ *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
+ *   --max-streams <n>        capacity stops at n streams (default 4)
+ *   --no-save                do not append to bench/RESULTS.md
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+import {
+  log, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, stopAll,
+  type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
+} from './pipeline.bench.ts';
+
+const argv = process.argv.slice(2);
+const has = (f: string) => argv.includes(f);
+const num = (f: string, d: number) => { const i = argv.indexOf(f); return i >= 0 ? Number(argv[i + 1]) : d; };
+const QUICK = has('--quick');
+const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = argv.flatMap((a, i) => (argv[i - 1] === '--only' ? a.split(',') : [])) as Section[];
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only ${s}: expected one of ${SECTIONS.join('|')}`);
+const want = (s: Section) => only.length === 0 || only.includes(s);
+
+const W = {
+  warmupS: QUICK ? 3 : 5,
+  costS: QUICK ? 6 : 20,
+  capacityS: num('--capacity-seconds', QUICK ? 8 : 30),
+  maxStreams: num('--max-streams', 4),
+  e2eWarmupS: QUICK ? 3 : 4,
+  e2eS: QUICK ? 6 : 15,
+  soakS: num('--soak-seconds', QUICK ? 15 : 60),
+};
+const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+// ---------------------------------------------------------------- machine line
+
+function ffmpegVersion(): string {
+  try { return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.replace(/^ffmpeg version (\S+).*/, '$1'); } catch { return 'unknown'; }
+}
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const startedAt = new Date();
+const machineLine = `machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, load average ${load()} (at start), node ${process.version}, ffmpeg ${ffmpegVersion()}, onnxruntime-node ${ort.env.versions.common}, ${startedAt.toISOString()}${QUICK ? ', --quick' : ''}`;
+console.log(machineLine);
+
+// ---------------------------------------------------------------- sub-benchmarks (the other engineer's scripts, run as they are)
+
+async function runScript(file: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${BENCH_DIR}${file}`, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}`))));
+  });
+}
+
+/** inferenceMs parses `| model | layout | median | p95 |` rows from bench/inference.bench.ts. */
+function parseInference(out: string): Record<string, { median: number; p95: number }> {
+  const rows: Record<string, { median: number; p95: number }> = {};
+  for (const m of out.matchAll(/^\| ([\w-]+) \| [^|]*\(built\) \| ([\d.]+) \| ([\d.]+) \|$/gm)) rows[m[1]!] = { median: Number(m[2]), p95: Number(m[3]) };
+  return rows;
+}
+
+// ---------------------------------------------------------------- run
+
+interface Figures {
+  costRatio: { color: number | null; blur: number | null; none: number | null };
+  costCpuMsPerFrame: Record<string, number>;
+  baselineCpuMsPerFrame: number | null;
+  capacityStreams: number | null;
+  latency: {
+    oneStream: { p50: number; p95: number; p99: number } | null;
+    atCapacity: { p50: number; p95: number; p99: number } | null;
+    e2e: Record<string, { p50: number; p95: number }>;
+  };
+  addedLatencyMs: number | null;
+  addedLatencyBlurMs: number | null;
+  rssPerStreamMB: number | null;
+  rssGrowthPct: number | null;
+  budget: Record<string, number> | null;
+  loadAvg: number[];
+  quick: boolean;
+  date: string;
+}
+
+const f2 = (x: number | null | undefined, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+const report: string[] = [];
+const out = (line = '') => { console.log(line); report.push(line); };
+
+let cost: ModeCost[] = [];
+let capacity: CapacityStep[] = [];
+let e2e: E2eResult[] = [];
+let memory: MemoryResult | undefined;
+let inference: Record<string, { median: number; p95: number }> = {};
+let inferenceOut = '';
+let compositeOut = '';
+let exitCode = 0;
+
+const onSignal = () => { log('interrupted, stopping everything'); void stopAll().then(() => process.exit(130)); };
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+try {
+  const input = await prepareInput();
+  log(`input ${input.path}: ${input.frames} frames`);
+  if (want('cost') || want('budget')) {
+    const modes = want('cost') ? ['color', 'blur', 'none'] : ['color'];
+    cost = await measureCost(input, modes, { warmupS: W.warmupS, windowS: W.costS, baseline: want('cost'), baselineFrames: QUICK ? 300 : input.frames });
+  }
+  if (want('capacity')) capacity = await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
+  if (want('latency')) e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
+  if (want('memory')) {
+    const passed = capacity.filter((s) => s.pass).length;
+    memory = await measureMemory(input, { streams: Math.max(1, passed), warmupS: QUICK ? 5 : 15, soakS: W.soakS, everyS: QUICK ? 3 : 10 });
+  }
+  if (want('budget')) {
+    log('budget: bench/inference.bench.ts');
+    inferenceOut = await runScript('inference.bench.ts', QUICK ? ['--runs', '20', '--warmup', '5'] : ['--runs', '100', '--warmup', '10']);
+    inference = parseInference(inferenceOut);
+    log('budget: bench/composite.bench.ts');
+    compositeOut = await runScript('composite.bench.ts', ['--frames', QUICK ? '40' : '200']);
+  }
+} catch (err) {
+  exitCode = 1;
+  log(`error: ${(err as Error).stack ?? err}`);
+} finally {
+  await stopAll();
+}
+
+// ---------------------------------------------------------------- tables
+
+const loadEnd = loadavg();
+out(`## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''}${only.length ? ` (only ${only.join(',')})` : ''}`);
+out();
+out(machineLine.replace('(at start)', `(at start; ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end)`));
+out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
+out();
+
+if (cost.length) {
+  out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs `ffmpeg -c:v libx264 -preset veryfast -tune zerolatency -f null -`');
+  out();
+  out('| mode | CPU ms/frame | baseline CPU ms/frame (run just before) | ratio | frames in window | dropped |');
+  out('|---|---:|---:|---:|---:|---:|');
+  for (const c of cost) out(`| ${c.mode} | ${f2(c.cpuPerFrameMs)} | ${f2(c.baselineCpuPerFrameMs)} | ${f2(c.ratio)} | ${c.frames} | ${c.droppedFrames} |`);
+  out();
+  if (cost.some((c) => c.droppedFrames > 0)) {
+    out('Note: frames were dropped in the window (the stream was not processed in real time). A dropped frame is decoded and re-encoded (the last output repeats) but skips the plugin, so that row understates the per-frame cost.');
+    out();
+  }
+}
+
+if (capacity.length) {
+  out(`### 2. Capacity: concurrent 720p30 streams, mode color, ${W.capacityS} s window; pass = every output >= 29.5 fps and 0 dropped`);
+  out();
+  out('| streams | result | output fps per stream | input fps | dropped per stream | decoder->encoder p50/p95/p99 ms (worst stream) | cores busy (tree) | tree RSS MB |');
+  out('|---:|---|---|---|---|---|---:|---:|');
+  for (const s of capacity) {
+    out(`| ${s.streams} | ${s.pass ? 'pass' : 'FAIL'} | ${s.perStream.map((p) => f2(p.fps, 1)).join(' / ')} | ${s.perStream.map((p) => f2(p.fpsIn, 1)).join(' / ')} | ${s.perStream.map((p) => p.dropped).join(' / ')} | ${f2(s.latencyMs.p50, 0)} / ${f2(s.latencyMs.p95, 0)} / ${f2(s.latencyMs.p99, 0)} | ${f2(s.coresBusy)} | ${f2(s.rssBytes / 1048576, 0)} |`);
+  }
+  out();
+}
+
+if (e2e.length) {
+  out(`### 3. Latency, RTMP in -> RTMP out (bench-fed publisher -> server -> reader ffmpeg, ${W.e2eS} s per mode)`);
+  out();
+  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode and the reader\'s decode, the same in every mode). Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
+  out();
+  out('| mode | frames | reader fps | p50 ms | p95 ms | p99 ms | added vs none, p50 ms | check |');
+  out('|---|---:|---:|---:|---:|---:|---:|---|');
+  const none = e2e.find((r) => r.mode === 'none');
+  for (const r of e2e) out(`| ${r.mode} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${none && r !== none ? f2(r.p50 - none.p50, 0) : '-'} | ${r.offsetCheck} |`);
+  out();
+}
+
+if (memory) {
+  out(`### 4. Memory: ${memory.streams} stream(s), mode color, soak ${f2(memory.soakS, 0)} s after warm-up`);
+  out();
+  out(`- idle server tree RSS ${f2(memory.idleRssMB, 0)} MB; with streams: tree RSS / streams = **${f2(memory.rssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPerStreamMB, 0)} MB per stream)`);
+  out(`- growth first -> last sample: tree ${f2(memory.growthPct, 1)} %, server process alone ${f2(memory.serverGrowthPct, 1)} %`);
+  out(`- samples (s: tree MB / server MB): ${memory.samples.map((s) => `${f2(s.t, 0)}: ${f2(s.treeMB, 0)}/${f2(s.serverMB, 0)}`).join(', ')}`);
+  out();
+}
+
+const budgetRow = cost.find((c) => c.mode === 'color');
+if (budgetRow && want('budget')) {
+  out('### 5. Per-frame budget, mode color, one stream (CPU ms per output frame from /proc; worker stages are wall ms per frame from the stats)');
+  out();
+  out('| part | color ms/frame | blur ms/frame | what |');
+  out('|---|---:|---:|---|');
+  const blur = cost.find((c) => c.mode === 'blur');
+  const both = (f: (c: ModeCost) => number | undefined) => `${f2(f(budgetRow))} | ${blur ? f2(f(blur)) : '-'}`;
+  out(`| decode (decoder ffmpeg) | ${both((c) => c.perFrameMs.decoder)} | CPU: FLV -> I420 y4m + 256x256 RGB |`);
+  out(`| server main thread | ${both((c) => c.perFrameMs.serverMainThread)} | CPU: y4m parse, hand-over to the pool, scheduling, encoder writes, RTMP/HTTP |`);
+  out(`| server other threads | ${both((c) => c.perFrameMs.serverOtherThreads)} | CPU: Piscina workers (plugin), onnxruntime, GC, libuv |`);
+  out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 veryfast zerolatency + tee RTMP/HLS |`);
+  out(`| other children | ${both((c) => c.perFrameMs.other)} | CPU |`);
+  out(`| **total** | ${both((c) => c.cpuPerFrameMs)} | CPU |`);
+  const stageKeys = [...new Set([...Object.keys(budgetRow.stats.stageMs), ...Object.keys(blur?.stats.stageMs ?? {})])].sort();
+  for (const k of stageKeys) out(`| stage ${k} | ${both((c) => c.stats.stageMs[k])} | wall, in the worker |`);
+  out(`| processMs (worker round trip) | ${both((c) => c.stats.processMs)} | wall |`);
+  out(`| decoder->encoder p50 | ${both((c) => c.stats.latencyMs.p50)} | wall |`);
+  for (const [id, r] of Object.entries(inference)) out(`| inference ${id} (bench/inference.bench.ts) | ${f2(r.median)} | | wall median, 1 thread, p95 ${f2(r.p95)} |`);
+  out();
+}
+
+if (inferenceOut || compositeOut) {
+  out('### Micro-benchmarks (bench/inference.bench.ts, bench/composite.bench.ts)');
+  out();
+  for (const text of [inferenceOut, compositeOut]) if (text) { out(text.trim()); out(); }
+}
+
+// ---------------------------------------------------------------- figures, comparison, RESULTS.md, JSON
+
+const passed = capacity.filter((s) => s.pass);
+const one = capacity[0];
+const atCap = passed.at(-1);
+const ratioOf = (m: string) => cost.find((c) => c.mode === m)?.ratio ?? null;
+const e2eOf = (m: string) => e2e.find((r) => r.mode === m);
+const noneE2e = e2eOf('none');
+const figures: Figures = {
+  costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none') },
+  costCpuMsPerFrame: Object.fromEntries(cost.map((c) => [c.mode, Number(f2(c.cpuPerFrameMs))])),
+  baselineCpuMsPerFrame: cost.find((c) => c.baselineCpuPerFrameMs)?.baselineCpuPerFrameMs ?? null,
+  capacityStreams: capacity.length ? passed.length : null,
+  latency: {
+    oneStream: one ? one.latencyMs : (budgetRow ? budgetRow.stats.latencyMs : null),
+    atCapacity: atCap ? atCap.latencyMs : null,
+    e2e: Object.fromEntries(e2e.map((r) => [r.mode, { p50: Math.round(r.p50), p95: Math.round(r.p95) }])),
+  },
+  addedLatencyMs: noneE2e && e2eOf('color') ? Math.round(e2eOf('color')!.p50 - noneE2e.p50) : null,
+  addedLatencyBlurMs: noneE2e && e2eOf('blur') ? Math.round(e2eOf('blur')!.p50 - noneE2e.p50) : null,
+  rssPerStreamMB: memory ? Math.round(memory.rssPerStreamMB) : null,
+  rssGrowthPct: memory ? Number(memory.growthPct.toFixed(1)) : null,
+  budget: budgetRow && want('budget') ? {
+    decodeMs: Number(f2(budgetRow.perFrameMs.decoder)),
+    serverMainThreadMs: Number(f2(budgetRow.perFrameMs.serverMainThread)),
+    serverOtherThreadsMs: Number(f2(budgetRow.perFrameMs.serverOtherThreads)),
+    encodeMs: Number(f2(budgetRow.perFrameMs.encoder)),
+    totalMs: Number(f2(budgetRow.cpuPerFrameMs)),
+    ...Object.fromEntries(Object.entries(budgetRow.stats.stageMs).map(([k, v]) => [`stage.${k}`, v])),
+    ...Object.fromEntries(Object.entries(inference).map(([k, v]) => [`inference.${k}`, v.median])),
+  } : null,
+  loadAvg: [...loadavg()].map((x) => Number(x.toFixed(2))),
+  quick: QUICK,
+  date: startedAt.toISOString(),
+};
+for (const c of cost) if (c.ratio !== undefined) figures.costRatio[c.mode as 'color'] = Number(c.ratio.toFixed(3));
+
+// Compare with the previous entry (of the same kind, quick or full, if there is one).
+const previousText = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '';
+const previous = [...previousText.matchAll(/<!-- bench-json (.*) -->/g)].map((m) => { try { return JSON.parse(m[1]!) as Figures; } catch { return undefined; } }).filter((x): x is Figures => !!x);
+const prev = previous.filter((p) => p.quick === QUICK).at(-1) ?? previous.at(-1);
+if (prev) {
+  const pairs: [string, number | null | undefined, number | null | undefined][] = [
+    ['costRatio.color', figures.costRatio.color, prev.costRatio?.color],
+    ['costRatio.blur', figures.costRatio.blur, prev.costRatio?.blur],
+    ['costRatio.none', figures.costRatio.none, prev.costRatio?.none],
+    ['capacityStreams', figures.capacityStreams, prev.capacityStreams],
+    ['latency 1 stream p95', figures.latency.oneStream?.p95, prev.latency?.oneStream?.p95],
+    ['addedLatencyMs', figures.addedLatencyMs, prev.addedLatencyMs],
+    ['rssPerStreamMB', figures.rssPerStreamMB, prev.rssPerStreamMB],
+    ['budget.totalMs', figures.budget?.totalMs, prev.budget?.totalMs],
+  ];
+  const cmp = pairs.filter(([, a, b]) => typeof a === 'number' && typeof b === 'number')
+    .map(([k, a, b]) => `${k} ${f2(b)} -> ${f2(a)} (x${b ? f2(a! / b) : '-'})`);
+  out(`vs previous entry (${prev.date}${prev.quick ? ', quick' : ''}, load ${prev.loadAvg?.join(' ')}): ${cmp.length ? cmp.join('; ') : 'nothing comparable'}`);
+} else {
+  out('vs previous entry: none in bench/RESULTS.md');
+}
+out();
+
+if (!has('--no-save')) {
+  if (!previousText) writeFileSync(RESULTS, '# Benchmark results\n\n`npm run bench` appends one section per run (newest last). Ratios against a baseline measured in the same run are the figures to compare; absolute times drift with the machine and its load.\n\n');
+  appendFileSync(RESULTS, `${report.join('\n')}\n<!-- bench-json ${JSON.stringify(figures)} -->\n\n`);
+  log(`appended to ${RESULTS}`);
+}
+console.log(JSON.stringify(figures));
+process.exit(exitCode);
