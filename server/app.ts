@@ -50,6 +50,12 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   mkdirSync(resolve(config.dataDir), { recursive: true });
 
   const pool = new InferencePool({ ...config.inference, modelsDir });
+  try {
+    await pool.warmUp([...models], config.pipeline.plugins.map((name) => pluginDefinition(name).workerModule));
+  } catch (cause) {
+    await pool.close();
+    throw new MediaServerError('ERR_MODEL_LOAD', 'model', `a model failed to load in the inference pool: ${(cause as Error).message}`, { fatal: true, cause });
+  }
   const ingest = new NmsIngest({
     bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
   }, log);

@@ -41,6 +41,16 @@ function pluginWorker(url: string): Promise<FramePluginWorker> {
   return mod;
 }
 
+/**
+ * warmUp opens the given models and loads the plugin modules in this worker thread, so a stream's
+ * first frames do not wait for them (and a model that cannot load fails before anything listens).
+ */
+export async function warmUp(task: { models: string[]; workerModules: string[] }): Promise<number> {
+  const started = performance.now();
+  await Promise.all([...task.models.map(model), ...task.workerModules.map(pluginWorker)]);
+  return performance.now() - started;
+}
+
 class MovedResult {
   constructor(private readonly value: FrameTaskResult) {}
   get [Piscina.transferableSymbol](): ArrayBuffer[] {

@@ -49,6 +49,15 @@ export class InferencePool {
     return this.piscina.run(task, { transferList }) as Promise<FrameTaskResult>;
   }
 
+  /**
+   * warmUp loads `models` and plugin `workerModules` in every worker thread (one task per thread,
+   * run together so that each idle thread takes one). Rejects when a model cannot be opened.
+   */
+  async warmUp(models: string[], workerModules: string[]): Promise<void> {
+    const tasks = Array.from({ length: this.threads || 1 }, () => this.piscina.run({ models, workerModules }, { name: 'warmUp' }));
+    await Promise.all(tasks);
+  }
+
   /** close ends every worker. */
   async close(): Promise<void> {
     await this.piscina.destroy();
