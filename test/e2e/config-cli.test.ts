@@ -134,9 +134,9 @@ describe('invalid flag values', { concurrency: true }, () => {
   }
 });
 
-// The config schema documents `rtmp.port: 0` as "pick a free port" (and the test harness starts
-// the server that way), but node-media-server v4 only creates its RTMP listener when the port is
-// truthy, so the server crashes with "Cannot read properties of undefined (reading 'listening')".
+// The config schema documents `rtmp.port: 0` as "pick a free port" and the test harness starts
+// every server that way; node-media-server v4 opens no RTMP listener for a falsy port, which the
+// ingest adapter must work around (it crashed with "reading 'listening'" before e3a9ca5).
 test('--rtmp-port 0 --http-port 0 picks free ports (as config-schema.ts documents)', { timeout: 60000 }, async () => {
   const server = await startServer();
   try {

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { startServer, SHARED_MEDIA, type ServerProcess } from './server-process.ts';
-import { freePort } from './free-port.ts';
 
 const run = promisify(execFile);
 
@@ -24,11 +23,12 @@ export const mediaFile = (name: string): string => join(SHARED_MEDIA, name);
 export const uniqueKey = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
 
 /**
- * startServerOnFreePorts starts the server with an RTMP port picked here: `--rtmp-port 0` makes
- * node-media-server v4 skip creating its RTMP listener, so the harness default cannot be used.
+ * startServerOnFreePorts starts the server on ports the kernel picks (`--rtmp-port 0
+ * --http-port 0`); kept as the e2e entry point (it once picked the RTMP port itself, when
+ * `--rtmp-port 0` did not work with node-media-server v4).
  */
 export async function startServerOnFreePorts(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  return startServer(['--rtmp-port', String(await freePort()), ...args], env);
+  return startServer(args, env);
 }
 
 /** ApiStream is the part of a `GET /api/streams` entry the tests read. */

@@ -1,6 +1,6 @@
 /**
- * Free loopback TCP ports for tests that must name a port themselves (the server's `--rtmp-port 0`
- * does not work with node-media-server v4, see test/e2e/config-cli.test.ts).
+ * Free loopback TCP ports for tests that must name a port themselves (e.g. the CLI test of
+ * `--rtmp-port <n>`); prefer `--rtmp-port 0` where the server reports the port it bound.
  */
 import { createServer } from 'node:net';
 
