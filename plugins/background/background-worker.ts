@@ -119,9 +119,10 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
       const t2 = performance.now();
       preprocessMs = t1 - t0;
       inferenceMs = t2 - t1;
-      // A fresh array: it is transferred to the host as state, so it must not alias a cached buffer.
+      // The state's own array is overwritten in place (each value is read before it is written); it is
+      // transferred with the state, so it must never be a per-worker cached buffer.
       const previous = state !== undefined && state.maskWidth === mw && state.maskHeight === mh ? state.previousMask : undefined;
-      smoothed = smoothMask(confidence, previous, options.smoothing, new Float32Array(mw * mh));
+      smoothed = smoothMask(confidence, previous, options.smoothing, previous ?? new Float32Array(mw * mh));
       smoothingMs = performance.now() - t2;
       modelFrameIndex = frame.index;
     }

@@ -27,7 +27,7 @@ export function mediaPipeUncertainty(p: number): number {
 /**
  * smoothMask mixes `current` (confidence 0..1 per pixel) with `previous` into `out` using MediaPipe's
  * uncertainty-weighted rule with `ratio` = combine_with_previous_ratio (0..1, 0 = off); without a
- * previous mask of the same length the current mask is copied. `out` may alias `current`. Returns `out`.
+ * previous mask of the same length the current mask is copied. `out` may alias `current` or `previous`. Returns `out`.
  */
 export function smoothMask(
   current: Float32Array,

@@ -39,36 +39,37 @@ export function gridCellForSigma(sigma: number): number {
 }
 
 /**
- * boxBlurInterleaved blurs `data` (width x height cells of `channels` interleaved floats) in place with
- * `passes` box filters of `radius` per axis, treating samples outside as 0 (right for normalized
- * convolution, where the weights get the same padding); `tmp` is as long as `data`, `acc` holds width * channels.
+ * boxBlur4 blurs `data` (width x height cells of 4 interleaved floats) in place with `passes` box
+ * filters of `radius` per axis, treating samples outside as 0 (right for normalized convolution,
+ * where the weights get the same padding); `tmp` is as long as `data`, `acc` holds width * 4 values.
  */
-export function boxBlurInterleaved(
+export function boxBlur4(
   data: Float32Array,
   width: number,
   height: number,
-  channels: number,
   radius: number,
   passes: number,
   tmp: Float32Array,
-  acc: Float64Array,
+  acc: Float32Array,
 ): void {
   const inv = 1 / (2 * radius + 1);
-  const rowLen = width * channels;
+  const rowLen = width * 4;
+  const reach = radius * 4;
   for (let pass = 0; pass < passes; pass++) {
-    // Horizontal: data -> tmp, a running sum per channel over [x - r, x + r].
+    // Horizontal: data -> tmp, four running sums over [x - r, x + r].
     for (let y = 0; y < height; y++) {
       const o = y * rowLen;
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let k = 0; k <= radius && k < width; k++) s += data[o + k * channels + c];
-        for (let x = 0; x < width; x++) {
-          tmp[o + x * channels + c] = s * inv;
-          const add = x + radius + 1;
-          if (add < width) s += data[o + add * channels + c];
-          const sub = x - radius;
-          if (sub >= 0) s -= data[o + sub * channels + c];
-        }
+      const end = o + rowLen;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = o, e = Math.min(o + reach + 4, end); k < e; k += 4) {
+        s0 += data[k]; s1 += data[k + 1]; s2 += data[k + 2]; s3 += data[k + 3];
+      }
+      for (let i = o; i < end; i += 4) {
+        tmp[i] = s0 * inv; tmp[i + 1] = s1 * inv; tmp[i + 2] = s2 * inv; tmp[i + 3] = s3 * inv;
+        const a = i + reach + 4;
+        if (a < end) { s0 += data[a]; s1 += data[a + 1]; s2 += data[a + 2]; s3 += data[a + 3]; }
+        const b = i - reach;
+        if (b >= o) { s0 -= data[b]; s1 -= data[b + 1]; s2 -= data[b + 2]; s3 -= data[b + 3]; }
       }
     }
     // Vertical: tmp -> data, one running sum per column, row by row (contiguous).
@@ -111,7 +112,7 @@ interface BlurScratch {
   cell: number;
   cells: Float32Array;
   tmp: Float32Array;
-  acc: Float64Array;
+  acc: Float32Array;
   low: LowResBackground;
   rows: Uint16Array;
 }
@@ -130,7 +131,7 @@ function scratchFor(width: number, height: number, cell: number): BlurScratch {
     cell,
     cells: new Float32Array(n * CH),
     tmp: new Float32Array(n * CH),
-    acc: new Float64Array(gridWidth * CH),
+    acc: new Float32Array(gridWidth * CH),
     low: { gridWidth, gridHeight, y: new Uint8Array(n), u: new Uint8Array(n), v: new Uint8Array(n) },
     rows: new Uint16Array(gridHeight * width),
   };
@@ -183,7 +184,7 @@ export function maskedBlurBackground(frame: YuvFrame, alpha: AlphaPlanes, blurRa
   const { low, cells } = s;
   const { gridWidth, gridHeight } = low;
   accumulateCells(frame, alpha.y, cell, gridWidth, gridHeight, cells);
-  boxBlurInterleaved(cells, gridWidth, gridHeight, CH, boxRadiusForSigma(blurRadiusPx / cell), BOX_PASSES, s.tmp, s.acc);
+  boxBlur4(cells, gridWidth, gridHeight, boxRadiusForSigma(blurRadiusPx / cell), BOX_PASSES, s.tmp, s.acc);
   const cw = frame.width >> 1;
   for (let gy = 0, i = 0; gy < gridHeight; gy++) {
     const ly = Math.min(gy * cell + (cell >> 1), frame.height - 1);
@@ -192,10 +193,14 @@ export function maskedBlurBackground(frame: YuvFrame, alpha: AlphaPlanes, blurRa
       const w = cells[o + 3];
       if (w > MIN_WEIGHT) {
         const inv = 1 / w;
-        // +0.5 rounds; Uint8Array stores truncate. Ratios of non-negative sums stay within 0..255.
-        low.y[i] = cells[o] * inv + 0.5;
-        low.u[i] = cells[o + 1] * inv + 0.5;
-        low.v[i] = cells[o + 2] * inv + 0.5;
+        // +0.5 rounds (Uint8Array stores truncate); float rounding in the running sums can push a
+        // ratio of nearly-zero sums out of 0..255, and stores wrap, so clamp.
+        const y = cells[o] * inv + 0.5;
+        const u = cells[o + 1] * inv + 0.5;
+        const v = cells[o + 2] * inv + 0.5;
+        low.y[i] = y < 0 ? 0 : y > 255 ? 255 : y;
+        low.u[i] = u < 0 ? 0 : u > 255 ? 255 : u;
+        low.v[i] = v < 0 ? 0 : v > 255 ? 255 : v;
       } else {
         const lx = Math.min(gx * cell + (cell >> 1), frame.width - 1);
         low.y[i] = frame.y[ly * frame.width + lx];

@@ -55,3 +55,12 @@ test('smoothMask result stays between current and previous and may alias current
 test('smoothMask rejects a wrong-size output', () => {
   assert.throws(() => smoothMask(new Float32Array(4), undefined, 0.5, new Float32Array(3)), RangeError);
 });
+
+test('smoothMask may write into previous (the worker reuses the state array)', () => {
+  const current = Float32Array.from([0.5, 0.9, 0.1]);
+  const previous = Float32Array.from([1, 0, 0.4]);
+  const expected = smoothMask(current, Float32Array.from(previous), 0.7, new Float32Array(3));
+  const out = smoothMask(current, previous, 0.7, previous);
+  assert.equal(out, previous);
+  assert.deepEqual([...out], [...expected]);
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { YuvFrame } from '../../../plugins/plugin-api.ts';
-import { boxBlurInterleaved, boxRadiusForSigma, compositeBlur, gridCellForSigma, maskedBlurBackground, upsampleLowResBackground } from '../../../plugins/background/masked-blur.ts';
+import { boxBlur4, boxRadiusForSigma, compositeBlur, gridCellForSigma, maskedBlurBackground, upsampleLowResBackground } from '../../../plugins/background/masked-blur.ts';
 import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from '../../../plugins/background/upsample-alpha.ts';
 
 /** A dark frame (Y 30, U 100, V 150) with a bright person rectangle (Y 230, U 200, V 60) and its hard matte. */
@@ -31,18 +31,30 @@ test('gridCellForSigma and boxRadiusForSigma tables', () => {
   for (const [sigma, r] of radii) assert.equal(boxRadiusForSigma(sigma), r, `sigma ${sigma}`);
 });
 
-test('boxBlurInterleaved: an impulse keeps its mass and spreads symmetrically, per channel', () => {
-  const w = 41, h = 41, ch = 2;
-  const data = new Float32Array(w * h * ch);
-  data[(20 * w + 20) * ch] = 1;
-  data[(20 * w + 20) * ch + 1] = 3;
-  boxBlurInterleaved(data, w, h, ch, 2, 3, new Float32Array(data.length), new Float64Array(w * ch));
-  let sum0 = 0, sum1 = 0;
-  for (let i = 0; i < w * h; i++) { sum0 += data[i * ch]; sum1 += data[i * ch + 1]; }
-  assert.ok(Math.abs(sum0 - 1) < 1e-5 && Math.abs(sum1 - 3) < 1e-5, `sums ${sum0} ${sum1}`);
-  assert.ok(Math.abs(data[(20 * w + 15) * ch] - data[(20 * w + 25) * ch]) < 1e-7);
-  assert.ok(Math.abs(data[(15 * w + 20) * ch] - data[(20 * w + 15) * ch]) < 1e-7);
-  assert.ok(data[(20 * w + 20) * ch] < 0.1 && data[(20 * w + 20) * ch] > data[(20 * w + 24) * ch]);
+test('boxBlur4: an impulse keeps its mass and spreads symmetrically, per channel (radius 2 and 5)', () => {
+  for (const radius of [2, 5]) {
+    const w = 41, h = 41, ch = 4;
+    const data = new Float32Array(w * h * ch);
+    for (let c = 0; c < ch; c++) data[(20 * w + 20) * ch + c] = c + 1;
+    boxBlur4(data, w, h, radius, 3, new Float32Array(data.length), new Float32Array(w * ch));
+    for (let c = 0; c < ch; c++) {
+      let sum = 0;
+      for (let i = 0; i < w * h; i++) sum += data[i * ch + c];
+      assert.ok(Math.abs(sum - (c + 1)) < 1e-4, `r ${radius} channel ${c}: sum ${sum}`);
+    }
+    const at = (x: number, y: number) => data[(y * w + x) * ch];
+    assert.ok(Math.abs(at(15, 20) - at(25, 20)) < 1e-6 && Math.abs(at(20, 15) - at(20, 25)) < 1e-6 && Math.abs(at(15, 20) - at(20, 15)) < 1e-6);
+    assert.ok(at(20, 20) > at(22, 20) && at(22, 20) > at(24, 20));
+    assert.equal(at(20 + 3 * radius + 1, 20), 0, 'support ends at 3 radii');
+  }
+});
+
+test('boxBlur4 pads with zeros: a constant field darkens only within 3 radii of the border', () => {
+  const w = 20, h = 10;
+  const data = new Float32Array(w * h * 4).fill(1);
+  boxBlur4(data, w, h, 1, 3, new Float32Array(data.length), new Float32Array(w * 4));
+  assert.ok(Math.abs(data[(5 * w + 10) * 4] - 1) < 1e-6, 'interior unchanged');
+  assert.ok(data[0] < 0.5, 'corner darkened');
 });
 
 test('no halo: dark background next to a bright person stays dark after the blur', () => {
