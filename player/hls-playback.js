@@ -237,15 +237,14 @@ export class HlsPlayback {
     const delay = Math.min(16000, RECREATE_DELAY_MS * 2 ** this.recreations);
     this.recreations += 1;
     const { url } = this;
-    const counters = { recreations: this.recreations };
+    const recreations = this.recreations;
     this.teardown();
     this.setRecovering(`Restarting the player in ${Math.round(delay / 1000)} s: ${reason}`);
     this.later(delay, () => {
       this.state.recoveries += 1;
       this.url = url;
       this.resetCounters();
-      this.recreations = counters.recreations;
-      if (!this.hls) this.video.removeAttribute('src');
+      this.recreations = recreations;
       this.create();
     });
   }

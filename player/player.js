@@ -129,7 +129,7 @@ function end(reason, stopPlayback) {
   session = 'ended';
   if (stopPlayback) playback.stop();
   setStatus('ended', `“${playerState.streamKey}” ended: ${reason}.`);
-  showOverlay('ended', 'Stream ended', `“${playerState.streamKey}” stopped publishing. Playback resumes here if it comes back.`);
+  showOverlay('ended', 'Stream ended', `“${playerState.streamKey}” is not publishing now. Playback resumes here when it is back.`);
 }
 
 /** tryStart loads the playlist into the player once the stream is live and its playlist is current. */
