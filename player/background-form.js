@@ -10,9 +10,9 @@ const INPUT_DEBOUNCE_MS = 250;
 const EDIT_GRACE_MS = 4000;
 const IMAGE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** imageName turns the server's `imagePath` back into the name the API takes. */
-function imageName(path) {
-  return typeof path === 'string' && path ? path.split(/[\\/]/).pop().replace(/\.[^.]+$/, '') : '';
+/** imageName is the background image's name as the API reports it (never a server path). */
+function imageName(options) {
+  return typeof options?.image === 'string' ? options.image : '';
 }
 
 /**
@@ -55,7 +55,7 @@ export class BackgroundForm {
     if (mode) mode.checked = true;
     if (typeof background.color === 'string') this.color.value = `#${background.color.toLowerCase()}`;
     if (typeof background.blurRadiusPx === 'number') this.blur.value = String(background.blurRadiusPx);
-    this.image.value = imageName(background.imagePath) || (switched ? '' : this.image.value);
+    this.image.value = imageName(background) || (switched ? '' : this.image.value);
     this.sync();
   }
 
@@ -124,7 +124,7 @@ function describe(options) {
   switch (options.mode) {
     case 'color': return `colour #${options.color}`;
     case 'blur': return `blur ${options.blurRadiusPx} px`;
-    case 'image': return `image ${imageName(options.imagePath) || options.image || ''}`.trim();
+    case 'image': return `image ${imageName(options)}`.trim();
     default: return 'no background change';
   }
 }

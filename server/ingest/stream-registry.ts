@@ -93,8 +93,9 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const e = this.streams.get(key);
     if (!e) throw new MediaServerError('ERR_STREAM_NOT_FOUND', 'http', `no live stream '${key}'`);
     const merged = { ...e.request, ...request };
-    const options = e.chain.setOptions('background', backgroundOptions(this.config.background, merged)) as Record<string, unknown>;
+    e.chain.setOptions('background', backgroundOptions(this.config.background, merged));
     e.request = merged;
+    const options = this.publicBackground(e);
     this.log.info({ streamPath: e.info.streamPath, background: options }, 'background changed');
     return options;
   }
@@ -181,6 +182,12 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     this.cleanupTimers.set(key, timer);
   }
 
+  /** The background options as users set them: the image by name, never a server path. */
+  private publicBackground(e: Entry): Record<string, unknown> {
+    const { imagePath: _path, ...options } = (e.chain.options('background') ?? {}) as Record<string, unknown>;
+    return options.mode === 'image' ? { ...options, image: e.request.image ?? this.config.background.image } : options;
+  }
+
   private describe(e: Entry): StreamInfo {
     const f = e.pipeline.format;
     return {
@@ -191,7 +198,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       state: f ? 'live' : 'starting',
       startedAt: e.startedAt.toISOString(),
       width: f?.width, height: f?.height, fps: f?.fps, hasAudio: f?.hasAudio,
-      background: (e.chain.options('background') ?? {}) as Record<string, unknown>,
+      background: this.publicBackground(e),
       stats: e.pipeline.stats.snapshot(),
     };
   }

@@ -70,6 +70,8 @@ export interface EncoderArgsInput {
   keyframeIntervalMs: number;
   /** libx264 threads, 0 = auto. */
   threads: number;
+  /** True to continue an existing playlist after an `#EXT-X-DISCONTINUITY` (restart, reconnect). */
+  continuePlaylist: boolean;
 }
 
 function teeEscape(value: string): string {
@@ -100,7 +102,7 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
   if (input.hlsPlaylistPath) {
     const dir = input.hlsPlaylistPath.replace(/\/[^/]*$/, '');
     const hls = ['f=hls', `hls_time=${input.segmentDurationMs / 1000}`, `hls_list_size=${input.playlistLength}`,
-      'hls_flags=delete_segments+append_list+discont_start+independent_segments+program_date_time',
+      `hls_flags=delete_segments+independent_segments+program_date_time${input.continuePlaylist ? '+append_list+discont_start' : ''}`,
       `hls_delete_threshold=2`, `hls_segment_filename=${teeEscape(`${dir}/segment-%d.ts`)}`];
     outputs.push(`[${hls.join(':')}]${teeEscape(input.hlsPlaylistPath)}`);
   }

@@ -10,6 +10,7 @@
  * at, so audio and video stay in sync across drops and restarts.
  */
 import { mkdir, readFile, appendFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.ts';
@@ -304,7 +305,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     const args = buildEncoderArgs({
       width: f.width, height: f.height, frameRate: f.frameRate, fps: f.fps, hasAudio: f.hasAudio,
       rtmpUrl: s.outputRtmpUrl, hlsPlaylistPath: s.hlsPlaylistPath, segmentDurationMs: s.segmentDurationMs,
-      playlistLength: s.playlistLength, ...s.encoder,
+      playlistLength: s.playlistLength, ...s.encoder, continuePlaylist: existsSync(s.hlsPlaylistPath),
     });
     const encoder = new FfmpegProcess(s.ffmpegPath, args, f.hasAudio ? 1 : 0);
     this.encoder = encoder;

@@ -26,7 +26,7 @@ test('decoder: FLV on stdin, y4m on fd 1, one RGB24 output per model input on fd
 const encoder: EncoderArgsInput = {
   width: 1280, height: 720, frameRate: '30000/1001', fps: 29.97, hasAudio: true,
   rtmpUrl: 'rtmp://127.0.0.1:1935/live/stream-demo?token=abc', hlsPlaylistPath: '/m/live/stream-demo/index.m3u8',
-  segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0,
+  segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0, continuePlaylist: true,
 };
 
 test('encoder: raw I420 in, libx264 zerolatency with a keyframe every 2 s, tee to RTMP and HLS', () => {
@@ -40,8 +40,13 @@ test('encoder: raw I420 in, libx264 zerolatency with a keyframe every 2 s, tee t
   assert.ok(args.includes('pipe:3') && args.includes('1:a'), 'audio from fd 3 is mapped and copied');
   const tee = args[args.length - 1];
   assert.match(tee, /^\[f=flv:onfail=ignore\]rtmp\\:\/\/127\.0\.0\.1\\:1935\/live\/stream-demo\?token=abc\|/);
-  assert.match(tee, /hls_time=2:hls_list_size=6:hls_flags=delete_segments\+append_list\+discont_start/);
+  assert.match(tee, /hls_time=2:hls_list_size=6:hls_flags=delete_segments\+independent_segments/);
   assert.match(tee, /\/m\/live\/stream-demo\/index\.m3u8$/);
+});
+
+test('encoder: a new playlist starts clean; a continued one appends after a discontinuity', () => {
+  assert.doesNotMatch(buildEncoderArgs({ ...encoder, continuePlaylist: false }).at(-1)!, /append_list|discont_start/);
+  assert.match(buildEncoderArgs(encoder).at(-1)!, /\+append_list\+discont_start/);
 });
 
 test('encoder: no audio input without audio; uncapped bitrate omits VBV', () => {
