@@ -64,7 +64,6 @@ function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame):
   return entry;
 }
 
-/** The background plugin's worker part (default export). */
 /**
  * shouldReuseMask is true when load shedding (`modelIntervalFrames` > 1) lets this frame reuse the
  * stream's last mask: one exists for this model size and fewer than `interval` frames have passed

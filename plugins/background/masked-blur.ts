@@ -10,8 +10,9 @@ import { RUN_BACKGROUND, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 import { axisTable, resizeBilinear, type AlphaPlanes } from './upsample-alpha.ts';
 import type { YuvPlanes } from './yuv-color.ts';
 
-/** Smallest and largest grid cell size in luma px. */
+/** MIN_GRID_CELL_PX is the finest blur grid cell in luma px (sets the smallest effective blur, ~6 px). */
 export const MIN_GRID_CELL_PX = 4;
+/** MAX_GRID_CELL_PX is the coarsest blur grid cell in luma px (used for blurRadiusPx >= 32). */
 export const MAX_GRID_CELL_PX = 16;
 const BOX_PASSES = 3;
 // Channels per grid cell, interleaved: Y * w, U * w, V * w, w.
