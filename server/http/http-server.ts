@@ -13,6 +13,7 @@ import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
+import { listBackgroundImages } from '../ingest/stream-options.ts';
 
 const PLAYER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -67,6 +68,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       return reply.type(contentType).send(body);
     });
   }
+  app.get('/api/backgrounds', async () => ({ images: await listBackgroundImages(config.background.imagesDir) }));
   registerStreamRoutes(app, deps.registry);
   return app;
 }

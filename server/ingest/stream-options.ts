@@ -3,6 +3,7 @@
  * (`live/demo?bg=blur`, `?bg=color&color=00ff00`, `?bg=image&image=beach`), then live changes.
  */
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import type { ServerConfig } from '../config.ts';
 import { MediaServerError } from '../errors.ts';
@@ -27,6 +28,14 @@ export function resolveImagePath(imagesDir: string, name: string): string {
     if (existsSync(path)) return path;
   }
   throw new MediaServerError('ERR_BACKGROUND_IMAGE', 'plugin', `no background image '${name}' (${IMAGE_EXTENSIONS.join('|')}) in ${resolve(imagesDir)}`);
+}
+
+/** listBackgroundImages returns the image names usable as `image` (files in imagesDir); [] when the folder is absent. */
+export async function listBackgroundImages(imagesDir: string): Promise<string[]> {
+  const files = await readdir(imagesDir).catch(() => [] as string[]);
+  const names = files.filter((f) => IMAGE_EXTENSIONS.some((ext) => f.endsWith(ext)))
+    .map((f) => f.replace(/\.[^.]+$/, '')).filter((n) => IMAGE_NAME.test(n));
+  return [...new Set(names)].sort();
 }
 
 /** queryToRequest maps stream-key query parameters to a request (`bg` is short for `mode`). */

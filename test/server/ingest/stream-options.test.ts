@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backgroundOptions, queryToRequest, resolveImagePath } from '../../../server/ingest/stream-options.ts';
+import { backgroundOptions, listBackgroundImages, queryToRequest, resolveImagePath } from '../../../server/ingest/stream-options.ts';
 import { isOutputName, isValidStreamKey } from '../../../server/ingest/stream-key.ts';
 import { defaultConfig } from '../../../server/config.ts';
 
@@ -43,4 +43,11 @@ test('image names resolve only inside the images folder', () => {
   const bg = { ...defaultConfig().background, imagesDir: dir };
   assert.equal(backgroundOptions(bg, { mode: 'image', image: 'beach' }).imagePath, join(dir, 'beach.jpg'));
   assert.throws(() => backgroundOptions(bg, { mode: 'image' }), /needs an image name/);
+});
+
+test('listBackgroundImages lists usable image names only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bgl-'));
+  for (const f of ['beach.jpg', 'city.PNG', 'notes.txt', 'bad name.jpg', 'beach.webp']) writeFileSync(join(dir, f), 'x');
+  assert.deepEqual(await listBackgroundImages(dir), ['beach'], 'extensions are matched as resolveImagePath does (lower case)');
+  assert.deepEqual(await listBackgroundImages(join(dir, 'missing')), []);
 });
