@@ -30,7 +30,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('car-detection.mp4 (no person) comes out >= 95% background grey, with audio', { skip: mediaSkip, timeout: 120000 }, async (t) => {
+test('car-detection.mp4 (no person) comes out >= 95% background grey, with audio', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const s = server!;
   const key = uniqueKey('cars');
   const started = Date.now();
@@ -42,7 +42,7 @@ test('car-detection.mp4 (no person) comes out >= 95% background grey, with audio
     assert.equal(pub.child.exitCode, null, `publisher exited: ${pub.stderr()}`);
     const p = await probe(out, 8000);
     return p.streams.some((x) => x.codec_type === 'video') && p.streams.some((x) => x.codec_type === 'audio') && p;
-  }, 60000, 500);
+  }, 90000, 500);
   t.diagnostic(`time to first output: ${Date.now() - started} ms`);
   const video = info.streams.find((x) => x.codec_type === 'video')!;
   assert.deepEqual([video.width, video.height], [W, H]);
