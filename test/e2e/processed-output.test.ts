@@ -86,6 +86,8 @@ test('sister.mkv + AAC comes out processed on RTMP and HLS, background grey, per
   const rtmpOut = `${s.rtmpBase}/stream-${key}`;
   const hlsOut = `${s.httpBase}/live/stream-${key}/index.m3u8`;
 
+  // The first output waits for the inference pool to load the model; on a loaded 2-core machine
+  // that took up to 30 s, hence the 90 s deadline.
   const rtmpInfo = await waitFor('the processed RTMP output to probe with video and audio', async () => {
     assert.equal(pub.child.exitCode, null, `publisher exited: ${pub.stderr()}`);
     const info = await probe(rtmpOut, 8000);
@@ -116,8 +118,6 @@ test('sister.mkv + AAC comes out processed on RTMP and HLS, background grey, per
   const total = (pl: typeof first) => pl.segments.reduce((a, x) => a + x.durationS, 0);
   t.diagnostic(`playlist: seq ${first.mediaSequence}+${first.segments.length} (${total(first).toFixed(1)} s) -> seq ${later.mediaSequence}+${later.segments.length} (${total(later).toFixed(1)} s)`);
 
-  // The first output waits for the inference pool to load the model; on a loaded 2-core machine
-  // that took up to 30 s, hence the 90 s deadlines above.
   // Frames well into the stream (past the model's first masks and the temporal smoothing's warm-up).
   const frames = await grabFramesRgb(rtmpOut, W, H, { count: 4, every: 15, skipFrames: 30 });
   const worst = assertRegionsColour(frames, [192, 192, 192], 'default colour c0c0c0');
