@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { ModelInputSpec } from '../../plugins/plugin-api.ts';
 import { buildDecoderArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess } from './ffmpeg-process.ts';
-import { FLV_AUDIO, FLV_SCRIPT, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
+import { FLV_AUDIO, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
 import { RawFrameReader, Y4mReader, type Y4mHeader } from './frame-reader.ts';
 
 /** DecodedPicture is one decoder output frame, numbered within its generation. */
@@ -105,7 +105,9 @@ export class DecoderSession {
         this.firstPtsMs = videoPts(tag);
       }
     }
-    if (tag.type === FLV_VIDEO || tag.type === FLV_SCRIPT) this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
+    // Video only: ffmpeg would start its timeline at a metadata tag's timestamp (0) and pad up to the
+    // first frame with duplicates, delaying video against the audio that bypasses the decoder.
+    if (tag.type === FLV_VIDEO) this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
   }
 
   private pair(): void {

@@ -30,7 +30,7 @@ export interface DecoderArgsInput {
  */
 export function buildDecoderArgs(input: DecoderArgsInput): string[] {
   const command = ffmpeg().input('pipe:0').inputFormat('flv')
-    .inputOptions(['-fflags', '+nobuffer', '-probesize', '65536', '-analyzeduration', '500000']);
+    .inputOptions(['-probesize', '65536', '-analyzeduration', '500000']);
   const n = input.modelInputs.length;
   const small = input.modelInputs.map((_, i) => `[m${i}]`).join('');
   const size = input.outputSize;

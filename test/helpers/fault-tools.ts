@@ -129,7 +129,7 @@ export function ffmpegChildArgs(serverPid: number): { pid: number; args: string[
 }
 
 /** decoderPids and encoderPids tell the two kinds of ffmpeg child apart by their arguments. */
-export const isDecoderArgs = (args: string[]): boolean => args.includes('-fflags');
+export const isDecoderArgs = (args: string[]): boolean => args.includes('yuv4mpegpipe');
 export const isEncoderArgs = (args: string[]): boolean => args.includes('tee');
 
 /** processesMentioning lists pids (any parent) whose arguments contain `text`, excluding `exceptPid`. */
