@@ -6,6 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { apiStreams, mediaFile, mediaSkip, startServerOnFreePorts, uniqueKey } from '../helpers/e2e-media.ts';
@@ -15,11 +17,17 @@ const STREAMS = 8;
 const MEASURE_MS = Number(process.env.FAULTS_LOAD_MS ?? 25000);
 let server: ServerProcess;
 const publishers: Publisher[] = [];
+/** A trivial HTTP server in its own process: how long the machine makes any process wait. */
+let control: ChildProcess | undefined;
+let controlUrl = '';
 const keys = Array.from({ length: STREAMS }, (_, i) => uniqueKey(`load${i}`));
 
 before(async () => {
   if (mediaSkip) return;
   server = await startServerOnFreePorts();
+  control = spawn(process.execPath, ['-e', "const s=require('http').createServer((q,r)=>r.end('{}')).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [port] = await once(control.stdout!, 'data');
+  controlUrl = `http://127.0.0.1:${String(port).trim()}/`;
   keys.forEach((key, i) => {
     // The clips are H.264 640x480@30 already: copied, so the publishers cost almost no CPU.
     publishers.push(publish(`${server.rtmpBase}/${key}`, ['-stream_loop', '-1', '-i', mediaFile(i % 2 ? 'again.mkv' : 'sister.mkv')], ['-c:v', 'copy', '-an']));
@@ -29,6 +37,7 @@ before(async () => {
 after(async () => {
   await Promise.all(publishers.map((p) => p.stop()));
   await server?.stop();
+  control?.kill();
 });
 
 test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops, bounded memory`, { skip: mediaSkip, timeout: 180000 }, async (t) => {
@@ -44,6 +53,7 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
   const first = new Map((await apiStreams(server.httpBase)).map((s) => [s.key, s.stats as Record<string, number>]));
   const live = keys.filter((k) => first.has(k));
   const health: number[] = [];
+  const baseline: number[] = [];
   const rss: number[] = [];
   const stalled: string[] = [];
   const started = Date.now();
@@ -55,6 +65,9 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
     await res.json();
     health.push(performance.now() - t0);
     assert.equal(res.status, 200);
+    const c0 = performance.now();
+    await (await fetch(controlUrl)).text();
+    baseline.push(performance.now() - c0);
     rss.push(rssKb(pid));
     if (health.length % 4 === 0) {
       // Every 2 s: each stream must have written frames since the last look.
@@ -69,6 +82,12 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
   }
   const ended = server.logs.filter((l) => String(l.msg).startsWith('stream ended') || l.msg === 'stream failed' || String(l.msg).includes('restarting'));
   for (const l of ended) t.diagnostic(`${l.streamPath}: ${l.msg} ${l.code ?? ''} ${l.err ?? l.stderr ?? ''}`.slice(0, 400));
+  const tail = rss.slice(rss.length >> 1).map((kb, i) => [i * 0.5, kb / 1024]);
+  const mx = tail.reduce((a, [x]) => a + x, 0) / tail.length;
+  const my = tail.reduce((a, [, y]) => a + y, 0) / tail.length;
+  const rssSlope = tail.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / tail.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  t.diagnostic(`server RSS every 5 s (MiB): ${rss.filter((_, i) => i % 10 === 0).map((kb) => (kb / 1024).toFixed(0)).join(' ')}`);
+  t.diagnostic(`server RSS slope over the second half: ${rssSlope.toFixed(2)} MiB/s`);
   t.diagnostic(`server RSS: first ${(rss[0] / 1024).toFixed(0)} MiB, max ${(Math.max(...rss) / 1024).toFixed(0)} MiB, last ${(rss.at(-1)! / 1024).toFixed(0)} MiB`);
   const last = new Map((await apiStreams(server.httpBase)).map((s) => [s.key, s.stats as Record<string, number>]));
   const rows = live.filter((k) => last.has(k)).map((key) => {
@@ -80,19 +99,22 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
   });
   const ratios = rows.map((r) => r.ratio);
   t.diagnostic(`healthz over ${health.length} samples: p50 ${percentile(health, 50).toFixed(1)} ms, p95 ${percentile(health, 95).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms`);
+  t.diagnostic(`control HTTP process, same moments: p50 ${percentile(baseline, 50).toFixed(1)} ms, p95 ${percentile(baseline, 95).toFixed(1)} ms, max ${Math.max(...baseline).toFixed(1)} ms`);
   t.diagnostic(`per stream (out / dropped / ratio / fpsOut / processed): ${rows.map((r) => `${r.out}/${r.dropped}/${r.ratio.toFixed(2)}/${r.fpsOut}/${r.processed}`).join(', ')}`);
   t.diagnostic(`decoded fps per stream (publishers send 30): ${rows.map((r) => r.fpsIn.toFixed(1)).join(', ')}`);
   t.diagnostic(`drop ratio min ${Math.min(...ratios).toFixed(3)} max ${Math.max(...ratios).toFixed(3)}`);
   const failed = keys.map(failedLine).filter(Boolean).map((l) => `${l!.streamPath}: ${l!.code}: ${String(l!.err).slice(0, 120)}`);
   assert.deepEqual(failed, [], 'no stream failed under load');
   assert.deepEqual([...new Set(stalled)], [], 'every stream wrote frames in every 2 s interval');
-  // 95% of answers within 200 ms; a single late answer on a machine loaded by other suites (the
-  // client here is starved as much as the server) is reported, and only fails beyond 1 s.
-  assert.ok(percentile(health, 95) <= 200, `/healthz p95 ${percentile(health, 95).toFixed(0)} ms`);
+  // 95% of answers within 200 ms beyond what the machine imposes on any process at the same moments
+  // (a trivial HTTP server in its own process, sampled right after); one late answer is reported
+  // and only fails beyond 1 s. On an idle machine the control answers in ~1 ms.
+  const allowance = 200 + percentile(baseline, 95);
+  assert.ok(percentile(health, 95) <= allowance, `/healthz p95 ${percentile(health, 95).toFixed(0)} ms > ${allowance.toFixed(0)} ms`);
   assert.ok(Math.max(...health) <= 1000, `/healthz took up to ${Math.max(...health).toFixed(0)} ms`);
   for (const r of rows) assert.ok(r.fpsOut > 0 && r.processed > 0, `${r.key} not moving or never processed: ${JSON.stringify(r)}`);
   assert.ok(Math.max(...ratios) - Math.min(...ratios) <= 0.35, `drops uneven: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
-  // Bounded: the second half of the run does not keep growing past the first half's peak by much.
-  const half = rss.slice(0, rss.length >> 1);
-  assert.ok(Math.max(...rss) <= Math.max(...half) * 1.25, `RSS kept growing: ${Math.max(...half)} -> ${Math.max(...rss)} KiB`);
+  // Bounded: over the second half of the run (start-up allocations done), RSS must not keep
+  // climbing; a least-squares slope above 1 MiB/s (60 MiB a minute) is growth, not noise.
+  assert.ok(rssSlope <= 1, `server RSS still growing ${rssSlope.toFixed(2)} MiB/s in the second half`);
 });
