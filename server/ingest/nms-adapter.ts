@@ -80,6 +80,9 @@ export interface IngestOptions {
   publishSecret: string;
 }
 
+/** HANDSHAKE_TIMEOUT_MS is how long an RTMP connection may take to start publishing or playing. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -130,9 +133,19 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     });
     this.nms = nms;
     nms.on('prePublish', (s) => this.onPrePublish(s));
-    nms.on('postPublish', (s) => setImmediate(() => this.onPostPublish(s)));
+    nms.on('postPublish', (s) => setImmediate(() => {
+      s.socket?.setTimeout(0);
+      this.onPostPublish(s);
+    }));
+    nms.on('postPlay', (s) => s.socket?.setTimeout(0));
     await nms.run();
     const server = nms.rtmpServer.tcpServer!;
+    // node-media-server has no idle timeout: a client that never gets to publish or play (a port
+    // scanner, random bytes) would hold its socket forever.
+    server.on('connection', (socket: Socket) => socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => {
+      this.log.debug({ remote: socket.remoteAddress }, 'RTMP connection closed: no publish or play in time');
+      socket.destroy();
+    }));
     if (!server.listening) await once(server, 'listening');
     this.port = (server.address() as AddressInfo).port;
     return this.port;

@@ -32,6 +32,8 @@ export interface DecoderHooks {
 }
 
 const SUPPORTED_VIDEO = new Set([7]); // FLV codec id 7 = H.264/AVC
+/** Input waiting for the decoder beyond which video is dropped to the next keyframe (bytes). */
+const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
 
 /** DecoderSession runs one decoder ffmpeg. */
 export class DecoderSession {
@@ -45,6 +47,9 @@ export class DecoderSession {
   private localIndex = 0;
   private videoConfig?: Buffer;
   private closed = false;
+  private skippingToKeyframe = false;
+  /** Video tags not given to ffmpeg because its input queue was full. */
+  droppedInputTags = 0;
 
   /**
    * @param outputSize when set, every frame is scaled (aspect kept, padded) to this size, so a
@@ -107,7 +112,18 @@ export class DecoderSession {
     }
     // Video only: ffmpeg would start its timeline at a metadata tag's timestamp (0) and pad up to the
     // first frame with duplicates, delaying video against the audio that bypasses the decoder.
-    if (tag.type === FLV_VIDEO) this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
+    if (tag.type !== FLV_VIDEO) return;
+    // A decoder starved of CPU must not queue input without bound: past the limit, video is
+    // dropped up to the next keyframe (the pipeline fills the gap on its constant-rate timeline).
+    const keyframe = (tag.data[0] >> 4) === 1;
+    if (this.skippingToKeyframe && !keyframe && !isSequenceHeader(tag)) return;
+    this.skippingToKeyframe = false;
+    if (this.process.stdin.writableLength > MAX_PENDING_INPUT_BYTES && !isSequenceHeader(tag)) {
+      this.skippingToKeyframe = true;
+      this.droppedInputTags += 1;
+      return;
+    }
+    this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
   }
 
   private pair(): void {

@@ -101,6 +101,9 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private nextIndex = 0;
   private written = 0;
   private encoderStartIndex = 0;
+  /** Frames skipped because the current encoder's input was full. */
+  private encoderSkipped = 0;
+  private pluginFailureLog = { lastAt: -Infinity, suppressed: 0 };
   private audioSequenceHeader?: Buffer;
   private pendingAudio: FlvTag[] = [];
   private failedStarts = 0;
@@ -205,6 +208,8 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
 
   private onDecoderHeader(decoder: DecoderSession, header: Y4mHeader): void {
     if (decoder !== this.decoder) return;
+    // A header means decodable video: an overloaded machine may still take a while for frames.
+    clearTimeout(this.startTimer);
     if (this.format) {
       if (header.width !== this.format.width || header.height !== this.format.height) {
         this.fail(new MediaServerError('ERR_FORMAT_CHANGED', 'decode', `decoder output changed to ${header.width}x${header.height}`, { fatal: true, streamPath: this.streamPath }));
@@ -293,7 +298,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
 
   private writeAudio(tag: FlvTag): void {
     const fps = this.format!.fps;
-    const ts = Math.round(tag.dts - (this.epochPtsMs + (this.encoderStartIndex * 1000) / fps));
+    const ts = Math.round(tag.dts - (this.epochPtsMs + ((this.encoderStartIndex + this.encoderSkipped) * 1000) / fps));
     if (ts >= 0) this.encoder?.pipe(3).write(flvTagBytes(FLV_AUDIO, ts, tag.data));
   }
 
@@ -310,6 +315,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     const encoder = new FfmpegProcess(s.ffmpegPath, args, f.hasAudio ? 1 : 0);
     this.encoder = encoder;
     this.encoderStartIndex = this.written;
+    this.encoderSkipped = 0;
     this.log.info({ pid: encoder.pid, width: f.width, height: f.height, fps: f.fps, hasAudio: f.hasAudio }, 'encoder started');
     encoder.exited.then((exit) => this.onEncoderExit(encoder, exit));
     if (f.hasAudio) {
@@ -363,7 +369,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.chain.keepStates(result.states);
     if (result.errors.length > 0) {
       this.stats.pluginErrors += result.errors.length;
-      this.log.warn({ errors: result.errors }, 'plugin failed on a frame; it passed unprocessed');
+      this.warnPluginFailure(result.errors);
     }
     this.stats.process.add(result.timings.workerMs ?? 0);
     this.stats.addStages(result.timings);
@@ -373,13 +379,34 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     return new Uint8Array(result.yuv);
   }
 
+  /** The first plugin failure is logged, then at most one line per 10 s with the count since. */
+  private warnPluginFailure(errors: string[]): void {
+    const now = performance.now();
+    const log = this.pluginFailureLog;
+    if (now - log.lastAt < 10_000) {
+      log.suppressed += 1;
+      return;
+    }
+    this.log.warn({ errors, failedFramesSinceLastLine: log.suppressed }, 'plugin failed on a frame; it passed unprocessed');
+    log.lastAt = now;
+    log.suppressed = 0;
+  }
+
   private writeFrame(output: Uint8Array, frame: DecodedFrame): void {
     this.written += 1;
     this.stats.latency.add(performance.now() - frame.decodedAt);
     this.stats.out.mark();
     this.stats.queueDepth = this.scheduler?.queued ?? 0;
     const stdin = this.encoder?.stdin;
-    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(output);
+    if (!stdin || stdin.destroyed || !stdin.writable) return;
+    // An encoder starved of CPU must not queue frames without bound: past ~1 s of frames waiting,
+    // the frame is skipped and the audio timeline shifts with it (see writeAudio), keeping sync.
+    if (stdin.writableLength > output.byteLength * Math.ceil(this.format!.fps)) {
+      this.encoderSkipped += 1;
+      this.stats.dropped += 1;
+      return;
+    }
+    stdin.write(output);
   }
 
   private blank(): Uint8Array {
