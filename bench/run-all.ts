@@ -76,6 +76,7 @@ function parseInference(out: string): Record<string, { median: number; p95: numb
 
 interface Figures {
   costRatio: { color: number | null; blur: number | null; none: number | null };
+  costRatioExtrapolated: { color: number | null; blur: number | null };
   costCpuMsPerFrame: Record<string, number>;
   baselineCpuMsPerFrame: number | null;
   capacityStreams: number | null;
@@ -147,15 +148,28 @@ out(machineLine.replace('(at start)', `(at start; ${loadEnd.map((x) => x.toFixed
 out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
 out();
 
+/** extrapolated scales the server's non-main-thread CPU (workers: the plugin) from the processed frames to all frames. */
+const extrapolated = (c: ModeCost) => {
+  const processed = c.frames - c.droppedFrames;
+  if (c.droppedFrames <= 0 || processed <= 0) return c.cpuPerFrameMs;
+  return c.cpuPerFrameMs + c.perFrameMs.serverOtherThreads * (c.droppedFrames / processed);
+};
+const baselines = cost.flatMap((c) => (c.baselineCpuPerFrameMs ? [c.baselineCpuPerFrameMs] : [])).sort((a, b) => a - b);
+const medianBaseline = baselines.length ? baselines[Math.floor(baselines.length / 2)]! : undefined;
 if (cost.length) {
   out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs `ffmpeg -c:v libx264 -preset veryfast -tune zerolatency -f null -`');
   out();
-  out('| mode | CPU ms/frame | baseline CPU ms/frame (run just before) | ratio | frames in window | dropped |');
-  out('|---|---:|---:|---:|---:|---:|');
-  for (const c of cost) out(`| ${c.mode} | ${f2(c.cpuPerFrameMs)} | ${f2(c.baselineCpuPerFrameMs)} | ${f2(c.ratio)} | ${c.frames} | ${c.droppedFrames} |`);
+  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too.`);
+  out();
+  out('| mode | CPU ms/frame | ratio (vs median baseline) | baseline just before, ms | ratio vs it | frames in window | dropped | extrapolated CPU ms/frame if none dropped | its ratio |');
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cost) {
+    const ex = extrapolated(c);
+    out(`| ${c.mode} | ${f2(c.cpuPerFrameMs)} | ${medianBaseline ? f2(c.cpuPerFrameMs / medianBaseline) : '-'} | ${f2(c.baselineCpuPerFrameMs)} | ${f2(c.ratio)} | ${c.frames} | ${c.droppedFrames} | ${f2(ex)} | ${medianBaseline ? f2(ex / medianBaseline) : '-'} |`);
+  }
   out();
   if (cost.some((c) => c.droppedFrames > 0)) {
-    out('Note: frames were dropped in the window (the stream was not processed in real time). A dropped frame is decoded and re-encoded (the last output repeats) but skips the plugin, so that row understates the per-frame cost.');
+    out('Note: frames were dropped in the window (the stream was not processed in real time). A dropped frame is decoded and re-encoded (the last output repeats) but skips the plugin, so that row understates the per-frame cost. The extrapolated column adds the server\'s worker-thread CPU for the dropped frames (worker CPU per processed frame x dropped frames), an estimate of the cost had every frame been processed; costRatio in the JSON line is the measured one, costRatioExtrapolated the estimate.');
     out();
   }
 }
@@ -225,13 +239,15 @@ if (inferenceOut || compositeOut) {
 const passed = capacity.filter((s) => s.pass);
 const one = capacity[0];
 const atCap = passed.at(-1);
-const ratioOf = (m: string) => cost.find((c) => c.mode === m)?.ratio ?? null;
+const ratioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((c.cpuPerFrameMs / medianBaseline).toFixed(3)) : null; };
+const exRatioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((extrapolated(c) / medianBaseline).toFixed(3)) : null; };
 const e2eOf = (m: string) => e2e.find((r) => r.mode === m);
 const noneE2e = e2eOf('none');
 const figures: Figures = {
   costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none') },
+  costRatioExtrapolated: { color: exRatioOf('color'), blur: exRatioOf('blur') },
   costCpuMsPerFrame: Object.fromEntries(cost.map((c) => [c.mode, Number(f2(c.cpuPerFrameMs))])),
-  baselineCpuMsPerFrame: cost.find((c) => c.baselineCpuPerFrameMs)?.baselineCpuPerFrameMs ?? null,
+  baselineCpuMsPerFrame: medianBaseline ? Number(medianBaseline.toFixed(2)) : null,
   capacityStreams: capacity.length ? passed.length : null,
   latency: {
     oneStream: one ? one.latencyMs : (budgetRow ? budgetRow.stats.latencyMs : null),
@@ -255,7 +271,6 @@ const figures: Figures = {
   quick: QUICK,
   date: startedAt.toISOString(),
 };
-for (const c of cost) if (c.ratio !== undefined) figures.costRatio[c.mode as 'color'] = Number(c.ratio.toFixed(3));
 
 // Compare with the previous entry (of the same kind, quick or full, if there is one).
 const previousText = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '';
