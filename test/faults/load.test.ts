@@ -14,7 +14,7 @@ import { apiStreams, mediaFile, mediaSkip, startServerOnFreePorts, uniqueKey } f
 import { percentile, rssKb } from '../helpers/fault-tools.ts';
 
 const STREAMS = 8;
-const MEASURE_MS = Number(process.env.FAULTS_LOAD_MS ?? 25000);
+const MEASURE_MS = Number(process.env.FAULTS_LOAD_MS ?? 40000);
 let server: ServerProcess;
 const publishers: Publisher[] = [];
 /** A trivial HTTP server in its own process: how long the machine makes any process wait. */
