@@ -35,9 +35,9 @@ export interface RunningServer {
 export async function start(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningServer> {
   const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
   const models = new Set(config.pipeline.plugins.flatMap((name) => pluginDefinition(name).models));
-  // LIVEMATTE_MODELS_DIR points at another folder of built models (deployments keeping models on a
+  // modelsDir (LIVEMATTE_MODELS_DIR) points at another folder of built models (deployments keeping models on a
   // volume, tests with a missing or corrupt model); the files must still match the registry's hashes.
-  const modelsDir = process.env.LIVEMATTE_MODELS_DIR ? resolve(process.env.LIVEMATTE_MODELS_DIR) : undefined;
+  const modelsDir = config.modelsDir ? resolve(config.modelsDir) : undefined;
   for (const id of models) {
     try {
       await verifyModelFile(id as ModelId, modelsDir);

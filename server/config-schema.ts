@@ -18,6 +18,7 @@ export interface ServerConfig {
   mediaRoot: string;
   dataDir: string;
   ffmpegPath: string;
+  modelsDir: string;
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
   pipeline: { maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
@@ -50,6 +51,7 @@ export const configSchema: SchemaObject = {
     },
     mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },
     dataDir: { type: 'string', default: './data', description: 'Folder for node-media-server\'s small state store.' },
+    modelsDir: { type: 'string', default: '', description: 'Folder of the built ONNX models; empty = models/build (the files must match the registry hashes).' },
     ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
     hls: {
       type: 'object', additionalProperties: false, required: [], default: {},

@@ -10,6 +10,9 @@ export const IMAGE_CACHE_ENTRIES = 4;
 
 // Module-level cache: keyed by file and frame size, not by stream, so sharing it across streams is safe.
 const cache = new Map<string, Promise<YuvPlanes>>();
+const failures = new Map<string, { at: number; error: Error }>();
+/** FAILED_IMAGE_RETRY_MS is how long a failed decode is answered from memory before the file is read again. */
+export const FAILED_IMAGE_RETRY_MS = 5000;
 
 /**
  * decodeImageBackground loads `imagePath` with sharp, resizes it to cover width x height (fit
@@ -38,11 +41,15 @@ export async function decodeImageBackground(imagePath: string, width: number, he
 
 /**
  * loadImageBackground returns the cached I420 planes of `imagePath` covering width x height, decoding
- * on first use (concurrent callers share one decode); failures are not cached and reject with an
- * Error naming the file.
+ * on first use (concurrent callers share one decode). A failure rejects with an Error naming the
+ * file and is remembered for FAILED_IMAGE_RETRY_MS (so a broken file is not re-read every frame),
+ * outside the LRU entries.
  */
 export function loadImageBackground(imagePath: string, width: number, height: number): Promise<YuvPlanes> {
   const key = `${width}x${height}:${imagePath}`;
+  const failed = failures.get(key);
+  if (failed && performance.now() - failed.at < FAILED_IMAGE_RETRY_MS) return Promise.reject(failed.error);
+  failures.delete(key);
   const hit = cache.get(key);
   if (hit !== undefined) {
     cache.delete(key);
@@ -51,8 +58,10 @@ export function loadImageBackground(imagePath: string, width: number, height: nu
   }
   const pending = decodeImageBackground(imagePath, width, height);
   cache.set(key, pending);
-  pending.catch(() => {
+  pending.catch((error: Error) => {
     if (cache.get(key) === pending) cache.delete(key);
+    failures.set(key, { at: performance.now(), error });
+    if (failures.size > IMAGE_CACHE_ENTRIES) failures.delete(failures.keys().next().value as string);
   });
   while (cache.size > IMAGE_CACHE_ENTRIES) {
     const oldest = cache.keys().next().value as string;
@@ -69,4 +78,5 @@ export function imageCacheKeys(): string[] {
 /** clearImageCache empties this worker's image cache (e.g. after the file changed on disk). */
 export function clearImageCache(): void {
   cache.clear();
+  failures.clear();
 }

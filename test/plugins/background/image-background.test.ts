@@ -45,7 +45,9 @@ test('a missing or unreadable image rejects with an Error naming the file', asyn
   await writeFile(garbage, 'not an image');
   await assert.rejects(loadImageBackground(garbage, 64, 48), (e: Error) => e.message.includes(garbage));
   await assert.rejects(loadImageBackground('', 64, 48), /imagePath/);
-  assert.deepEqual(imageCacheKeys(), [], 'failures are not cached');
+  assert.deepEqual(imageCacheKeys(), [], 'failures take no LRU entry');
+  const again = await loadImageBackground(garbage, 64, 48).catch((e: Error) => e);
+  assert.ok(again instanceof Error && again.message.includes(garbage), 'a recent failure is answered from memory with the same error');
 });
 
 test('loadImageBackground caches by (path, size), shares a pending decode, keeps at most 4 (LRU)', async () => {
