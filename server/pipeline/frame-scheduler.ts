@@ -127,6 +127,3 @@ export class FrameScheduler {
     }
   }
 }
-
-/** now is performance.now(), re-exported for callers that stamp frames. */
-export const now = (): number => performance.now();

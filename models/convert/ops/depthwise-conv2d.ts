@@ -1,12 +1,12 @@
 import type { ConvOptions } from '../../tflite/builtin-options.ts';
 import { permuteData } from '../layout.ts';
 import type { OpMapping } from '../op-mapping.ts';
-import { onnxPads2d } from '../same-padding.ts';
+import { emitConv } from './conv-common.ts';
 
 /** depthwiseConv2dMapping maps DEPTHWISE_CONV_2D (weights [1, KH, KW, C * M]) to a grouped ONNX Conv (group = C, weights [C * M, 1, KH, KW]) with explicit pads and the fused activation. */
 export const depthwiseConv2dMapping: OpMapping = (ctx, op) => {
   const o = op.options as ConvOptions;
-  const [xIndex, wIndex, bIndex] = op.inputs as [number, number, number?];
+  const [xIndex, wIndex] = op.inputs as [number, number];
   const x = ctx.tensor(xIndex);
   const w = ctx.tensor(wIndex);
   if (x.shape.length !== 4 || w.shape.length !== 4 || w.shape[0] !== 1) throw ctx.fail('DEPTHWISE_CONV_2D needs rank-4 input and weights [1, KH, KW, C*M]');
@@ -14,13 +14,5 @@ export const depthwiseConv2dMapping: OpMapping = (ctx, op) => {
   const inC = x.shape[3]!;
   if (outC !== inC * o.depthMultiplier) throw ctx.fail(`DEPTHWISE_CONV_2D has ${outC} output channels, expected ${inC} x ${o.depthMultiplier}`);
   const weights = ctx.graph.addFloatInitializer(w.name, [outC, 1, kh, kw], permuteData(ctx.floatConstant(wIndex, 'DEPTHWISE_CONV_2D weights'), w.shape, [3, 0, 1, 2]));
-  const inputs = [ctx.input(xIndex, 'nchw'), weights];
-  if (bIndex !== undefined && bIndex >= 0) inputs.push(ctx.input(bIndex, 'native'));
-  ctx.emitWithActivation('Conv', inputs, op.outputs[0]!, 'nchw', o.activation, {
-    kernel_shape: [kh, kw],
-    strides: [o.strideH, o.strideW],
-    dilations: [o.dilationH, o.dilationW],
-    pads: onnxPads2d(o.padding, x.shape[1]!, x.shape[2]!, [kh, kw], [o.strideH, o.strideW], [o.dilationH, o.dilationW]),
-    group: inC,
-  });
+  emitConv(ctx, op, weights, [kh, kw], [x.shape[1]!, x.shape[2]!], inC);
 };
