@@ -4,7 +4,9 @@
  * A plugin is a plain object made by {@link defineFramePlugin}. Its worker part runs in the
  * inference pool (a worker thread) once per frame; it edits the frame's YUV planes in place and
  * returns the per-stream state the next frame of the same stream receives back. State travels
- * with the frame, so workers stay stateless and any worker can take any frame.
+ * with the frame, so workers stay stateless and any worker can take any frame. A plugin builds its
+ * model's input tensor from the frame itself, at whatever size the frame calls for
+ * (`i420ToTensor` in plugins/frame-tensor.ts).
  */
 import type { JSONSchemaType } from 'ajv';
 
@@ -26,24 +28,6 @@ export interface YuvFrame {
   ptsMs: number;
 }
 
-/** A small packed RGB copy of the frame scaled by ffmpeg for a model (aspect ratio not kept). */
-export interface ModelInputImage {
-  /** Width in px. */
-  width: number;
-  /** Height in px. */
-  height: number;
-  /** Packed RGB24 (NHWC order without the batch axis), `width * height * 3` bytes. */
-  rgb: Uint8Array;
-}
-
-/** The size of the scaled RGB copy a plugin needs, produced by the decoder ffmpeg (bilinear). */
-export interface ModelInputSpec {
-  /** Width in px. */
-  width: number;
-  /** Height in px. */
-  height: number;
-}
-
 /** Minimal view of an onnxruntime-node session (a subset of `ort.InferenceSession`). */
 export interface ModelRunner {
   /** Input names in model order. */
@@ -58,8 +42,6 @@ export interface ModelRunner {
 export interface FrameContext<Options, State> {
   /** The frame to edit in place. */
   frame: YuvFrame;
-  /** The scaled RGB copy requested by `modelInput`, or undefined when the plugin asked for none. */
-  modelInput?: ModelInputImage;
   /** Validated options for this stream (defaults applied). */
   options: Options;
   /** The state this plugin returned for the previous frame of this stream; undefined on the first. */
@@ -78,7 +60,12 @@ export interface FrameContext<Options, State> {
 
 /** What a plugin's worker part returns for one frame. */
 export interface FrameResult<State> {
-  /** State for the next frame of this stream (must be structured-cloneable; typed arrays are transferred). */
+  /**
+   * State for the next frame of this stream (structured-cloneable). Typed arrays held directly by
+   * the state object (each owning its whole ArrayBuffer) are moved between threads, not copied: the
+   * sender's copy is then empty, so a plugin must not keep them in worker-wide caches, and must
+   * check their length (a frame lost with a dying worker leaves them empty).
+   */
   state?: State;
   /** Named durations in ms for the stats (e.g. `{ inferenceMs: 4.2, compositeMs: 1.1 }`). */
   timings?: Record<string, number>;
@@ -102,8 +89,6 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
   optionsSchema: JSONSchemaType<Options>;
   /** Registry model ids the plugin runs (checked at start; see models/registry.ts). */
   models: string[];
-  /** Size of the scaled RGB copy to produce per frame for these options, or undefined for none. */
-  modelInput?(options: Options): ModelInputSpec | undefined;
   /** Absolute URL of the worker module (use `new URL('./x-worker.ts', import.meta.url).href`). */
   workerModule: string;
   /** True when the plugin does nothing for these options (the pipeline then skips the pool). */

@@ -11,8 +11,6 @@ import type {
   FramePluginDefinition,
   FramePluginWorker,
   FrameResult,
-  ModelInputImage,
-  ModelInputSpec,
   ModelRunner,
   YuvFrame,
 } from './plugin-api.ts';
@@ -41,7 +39,6 @@ export interface PluginTestHostOptions {
 /** ProcessedFrame is what the host returns for an RGB input: the edited frame, its RGB view and the plugin's result. */
 export interface ProcessedFrame<State> {
   frame: YuvFrame;
-  modelInput: ModelInputImage | undefined;
   result: FrameResult<State>;
   /** The edited frame converted back to RGB (BT.601 limited range). */
   output: RgbImage;
@@ -53,11 +50,9 @@ export interface PluginTestHost<Options, State> {
   readonly options: Options;
   /** State returned by the last processed frame (undefined before the first). */
   readonly state: State | undefined;
-  /** The model input size the plugin asks for with these options. */
-  readonly modelInputSpec: ModelInputSpec | undefined;
-  /** process runs the worker on `frame` (edited in place) with `modelInput` and keeps the returned state. */
-  process(frame: YuvFrame, modelInput?: ModelInputImage): Promise<FrameResult<State>>;
-  /** processRgb builds the I420 frame and the scaled model input from `image`, processes them, and converts back to RGB. */
+  /** process runs the worker on `frame` (edited in place) and keeps the returned state. */
+  process(frame: YuvFrame): Promise<FrameResult<State>>;
+  /** processRgb builds the I420 frame from `image`, processes it, and converts back to RGB. */
   processRgb(image: RgbImage): Promise<ProcessedFrame<State>>;
   /** resetState forgets the stream state (as after a stream restart). */
   resetState(): void;
@@ -105,7 +100,6 @@ export async function createPluginTestHost<Options, State = unknown>(
   const fps = hostOptions.fps ?? 30;
   const sessions = new Map<string, Promise<ModelRunner>>();
   const openModel = hostOptions.openModel ?? ((id: string) => Promise.resolve(resolveModelPath(id)).then((path) => ort.InferenceSession.create(path)));
-  const modelInputSpec = plugin.modelInput?.(options);
   let state: State | undefined;
   let frameIndex = 0;
 
@@ -123,12 +117,11 @@ export async function createPluginTestHost<Options, State = unknown>(
 
   const host: PluginTestHost<Options, State> = {
     options,
-    modelInputSpec,
     get state() {
       return state;
     },
-    async process(frame, modelInput) {
-      const result = await worker.process({ frame, modelInput, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames });
+    async process(frame) {
+      const result = await worker.process({ frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames });
       // The pool posts state between threads: a structured clone catches state that could not travel.
       state = result.state === undefined ? undefined : structuredClone(result.state);
       return result;
@@ -136,9 +129,8 @@ export async function createPluginTestHost<Options, State = unknown>(
     async processRgb(image) {
       const frame = rgbToYuvFrame(image, frameIndex, fps);
       frameIndex++;
-      const modelInput = modelInputSpec === undefined ? undefined : await scaleRgb(image, modelInputSpec);
-      const result = await host.process(frame, modelInput);
-      return { frame, modelInput, result, output: yuvFrameToRgb(frame) };
+      const result = await host.process(frame);
+      return { frame, result, output: yuvFrameToRgb(frame) };
     },
     resetState() {
       state = undefined;
@@ -175,15 +167,6 @@ function cropToEven(image: RgbImage): RgbImage {
   const rgb = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) rgb.set(image.rgb.subarray(y * image.width * 3, y * image.width * 3 + width * 3), y * width * 3);
   return { width, height, rgb };
-}
-
-/** scaleRgb resizes `image` to `spec` ignoring aspect ratio with bilinear filtering, like the decoder's model input. */
-export async function scaleRgb(image: RgbImage, spec: ModelInputSpec): Promise<ModelInputImage> {
-  const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
-  return { width: spec.width, height: spec.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 const clamp8 = (x: number): number => (x < 0 ? 0 : x > 255 ? 255 : Math.round(x));

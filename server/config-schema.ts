@@ -68,7 +68,7 @@ export const configSchema: SchemaObject = {
         crf: { type: 'integer', minimum: 0, maximum: 51, default: 23, description: 'libx264 constant rate factor.' },
         maxBitrateKbps: { type: 'integer', minimum: 0, default: 4000, description: 'VBV max bitrate in kbit/s (0 = uncapped).' },
         keyframeIntervalMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Keyframe (GOP) interval in ms.' },
-        threads: { type: 'integer', minimum: 0, maximum: 16, default: 0, description: 'libx264 threads per stream (0 = auto).' },
+        threads: { type: 'integer', minimum: 0, maximum: 16, default: 1, description: 'libx264 threads per stream. 1 (default) costs the least CPU per frame, so the most streams fit; 0 = auto (sliced threads: less time per frame on an idle machine, about 20 % more CPU).' },
       },
     },
     pipeline: {

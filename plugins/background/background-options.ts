@@ -20,15 +20,30 @@ export interface BackgroundOptions {
   edgeSoftness: number;
   /** Temporal smoothing 0..1 (MediaPipe combine_with_previous_ratio); 0 = off. */
   smoothing: number;
-  /** Segmentation model (registry id). */
-  model: 'selfie' | 'selfie-landscape';
+  /**
+   * Segmentation model (registry id), or 'auto': 'selfie-landscape' (256x144) for frames at least
+   * 1.5 times as wide as tall (16:9), else 'selfie' (256x256).
+   */
+  model: 'auto' | SegmentationModelId;
 }
 
+/** SegmentationModelId names a registry model the plugin can run. */
+export type SegmentationModelId = 'selfie' | 'selfie-landscape';
+
 /** BACKGROUND_MODEL_INPUTS gives each model's input size in px (NHWC [1, height, width, 3]). */
-export const BACKGROUND_MODEL_INPUTS: Record<BackgroundOptions['model'], { width: number; height: number }> = {
+export const BACKGROUND_MODEL_INPUTS: Record<SegmentationModelId, { width: number; height: number }> = {
   selfie: { width: 256, height: 256 },
   'selfie-landscape': { width: 256, height: 144 },
 };
+
+/** Width / height from which 'auto' picks the landscape model (16:9 is 1.78, 4:3 is 1.33). */
+export const LANDSCAPE_MIN_ASPECT = 1.5;
+
+/** resolveModel returns the model to run on a width x height px frame for the `model` option. */
+export function resolveModel(model: BackgroundOptions['model'], width: number, height: number): SegmentationModelId {
+  if (model !== 'auto') return model;
+  return width >= height * LANDSCAPE_MIN_ASPECT ? 'selfie-landscape' : 'selfie';
+}
 
 /** backgroundOptionsSchema is the ajv schema of {@link BackgroundOptions}, with a default on every property. */
 export const backgroundOptionsSchema: JSONSchemaType<BackgroundOptions> = {
@@ -42,7 +57,7 @@ export const backgroundOptionsSchema: JSONSchemaType<BackgroundOptions> = {
     threshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Confidence at which a pixel is half person.' },
     edgeSoftness: { type: 'number', minimum: 0, maximum: 0.5, default: 0.15, description: 'Half-width of the smoothstep confidence ramp; 0 = hard edge.' },
     smoothing: { type: 'number', minimum: 0, maximum: 1, default: 0.7, description: 'Temporal smoothing (MediaPipe combine_with_previous_ratio); 0 = off.' },
-    model: { type: 'string', enum: ['selfie', 'selfie-landscape'], default: 'selfie', description: 'Segmentation model id.' },
+    model: { type: 'string', enum: ['auto', 'selfie', 'selfie-landscape'], default: 'auto', description: "Segmentation model id; 'auto' runs 'selfie-landscape' (256x144) on frames at least 1.5 times as wide as tall, else 'selfie' (256x256)." },
   },
   required: ['mode', 'color', 'blurRadiusPx', 'imagePath', 'threshold', 'edgeSoftness', 'smoothing', 'model'],
 };

@@ -1,16 +1,18 @@
 /**
  * Worker part of the `background` plugin, run once per frame in the inference pool:
- * RGB model input -> float tensor [1, H, W, 3] in 0..1 -> segmentation -> confidence [1, H, W, 1]
+ * I420 frame -> float RGB tensor [1, H, W, 3] in 0..1 (plugins/frame-tensor.ts) -> segmentation
+ * (the model picked for the frame's shape) -> confidence [1, H, W, 1]
  * -> temporal smoothing with the stream's previous mask -> alpha matte -> composite into the frame.
  *
  * Buffers that never outlive one call are cached per worker by size; everything that belongs to a
- * stream (the previous mask) travels in the returned state.
+ * stream (the previous mask) travels in the returned state, moved between threads, not copied.
  */
 import { performance } from 'node:perf_hooks';
 import { Tensor } from 'onnxruntime-node';
 import { defineFramePluginWorker, type YuvFrame } from '../plugin-api.ts';
 import type { BackgroundOptions } from './background-options.ts';
-import { BACKGROUND_MODEL_INPUTS } from './background-options.ts';
+import { BACKGROUND_MODEL_INPUTS, resolveModel } from './background-options.ts';
+import { i420ToTensor } from '../frame-tensor.ts';
 import { confidenceToAlpha } from './alpha-matte.ts';
 import { compositeColor, compositePlanes } from './composite-yuv.ts';
 import { loadImageBackground } from './image-background.ts';
@@ -29,9 +31,6 @@ export interface BackgroundState {
   /** Frame index at which the model last ran (load shedding reuses the mask until the interval passes). */
   modelFrameIndex: number;
 }
-
-// 1/255 as a lookup: one read per byte instead of a multiply and a conversion.
-const UNIT_SCALE = new Float32Array(256).map((_, i) => i / 255);
 
 // Input tensors may still be read by a pending run() while another frame is preprocessed (when the
 // pool runs several tasks per worker), so they come from a free list rather than one shared buffer.
@@ -65,12 +64,20 @@ function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame):
 }
 
 /**
+ * hasMask is true when the state holds a usable mask for this model size. The mask is moved (not
+ * copied) between threads, so a frame lost with a dying worker leaves an empty (detached) one.
+ */
+function hasMask(state: BackgroundState, width: number, height: number): boolean {
+  return state.maskWidth === width && state.maskHeight === height && state.previousMask.length === width * height;
+}
+
+/**
  * shouldReuseMask is true when load shedding (`modelIntervalFrames` > 1) lets this frame reuse the
  * stream's last mask: one exists for this model size and fewer than `interval` frames have passed
  * since the model ran (a frame index that went backwards, e.g. after a reconnect, runs the model).
  */
 export function shouldReuseMask(state: BackgroundState | undefined, frameIndex: number, interval: number, width: number, height: number): boolean {
-  if (state === undefined || interval <= 1 || state.maskWidth !== width || state.maskHeight !== height) return false;
+  if (state === undefined || interval <= 1 || !hasMask(state, width, height)) return false;
   const elapsed = frameIndex - state.modelFrameIndex;
   return elapsed > 0 && elapsed < interval;
 }
@@ -78,9 +85,10 @@ export function shouldReuseMask(state: BackgroundState | undefined, frameIndex: 
 /** The background plugin's worker part (default export). */
 export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
   async process(ctx) {
-    const { frame, options, modelInput, state } = ctx;
+    const { frame, options, state } = ctx;
     if (options.mode === 'none') return state === undefined ? {} : { state };
-    const { width: mw, height: mh } = BACKGROUND_MODEL_INPUTS[options.model];
+    const modelId = resolveModel(options.model, frame.width, frame.height);
+    const { width: mw, height: mh } = BACKGROUND_MODEL_INPUTS[modelId];
     const reuse = shouldReuseMask(state, frame.index, Math.floor(ctx.modelIntervalFrames ?? 1), mw, mh);
 
     // Everything awaited comes first, so the post-processing below runs without interruption.
@@ -94,22 +102,16 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
       smoothed = state!.previousMask;
       modelFrameIndex = state!.modelFrameIndex;
     } else {
-      if (modelInput === undefined || modelInput.width !== mw || modelInput.height !== mh) {
-        const got = modelInput === undefined ? 'none' : `${modelInput.width}x${modelInput.height}`;
-        throw new Error(`background (${ctx.streamPath}): model '${options.model}' needs a ${mw}x${mh} model input, got ${got}`);
-      }
-      const runner = await ctx.model(options.model);
+      const runner = await ctx.model(modelId);
       const t0 = performance.now();
-      const input = takeInput(mw * mh * 3);
-      const rgb = modelInput.rgb;
-      for (let i = 0, n = input.length; i < n; i++) input[i] = UNIT_SCALE[rgb[i]];
+      const input = i420ToTensor(frame, { width: mw, height: mh, range: [0, 1] }, takeInput(mw * mh * 3));
       const t1 = performance.now();
       let confidence: Float32Array;
       try {
         const outputs = await runner.run({ [runner.inputNames[0]]: new Tensor('float32', input, [1, mh, mw, 3]) });
         const output = outputs[runner.outputNames[0]];
         if (output === undefined || output.type !== 'float32' || output.data.length !== mw * mh) {
-          throw new Error(`background (${ctx.streamPath}): model '${options.model}' output '${runner.outputNames[0]}' has dims [${output?.dims.join(', ')}], expected [1, ${mh}, ${mw}, 1] float32`);
+          throw new Error(`background (${ctx.streamPath}): model '${modelId}' output '${runner.outputNames[0]}' has dims [${output?.dims.join(', ')}], expected [1, ${mh}, ${mw}, 1] float32`);
         }
         confidence = output.data as Float32Array;
       } finally {
@@ -120,7 +122,7 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
       inferenceMs = t2 - t1;
       // The state's own array is overwritten in place (each value is read before it is written); it is
       // transferred with the state, so it must never be a per-worker cached buffer.
-      const previous = state !== undefined && state.maskWidth === mw && state.maskHeight === mh ? state.previousMask : undefined;
+      const previous = state !== undefined && hasMask(state, mw, mh) ? state.previousMask : undefined;
       smoothed = smoothMask(confidence, previous, options.smoothing, previous ?? new Float32Array(mw * mh));
       smoothingMs = performance.now() - t2;
       modelFrameIndex = frame.index;

@@ -3,7 +3,7 @@
  * background with a colour, a halo-free blur of the frame, or an image.
  */
 import { defineFramePlugin } from '../plugin-api.ts';
-import { BACKGROUND_MODEL_INPUTS, backgroundOptionsSchema, type BackgroundOptions } from './background-options.ts';
+import { backgroundOptionsSchema, type BackgroundOptions } from './background-options.ts';
 
 export type { BackgroundOptions } from './background-options.ts';
 
@@ -14,9 +14,6 @@ export default defineFramePlugin<BackgroundOptions>({
   description: 'Segments people and replaces the background with a colour, a blur or an image.',
   optionsSchema: backgroundOptionsSchema,
   models: ['selfie', 'selfie-landscape'],
-  modelInput(options) {
-    return options.mode === 'none' ? undefined : { ...BACKGROUND_MODEL_INPUTS[options.model] };
-  },
   isPassthrough: (options) => options.mode === 'none',
   workerModule: new URL('./background-worker.ts', import.meta.url).href,
 });

@@ -11,7 +11,6 @@ const STATUS: Record<string, number> = {
   ERR_STREAM_NOT_FOUND: 404,
   ERR_PLUGIN_OPTIONS: 400,
   ERR_BACKGROUND_IMAGE: 400,
-  ERR_PLUGIN_RESTART_NEEDED: 409,
 };
 
 /** registerStreamRoutes adds the stream API to the app. */

@@ -3,6 +3,24 @@
  * Pixel buffers are ArrayBuffers moved (transferred), never copied or serialised.
  */
 
+/**
+ * stateTransferables lists the ArrayBuffers of the typed arrays held directly by plugin states
+ * (e.g. the background plugin's previous mask), so that they are moved with a task or a result
+ * instead of copied. Only arrays that own their whole (non-shared) buffer are listed, each once.
+ */
+export function stateTransferables(states: readonly unknown[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const state of states) {
+    if (state === null || typeof state !== 'object') continue;
+    for (const value of Object.values(state)) {
+      if (!ArrayBuffer.isView(value)) continue;
+      const buffer = value.buffer;
+      if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength && buffer.byteLength > 0 && !out.includes(buffer)) out.push(buffer);
+    }
+  }
+  return out;
+}
+
 /** PluginCall is one plugin of the chain as the worker runs it. */
 export interface PluginCall {
   /** Plugin name, for errors and timings. */
@@ -11,8 +29,6 @@ export interface PluginCall {
   workerModule: string;
   /** Validated options for this stream. */
   options: unknown;
-  /** Index into `FrameTask.modelInputs` of the scaled RGB copy it asked for, or -1. */
-  modelInputIndex: number;
   /** State the plugin returned for the previous frame of this stream. */
   state: unknown;
 }
@@ -26,8 +42,6 @@ export interface FrameTask {
   ptsMs: number;
   /** I420 frame (w*h*3/2 bytes), transferred. */
   yuv: ArrayBuffer;
-  /** Scaled RGB24 copies, transferred. */
-  modelInputs: { width: number; height: number; rgb: ArrayBuffer }[];
   plugins: PluginCall[];
   /** Run models at most every this many frames (load shedding; 1 = every frame). */
   modelIntervalFrames: number;

@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import type { FramePluginWorker, ModelRunner, YuvFrame } from '../../plugins/plugin-api.ts';
 import { modelPath, type ModelId } from '../../models/registry.ts';
 import { createCpuSession } from '../../models/runtime/ort-session.ts';
-import type { FrameTask, FrameTaskResult } from './frame-task.ts';
+import { stateTransferables, type FrameTask, type FrameTaskResult } from './frame-task.ts';
 
 const workerData = Piscina.workerData as { intraOpThreads?: number; modelsDir?: string } | undefined;
 const intraOpNumThreads = Number(workerData?.intraOpThreads ?? 1);
@@ -54,7 +54,8 @@ export async function warmUp(task: { models: string[]; workerModules: string[] }
 class MovedResult {
   constructor(private readonly value: FrameTaskResult) {}
   get [Piscina.transferableSymbol](): ArrayBuffer[] {
-    return [this.value.yuv];
+    const moved = [this.value.yuv, ...stateTransferables(this.value.states)];
+    return moved.filter((b, i) => b.byteLength > 0 && moved.indexOf(b) === i);
   }
   get [Piscina.valueSymbol](): FrameTaskResult {
     return this.value;
@@ -77,12 +78,10 @@ export default async function processFrame(task: FrameTask): Promise<unknown> {
   const errors: string[] = [];
   const timings: Record<string, number> = {};
   for (const call of task.plugins) {
-    const input = task.modelInputs[call.modelInputIndex];
     try {
       const worker = await pluginWorker(call.workerModule);
       const result = await worker.process({
         frame,
-        modelInput: input && { width: input.width, height: input.height, rgb: new Uint8Array(input.rgb) },
         options: call.options,
         state: call.state,
         model,

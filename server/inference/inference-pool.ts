@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { FrameTask, FrameTaskResult } from './frame-task.ts';
+import { stateTransferables, type FrameTask, type FrameTaskResult } from './frame-task.ts';
 
 /** InferencePoolOptions sizes the pool. */
 export interface InferencePoolOptions {
@@ -41,11 +41,12 @@ export class InferencePool {
   }
 
   /**
-   * run processes one frame; the task's buffers are transferred (unusable by the caller afterwards).
+   * run processes one frame; the task's buffers, and typed arrays held by plugin states, are
+   * transferred (unusable by the caller afterwards).
    * Rejects when the worker dies or the pool is closed.
    */
   run(task: FrameTask): Promise<FrameTaskResult> {
-    const transferList = [task.yuv, ...task.modelInputs.map((m) => m.rgb)];
+    const transferList = [task.yuv, ...stateTransferables(task.plugins.map((p) => p.state))];
     return this.piscina.run(task, { transferList }) as Promise<FrameTaskResult>;
   }
 

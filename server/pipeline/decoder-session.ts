@@ -1,21 +1,21 @@
 /**
  * One run of a stream's decoder ffmpeg (a "generation"): it is fed FLV from the tap, and cuts its
- * output into I420 frames paired with their model-input RGB copies. A pipeline replaces it with a
+ * output into I420 frames. A pipeline replaces it with a
  * new one when ffmpeg dies or the publisher's codec parameters change.
  */
 import { performance } from 'node:perf_hooks';
-import type { ModelInputSpec } from '../../plugins/plugin-api.ts';
 import { buildDecoderArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess } from './ffmpeg-process.ts';
 import { FLV_AUDIO, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
-import { RawFrameReader, Y4mReader, type Y4mHeader } from './frame-reader.ts';
+import { Y4mReader, type FrameAllocator, type Y4mHeader } from './frame-reader.ts';
 
 /** DecodedPicture is one decoder output frame, numbered within its generation. */
 export interface DecodedPicture {
   /** 0-based index within this decoder generation. */
   localIndex: number;
+  /** I420 bytes, a whole ArrayBuffer. */
   yuv: Uint8Array;
-  modelInputs: Uint8Array[];
+  /** performance.now() when the frame was read. */
   decodedAt: number;
 }
 
@@ -29,6 +29,8 @@ export interface DecoderHooks {
   onVideoConfigChange(): void;
   /** The FLV or the decoder output was malformed. */
   onError(error: Error): void;
+  /** Where frame buffers come from (default: a new ArrayBuffer each). */
+  allocFrame?: FrameAllocator;
 }
 
 const SUPPORTED_VIDEO = new Set([7]); // FLV codec id 7 = H.264/AVC
@@ -42,8 +44,6 @@ export class DecoderSession {
   firstPtsMs?: number;
   header?: Y4mHeader;
   private readonly demuxer: FlvDemuxer;
-  private readonly yuv: Uint8Array[] = [];
-  private readonly rgb: Uint8Array[][];
   private localIndex = 0;
   private videoConfig?: Buffer;
   private closed = false;
@@ -56,19 +56,16 @@ export class DecoderSession {
    *   publisher's resolution change does not change the output's.
    * @param previousVideoConfig the AVC sequence header the last generation ran with, to notice changes.
    */
-  constructor(ffmpegPath: string, private readonly modelInputs: ModelInputSpec[], private readonly hooks: DecoderHooks,
+  constructor(ffmpegPath: string, private readonly hooks: DecoderHooks,
     outputSize?: { width: number; height: number }, previousVideoConfig?: Buffer) {
     this.videoConfig = previousVideoConfig;
-    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ modelInputs, outputSize }), modelInputs.length);
+    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize }), 0);
     this.process.stdin.write(flvHeader(false, true));
     this.demuxer = new FlvDemuxer((tag) => this.onTag(tag));
-    const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (f) => { this.yuv.push(f); this.pair(); });
+    const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (yuv) => {
+      hooks.onPicture({ localIndex: this.localIndex++, yuv, decodedAt: performance.now() });
+    }, hooks.allocFrame);
     this.process.stdout.on('data', (chunk: Buffer) => this.guard(() => y4m.push(chunk)));
-    this.rgb = modelInputs.map(() => []);
-    modelInputs.forEach((m, i) => {
-      const reader = new RawFrameReader(m.width * m.height * 3, (f) => { this.rgb[i].push(f); this.pair(); });
-      this.process.pipe(3 + i).on('data', (chunk: Buffer) => reader.push(chunk));
-    });
   }
 
   /** videoSequenceHeader is the AVC configuration this generation decodes with. */
@@ -124,17 +121,6 @@ export class DecoderSession {
       return;
     }
     this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
-  }
-
-  private pair(): void {
-    while (this.yuv.length > 0 && this.rgb.every((q) => q.length > 0)) {
-      this.hooks.onPicture({
-        localIndex: this.localIndex++,
-        yuv: this.yuv.shift()!,
-        modelInputs: this.rgb.map((q) => q.shift()!),
-        decodedAt: performance.now(),
-      });
-    }
   }
 
   private guard(fn: () => void): void {

@@ -1,7 +1,7 @@
 /**
- * Cuts ffmpeg's output byte streams into whole frames: YUV4MPEG2 (self-describing I420) and
- * fixed-size raw frames. Each frame lands in its own ArrayBuffer so it can be transferred to a
- * worker thread without a copy.
+ * Cuts ffmpeg's output byte stream (YUV4MPEG2, self-describing I420) into whole frames. Each frame
+ * lands in its own whole ArrayBuffer (from an optional allocator, e.g. a FramePool) so it can be
+ * transferred to a worker thread without a copy.
  */
 
 /** Y4mHeader is what a YUV4MPEG2 stream header declares. */
@@ -44,6 +44,11 @@ export function i420FrameSize(width: number, height: number): number {
 
 const MAX_LINE = 1024;
 
+/** FrameAllocator returns a buffer of `size` bytes viewing a whole ArrayBuffer (contents unspecified). */
+export type FrameAllocator = (size: number) => Uint8Array;
+
+const newFrame: FrameAllocator = (size) => new Uint8Array(new ArrayBuffer(size));
+
 /** Y4mReader turns YUV4MPEG2 chunks into I420 frames, each its own ArrayBuffer. */
 export class Y4mReader {
   header?: Y4mHeader;
@@ -57,6 +62,7 @@ export class Y4mReader {
   constructor(
     private readonly onHeader: (header: Y4mHeader) => void,
     private readonly onFrame: (frame: Uint8Array) => void,
+    private readonly alloc: FrameAllocator = newFrame,
   ) {}
 
   /**
@@ -96,35 +102,9 @@ export class Y4mReader {
         this.state = 'frameLine';
       } else {
         if (!line.startsWith('FRAME')) throw new Error(`expected a YUV4MPEG2 FRAME marker, got ${line.slice(0, 20)}`);
-        this.frame = new Uint8Array(new ArrayBuffer(this.frameSize));
+        this.frame = this.alloc(this.frameSize);
         this.filled = 0;
         this.state = 'frameData';
-      }
-    }
-  }
-}
-
-/** RawFrameReader cuts a byte stream into frames of a fixed size, each its own ArrayBuffer. */
-export class RawFrameReader {
-  private frame: Uint8Array;
-  private filled = 0;
-
-  constructor(private readonly frameSize: number, private readonly onFrame: (frame: Uint8Array) => void) {
-    this.frame = new Uint8Array(new ArrayBuffer(frameSize));
-  }
-
-  /** push feeds a chunk. */
-  push(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(this.frameSize - this.filled, chunk.length - offset);
-      this.frame.set(chunk.subarray(offset, offset + n), this.filled);
-      this.filled += n;
-      offset += n;
-      if (this.filled === this.frameSize) {
-        this.onFrame(this.frame);
-        this.frame = new Uint8Array(new ArrayBuffer(this.frameSize));
-        this.filled = 0;
       }
     }
   }

@@ -8,13 +8,11 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** DecodedFrame is one decoder output frame with its model inputs. */
+/** DecodedFrame is one decoder output frame on the stream's timeline. */
 export interface DecodedFrame {
   index: number;
   /** I420 bytes. */
   yuv: Uint8Array;
-  /** Scaled RGB24 copies, one per model input. */
-  modelInputs: Uint8Array[];
   /** performance.now() when the decoder delivered it. */
   decodedAt: number;
 }
@@ -40,6 +38,11 @@ export interface SchedulerHooks {
   onError?(error: unknown, frame: DecodedFrame): void;
   /** blank makes a neutral frame for when nothing else can be written (no output yet, input lost). */
   blank(): Uint8Array;
+  /**
+   * release is told of a buffer the scheduler no longer holds (a dropped frame's input, an output
+   * no longer the last one), so it can be reused once whatever else reads it is done with it.
+   */
+  release?(buffer: Uint8Array): void;
 }
 
 /** FrameScheduler orders, bounds and drops frames for one stream. */
@@ -117,8 +120,11 @@ export class FrameScheduler {
       let output = head.output ?? this.lastOutput ?? head.frame.yuv;
       // A failed worker keeps the transferred input; the frame's buffer is then detached (empty).
       if (output.byteLength === 0) output = this.lastOutput ?? this.hooks.blank();
+      const previous = this.lastOutput;
       this.lastOutput = output;
       this.hooks.write(output, head.frame);
+      if (previous !== undefined && previous !== output) this.hooks.release?.(previous);
+      if (head.frame.yuv !== output) this.hooks.release?.(head.frame.yuv);
     }
     if (this.slots.length === 0) {
       const waiters = this.idleWaiters;

@@ -1,9 +1,9 @@
 /**
- * The main-thread side of a stream's plugin chain: validated options, the model inputs the decoder
- * must produce, each plugin's state between frames, and the calls sent to the pool per frame.
+ * The main-thread side of a stream's plugin chain: validated options, each plugin's state between
+ * frames, and the calls sent to the pool per frame.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { FramePluginDefinition, ModelInputSpec } from '../../plugins/plugin-api.ts';
+import type { FramePluginDefinition } from '../../plugins/plugin-api.ts';
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
 import { MediaServerError } from '../errors.ts';
 import type { PluginCall } from '../inference/frame-task.ts';
@@ -45,13 +45,10 @@ interface ChainEntry {
   def: FramePluginDefinition<any>;
   options: unknown;
   state: unknown;
-  modelInputIndex: number;
 }
 
 /** PluginChain holds one stream's plugins, their options and their state between frames. */
 export class PluginChain {
-  /** Distinct scaled RGB copies the decoder must produce, in fd order (3, 4, ...). */
-  readonly modelInputs: ModelInputSpec[] = [];
   private readonly entries: ChainEntry[];
 
   /** @throws MediaServerError on an unknown plugin or invalid options. */
@@ -59,7 +56,7 @@ export class PluginChain {
     this.entries = plugins.map(({ name, options }) => {
       const def = pluginDefinition(name);
       const valid = validatePluginOptions(def, options);
-      return { def, options: valid, state: undefined, modelInputIndex: this.modelInputIndexFor(def.modelInput?.(valid)) };
+      return { def, options: valid, state: undefined };
     });
   }
 
@@ -75,27 +72,19 @@ export class PluginChain {
 
   /**
    * setOptions validates and swaps a plugin's options for the next frames (its state is kept).
-   * @throws MediaServerError `ERR_PLUGIN_OPTIONS`, or `ERR_PLUGIN_RESTART_NEEDED` when the new
-   *   options need a model input the decoder does not produce.
+   * @throws MediaServerError `ERR_PLUGIN_OPTIONS`.
    */
   setOptions(name: string, options: unknown): unknown {
     const entry = this.entries.find((e) => e.def.name === name);
     if (!entry) throw new MediaServerError('ERR_PLUGIN_UNKNOWN', 'plugin', `plugin '${name}' is not running on this stream`);
-    const valid = validatePluginOptions(entry.def, options);
-    const spec = entry.def.modelInput?.(valid);
-    const index = spec ? this.modelInputs.findIndex((m) => m.width === spec.width && m.height === spec.height) : -1;
-    if (spec && index < 0) {
-      throw new MediaServerError('ERR_PLUGIN_RESTART_NEEDED', 'plugin', `plugin '${name}': these options need a ${spec.width}x${spec.height} model input; restart the stream to apply them`);
-    }
-    entry.options = valid;
-    entry.modelInputIndex = index;
-    return valid;
+    entry.options = validatePluginOptions(entry.def, options);
+    return entry.options;
   }
 
   /** calls returns the per-frame plugin calls with the current options and states. */
   calls(): PluginCall[] {
     return this.entries.map((e) => ({
-      name: e.def.name, workerModule: e.def.workerModule, options: e.options, modelInputIndex: e.modelInputIndex, state: e.state,
+      name: e.def.name, workerModule: e.def.workerModule, options: e.options, state: e.state,
     }));
   }
 
@@ -104,11 +93,4 @@ export class PluginChain {
     states.forEach((state, i) => { if (this.entries[i]) this.entries[i].state = state; });
   }
 
-  private modelInputIndexFor(spec: ModelInputSpec | undefined): number {
-    if (!spec) return -1;
-    const found = this.modelInputs.findIndex((m) => m.width === spec.width && m.height === spec.height);
-    if (found >= 0) return found;
-    this.modelInputs.push({ width: spec.width, height: spec.height });
-    return this.modelInputs.length - 1;
-  }
 }

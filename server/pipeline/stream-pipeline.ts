@@ -20,6 +20,7 @@ import { buildEncoderArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
 import { FLV_AUDIO, flvHeader, flvTagBytes, isSequenceHeader, type FlvTag } from './flv-demux.ts';
 import { i420FrameSize, type Y4mHeader } from './frame-reader.ts';
+import { FramePool } from './frame-pool.ts';
 import { FrameScheduler, type DecodedFrame } from './frame-scheduler.ts';
 import { DecoderSession, type DecodedPicture } from './decoder-session.ts';
 import type { PluginChain } from './plugin-chain.ts';
@@ -116,6 +117,12 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private ended = false;
   private failure?: MediaServerError;
   private blankFrame?: Uint8Array;
+  /** Frame buffers, recycled once the encoder has taken a frame's bytes. */
+  private readonly framePool = new FramePool();
+  /** Encoder writes not yet done, per output buffer (the last output may be written repeatedly). */
+  private readonly pendingWrites = new Map<Uint8Array, number>();
+  /** Buffers the scheduler let go of while a write was pending. */
+  private readonly released = new Set<Uint8Array>();
   private readonly shedder: LoadShedder;
   private droppedSeen = 0;
 
@@ -175,12 +182,13 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private startDecoder(): void {
     const outputSize = this.format && { width: this.format.width, height: this.format.height };
     const previous = this.decoder?.videoSequenceHeader;
-    const decoder: DecoderSession = new DecoderSession(this.settings.ffmpegPath, this.chain.modelInputs, {
+    const decoder: DecoderSession = new DecoderSession(this.settings.ffmpegPath, {
       onHeader: (h) => this.onDecoderHeader(decoder, h),
       onPicture: (p) => this.onPicture(decoder, p),
       onAudio: (tag) => this.onAudio(tag),
       onVideoConfigChange: () => this.replaceDecoder(decoder, 'the publisher changed video parameters'),
       onError: (err) => this.fail(new MediaServerError('ERR_BAD_INPUT', 'ingest', err.message, { fatal: true, streamPath: this.streamPath, cause: err })),
+      allocFrame: (size) => this.framePool.take(size),
     }, outputSize, previous);
     this.decoder = decoder;
     this.log.debug({ pid: decoder.process.pid }, 'decoder started');
@@ -229,6 +237,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
         this.log.warn({ err: (err as Error).message }, 'frame processing failed; the last frame repeats');
       },
       blank: () => this.blank(),
+      release: (buffer) => this.release(buffer),
     }, this.settings.maxQueueFrames);
     this.startEncoder();
     this.emit('started', this.format);
@@ -250,10 +259,10 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     if (index < this.nextIndex) return; // already on the output (a restart replays the current GOP)
     while (this.nextIndex < index) {
       this.stats.dropped += 1;
-      this.scheduler.pushGap({ index: this.nextIndex++, yuv: new Uint8Array(0), modelInputs: [], decodedAt: picture.decodedAt });
+      this.scheduler.pushGap({ index: this.nextIndex++, yuv: new Uint8Array(0), decodedAt: picture.decodedAt });
     }
     this.stats.in.mark();
-    this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, modelInputs: picture.modelInputs, decodedAt: picture.decodedAt });
+    this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, decodedAt: picture.decodedAt });
     this.stats.queueDepth = this.scheduler.queued;
     this.shedder.observe(this.stats.queueDepth, this.stats.dropped > this.droppedSeen);
     this.droppedSeen = this.stats.dropped;
@@ -362,7 +371,6 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     const result = await this.pool.run({
       streamPath: this.streamPath, width, height, index: frame.index, ptsMs: (frame.index * 1000) / fps,
       yuv: frame.yuv.buffer as ArrayBuffer,
-      modelInputs: frame.modelInputs.map((rgb, i) => ({ ...this.chain.modelInputs[i], rgb: rgb.buffer as ArrayBuffer })),
       plugins: this.chain.calls(),
       modelIntervalFrames: this.shedder.modelIntervalFrames,
     });
@@ -406,7 +414,26 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       this.stats.dropped += 1;
       return;
     }
-    stdin.write(output);
+    this.pendingWrites.set(output, (this.pendingWrites.get(output) ?? 0) + 1);
+    stdin.write(output, () => this.onEncoderWriteDone(output));
+  }
+
+  /** A write to the encoder finished (or failed): the buffer may go back to the pool. */
+  private onEncoderWriteDone(buffer: Uint8Array): void {
+    const left = (this.pendingWrites.get(buffer) ?? 1) - 1;
+    if (left > 0) {
+      this.pendingWrites.set(buffer, left);
+      return;
+    }
+    this.pendingWrites.delete(buffer);
+    if (this.released.delete(buffer)) this.framePool.give(buffer);
+  }
+
+  /** The scheduler let go of a buffer: reuse it now, or once the encoder has taken its bytes. */
+  private release(buffer: Uint8Array): void {
+    if (buffer === this.blankFrame) return;
+    if (this.pendingWrites.has(buffer)) this.released.add(buffer);
+    else this.framePool.give(buffer);
   }
 
   private blank(): Uint8Array {

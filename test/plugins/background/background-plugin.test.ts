@@ -4,24 +4,27 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from 'onnxruntime-node';
 import plugin, { type BackgroundOptions } from '../../../plugins/background/index.ts';
+import { resolveModel } from '../../../plugins/background/background-options.ts';
 import { shouldReuseMask, type BackgroundState } from '../../../plugins/background/background-worker.ts';
 import type { ModelRunner } from '../../../plugins/plugin-api.ts';
 import { createPluginTestHost, rgbToYuvFrame, solidRgbImage, validatePluginOptions } from '../../../plugins/plugin-test-host.ts';
 
 const DEFAULTS: BackgroundOptions = {
-  mode: 'color', color: 'c0c0c0', blurRadiusPx: 16, imagePath: '', threshold: 0.5, edgeSoftness: 0.15, smoothing: 0.7, model: 'selfie',
+  mode: 'color', color: 'c0c0c0', blurRadiusPx: 16, imagePath: '', threshold: 0.5, edgeSoftness: 0.15, smoothing: 0.7, model: 'auto',
 };
 
 /** A fake model: confidence from `conf(x, y, w, h)`, shaped [1, h, w, 1]; counts runs. */
-function fakeRunner(conf: (x: number, y: number, w: number, h: number) => number): ModelRunner & { runs: number } {
+function fakeRunner(conf: (x: number, y: number, w: number, h: number) => number): ModelRunner & { runs: number; dims: number[] } {
   const runner = {
     runs: 0,
+    dims: [] as number[],
     inputNames: ['input'] as const,
     outputNames: ['mask'] as const,
     async run(feeds: Record<string, Tensor>) {
       runner.runs++;
       const input = feeds.input;
       const [, h, w, c] = input.dims;
+      runner.dims = [...input.dims];
       assert.equal(c, 3);
       const data = input.data as Float32Array;
       assert.ok(data.every((v) => v >= 0 && v <= 1), 'input in 0..1');
@@ -59,21 +62,19 @@ test('options schema rejects bad values, naming the option', () => {
   }
 });
 
-test('definition: name, models, modelInput per model and mode, passthrough, worker file', () => {
+test('definition: name, models, passthrough, worker file; auto picks the landscape model for wide frames', () => {
   assert.equal(plugin.name, 'background');
   assert.deepEqual(plugin.models, ['selfie', 'selfie-landscape']);
-  const cases: [Partial<BackgroundOptions>, { width: number; height: number } | undefined, boolean][] = [
-    [{}, { width: 256, height: 256 }, false],
-    [{ model: 'selfie-landscape' }, { width: 256, height: 144 }, false],
-    [{ mode: 'blur', model: 'selfie-landscape' }, { width: 256, height: 144 }, false],
-    [{ mode: 'none' }, undefined, true],
-  ];
-  for (const [raw, input, passthrough] of cases) {
-    const options = validatePluginOptions(plugin, raw);
-    assert.deepEqual(plugin.modelInput!(options), input, JSON.stringify(raw));
-    assert.equal(plugin.isPassthrough!(options), passthrough);
+  for (const [raw, passthrough] of [[{}, false], [{ mode: 'blur' }, false], [{ mode: 'none' }, true]] as const) {
+    assert.equal(plugin.isPassthrough!(validatePluginOptions(plugin, raw)), passthrough);
   }
   assert.ok(existsSync(fileURLToPath(plugin.workerModule)));
+  const cases: [BackgroundOptions['model'], number, number, string][] = [
+    ['auto', 1280, 720, 'selfie-landscape'], ['auto', 1920, 1080, 'selfie-landscape'], ['auto', 300, 200, 'selfie-landscape'],
+    ['auto', 640, 480, 'selfie'], ['auto', 720, 1280, 'selfie'], ['auto', 512, 512, 'selfie'],
+    ['selfie', 1280, 720, 'selfie'], ['selfie-landscape', 720, 1280, 'selfie-landscape'],
+  ];
+  for (const [model, w, h, expected] of cases) assert.equal(resolveModel(model, w, h), expected, `${model} ${w}x${h}`);
 });
 
 test('worker (fake model): left half person keeps the frame, right half becomes the colour', async () => {
@@ -83,13 +84,14 @@ test('worker (fake model): left half person keeps the frame, right half becomes 
     const image = solidRgbImage(64, 32, (x) => (x < 32 ? [200, 30, 30] : [20, 120, 220]));
     const { output, result } = await host.processRgb(image);
     assert.equal(runner.runs, 1);
+    assert.deepEqual(runner.dims, [1, 144, 256, 3], 'a 2:1 frame runs the landscape model');
     const px = (x: number, y: number) => [...output.rgb.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3)];
     for (const y of [0, 15, 31]) {
       px(4, y).forEach((v, i) => assert.ok(Math.abs(v - [200, 30, 30][i]) <= 4, `person ${px(4, y)}`));
       px(60, y).forEach((v) => assert.ok(Math.abs(v - 192) <= 3, `background ${px(60, y)}`));
     }
     assert.deepEqual(Object.keys(result.timings!).sort(), ['compositeMs', 'inferenceMs', 'maskMs', 'preprocessMs']);
-    assert.ok(host.state!.previousMask instanceof Float32Array && host.state!.previousMask.length === 256 * 256);
+    assert.ok(host.state!.previousMask instanceof Float32Array && host.state!.previousMask.length === 256 * 144);
   } finally {
     await host.close();
   }
@@ -118,22 +120,22 @@ test("worker: mode 'none' leaves the frame alone and runs no model", async () =>
   const runner = fakeRunner(() => 0);
   const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { mode: 'none' }, { openModel: async () => runner });
   const image = solidRgbImage(16, 8, (x, y) => [x * 10, y * 20, 30]);
-  const { frame, modelInput } = await host.processRgb(image);
+  const { frame } = await host.processRgb(image);
   assert.equal(runner.runs, 0);
-  assert.equal(host.modelInputSpec, undefined);
-  assert.equal(modelInput, undefined);
   assert.deepEqual(frame, rgbToYuvFrame(image));
   await host.close();
 });
 
-test('worker: errors name the stream, the model input problem, or the image file', async () => {
-  const runner = fakeRunner(() => 0);
-  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner, streamPath: '/live/x' });
+test('worker: errors name the stream and the model output problem, or the image file', async () => {
+  const wrong: ModelRunner = {
+    inputNames: ['input'], outputNames: ['mask'],
+    run: async () => ({ mask: new Tensor('float32', new Float32Array(16), [1, 4, 4, 1]) }),
+  };
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => wrong, streamPath: '/live/x' });
   const image = solidRgbImage(16, 8, () => [10, 20, 30]);
-  const frame = (await host.processRgb(image)).frame;
-  await assert.rejects(host.process(frame, undefined), /\/live\/x.*256x256.*none/);
-  await assert.rejects(host.process(frame, { width: 256, height: 144, rgb: new Uint8Array(256 * 144 * 3) }), /256x144/);
+  await assert.rejects(host.processRgb(image), /\/live\/x.*'selfie-landscape'.*\[1, 4, 4, 1\].*\[1, 144, 256, 1\]/);
   await host.close();
+  const runner = fakeRunner(() => 0);
   const imageHost = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { mode: 'image', imagePath: '/nonexistent/bg.png' }, { openModel: async () => runner });
   await assert.rejects(imageHost.processRgb(image), /\/nonexistent\/bg\.png/);
   await imageHost.close();
@@ -142,17 +144,33 @@ test('worker: errors name the stream, the model input problem, or the image file
 test('worker: switching model size ignores the old mask instead of failing', async () => {
   const runner = fakeRunner(() => 1);
   const image = solidRgbImage(32, 16, () => [20, 200, 20]);
-  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner });
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { model: 'selfie' }, { openModel: async () => runner });
   await host.processRgb(image);
+  assert.equal(host.state!.previousMask.length, 256 * 256);
   const landscape = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { model: 'selfie-landscape' }, { openModel: async () => runner });
   const frame = (await landscape.processRgb(image)).frame;
-  const modelInput = { width: 256, height: 144, rgb: new Uint8Array(256 * 144 * 3) };
   const { state } = await (await import('../../../plugins/background/background-worker.ts')).default.process({
-    frame, modelInput, options: landscape.options, state: host.state, model: async () => runner, streamPath: '/t',
+    frame, options: landscape.options, state: host.state, model: async () => runner, streamPath: '/t',
   });
   assert.equal(state!.previousMask.length, 256 * 144);
   await host.close();
   await landscape.close();
+});
+
+test('worker: a mask emptied by a lost transfer (detached) is ignored, not read', async () => {
+  const runner = fakeRunner(() => 1);
+  const host = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, {}, { openModel: async () => runner, modelIntervalFrames: 3 });
+  const image = solidRgbImage(32, 16, () => [20, 200, 20]);
+  const frame = (await host.processRgb(image)).frame;
+  const moved = host.state!;
+  structuredClone(moved.previousMask.buffer, { transfer: [moved.previousMask.buffer] });
+  assert.equal(moved.previousMask.length, 0);
+  const { state } = await (await import('../../../plugins/background/background-worker.ts')).default.process({
+    frame: { ...frame, index: frame.index + 1 }, options: host.options, state: moved, model: async () => runner, streamPath: '/t', modelIntervalFrames: 3,
+  });
+  assert.equal(runner.runs, 2, 'the model ran again instead of reusing the empty mask');
+  assert.equal(state!.previousMask.length, 256 * 144);
+  await host.close();
 });
 
 test('shouldReuseMask table', () => {

@@ -11,8 +11,8 @@ const fixture = (name: string) => new URL(`../../fixtures/${name}`, import.meta.
 function task(workerModule: string, fill: number, state: unknown = undefined): FrameTask {
   const yuv = new Uint8Array(4 * 4 * 3 / 2).fill(fill);
   return {
-    streamPath: '/live/test', width: 4, height: 4, index: 0, ptsMs: 0, yuv: yuv.buffer, modelInputs: [],
-    plugins: [{ name: 'fixture', workerModule, options: {}, modelInputIndex: -1, state }], modelIntervalFrames: 1,
+    streamPath: '/live/test', width: 4, height: 4, index: 0, ptsMs: 0, yuv: yuv.buffer,
+    plugins: [{ name: 'fixture', workerModule, options: {}, state }], modelIntervalFrames: 1,
   };
 }
 

@@ -4,23 +4,20 @@ import { buildDecoderArgs, buildEncoderArgs, type EncoderArgsInput } from '../..
 
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
-test('decoder: FLV on stdin, y4m on fd 1, one RGB24 output per model input on fd 3..', () => {
-  const cases = [
-    { inputs: [], pipes: [] as string[] },
-    { inputs: [{ width: 256, height: 256 }], pipes: ['pipe:3'] },
-    { inputs: [{ width: 256, height: 256 }, { width: 128, height: 128 }], pipes: ['pipe:3', 'pipe:4'] },
-  ];
-  for (const { inputs, pipes } of cases) {
-    const args = buildDecoderArgs({ modelInputs: inputs });
-    assert.equal(after(args, '-f'), 'flv');
-    assert.equal(after(args, '-i'), 'pipe:0');
-    const graph = after(args, '-filter_complex');
-    assert.match(graph, new RegExp(`split=${inputs.length + 1}`));
-    inputs.forEach((m) => assert.ok(graph.includes(`scale=${m.width}:${m.height}:flags=bilinear,format=rgb24`)));
-    assert.ok(graph.includes('crop=trunc(iw/2)*2:trunc(ih/2)*2'), 'odd sizes are cropped to even for 4:2:0');
-    assert.deepEqual(args.filter((a) => /^pipe:[1-9]$/.test(a)), ['pipe:1', ...pipes]);
-    assert.ok(args.includes('yuv4mpegpipe'));
-  }
+test('decoder: FLV on stdin, one decoding thread, y4m I420 at constant frame rate on fd 1 only', () => {
+  const args = buildDecoderArgs();
+  assert.equal(after(args, '-f'), 'flv');
+  assert.equal(after(args, '-i'), 'pipe:0');
+  assert.ok(args.indexOf('-threads') < args.indexOf('-i') && after(args, '-threads') === '1', 'decoder threads is an input option');
+  assert.equal(after(args, '-vf'), 'crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p', 'odd sizes are cropped to even for 4:2:0');
+  assert.deepEqual(args.filter((a) => /^pipe:[1-9]$/.test(a)), ['pipe:1']);
+  assert.equal(after(args, '-fps_mode'), 'cfr');
+  assert.ok(args.includes('yuv4mpegpipe'));
+});
+
+test('decoder: a fixed output size scales with the aspect ratio kept and pads', () => {
+  const vf = after(buildDecoderArgs({ outputSize: { width: 640, height: 480 } }), '-vf');
+  assert.equal(vf, 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p');
 });
 
 const encoder: EncoderArgsInput = {

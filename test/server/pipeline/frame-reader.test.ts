@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { i420FrameSize, parseY4mHeader, RawFrameReader, Y4mReader } from '../../../server/pipeline/frame-reader.ts';
+import { i420FrameSize, parseY4mHeader, Y4mReader } from '../../../server/pipeline/frame-reader.ts';
 
 test('parseY4mHeader reads size, rate and colour space', () => {
   const cases: [string, { width: number; height: number; frameRate: string; fps: number }][] = [
@@ -52,10 +52,21 @@ test('Y4mReader rejects a missing FRAME marker', () => {
   assert.throws(() => reader.push(Buffer.from('YUV4MPEG2 W2 H2 F30:1\nFRAMX\n')), /FRAME marker/);
 });
 
-test('RawFrameReader cuts fixed-size frames', () => {
+test('Y4mReader fills buffers from its allocator, one whole buffer per frame, across chunk borders', () => {
+  const sizes: number[] = [];
+  const given: Uint8Array[] = [];
+  const alloc = (size: number) => {
+    sizes.push(size);
+    const b = new Uint8Array(new ArrayBuffer(size)).fill(0xee); // recycled buffers hold old bytes
+    given.push(b);
+    return b;
+  };
   const frames: Uint8Array[] = [];
-  const reader = new RawFrameReader(4, (f) => frames.push(f));
-  reader.push(Buffer.from([1, 1, 1]));
-  reader.push(Buffer.from([1, 2, 2, 2, 2, 3]));
-  assert.deepEqual(frames.map((f) => [...f]), [[1, 1, 1, 1], [2, 2, 2, 2]]);
+  const reader = new Y4mReader(() => {}, (f) => frames.push(f), alloc);
+  const stream = Buffer.concat([Buffer.from('YUV4MPEG2 W2 H2 F30:1 C420jpeg\nFRAME\n'), Buffer.from([1, 2, 3, 4, 5, 6]),
+    Buffer.from('FRAME\n'), Buffer.from([7, 8, 9, 10, 11, 12])]);
+  for (let i = 0; i < stream.length; i += 5) reader.push(stream.subarray(i, i + 5));
+  assert.deepEqual(sizes, [6, 6]);
+  assert.deepEqual(frames.map((f) => [...f]), [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+  assert.ok(frames.every((f, i) => f === given[i] && f.byteLength === f.buffer.byteLength));
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameScheduler, type DecodedFrame } from '../../../server/pipeline/frame-scheduler.ts';
 
-const frame = (index: number): DecodedFrame => ({ index, yuv: new Uint8Array([index]), modelInputs: [], decodedAt: 0 });
+const frame = (index: number): DecodedFrame => ({ index, yuv: new Uint8Array([index]), decodedAt: 0 });
 
 function deferred() {
   let resolve!: (v: Uint8Array) => void; let reject!: (e: unknown) => void;
@@ -49,4 +49,31 @@ test('a failed frame repeats the last output, or a blank frame when there is non
   assert.equal(n, 3);
   assert.deepEqual(errors, [0, 2]);
   assert.deepEqual(written, [7, 10, 10]);
+});
+
+test('release: dropped inputs and replaced outputs are handed back, never the buffer still repeated', async () => {
+  const pending: ReturnType<typeof deferred>[] = [];
+  const written: Uint8Array[] = [];
+  const released: Uint8Array[] = [];
+  const s = new FrameScheduler(() => { const d = deferred(); pending.push(d); return d.promise; }, {
+    write: (out) => written.push(out),
+    blank: () => new Uint8Array([255]),
+    release: (b) => released.push(b),
+  }, 1);
+  const frames = [0, 1, 2].map(frame);
+  for (const f of frames) s.push(f); // 0 runs, 1 dropped, 2 waits
+  const out0 = new Uint8Array([100]);
+  pending[0]!.resolve(out0);
+  await new Promise((r) => setImmediate(r));
+  // Frame 0's input is released (its output is another buffer); frame 1 was dropped: its input is
+  // released and out0 repeats in its place, so out0 is not released yet.
+  assert.deepEqual(written, [out0, out0]);
+  assert.ok(released.includes(frames[0]!.yuv) && released.includes(frames[1]!.yuv));
+  assert.ok(!released.includes(out0));
+  const out2 = new Uint8Array([102]);
+  pending[1]!.resolve(out2);
+  await s.idle();
+  assert.deepEqual(written, [out0, out0, out2]);
+  assert.ok(released.includes(out0), 'the last output is released once another replaces it');
+  assert.ok(!released.includes(out2), 'the current last output is kept for repeats');
 });
