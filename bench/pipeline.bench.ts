@@ -359,6 +359,10 @@ export interface MemoryResult {
   samples: { t: number; treeMB: number; serverMB: number }[];
   rssPerStreamMB: number;
   incrementalPerStreamMB: number;
+  /** The same from PSS (shared library pages divided among processes instead of counted in each). */
+  idlePssMB: number;
+  pssPerStreamMB: number;
+  incrementalPssPerStreamMB: number;
   growthPct: number;
   serverGrowthPct: number;
   soakS: number;
@@ -392,6 +396,9 @@ export async function measureMemory(input: { path: string }, opts: { streams: nu
       samples: samples.map((x) => ({ t: (x.at - t0) / 1000, treeMB: x.rssBytes / MB, serverMB: x.roles.server.rssBytes / MB })),
       rssPerStreamMB: last.rssBytes / MB / opts.streams,
       incrementalPerStreamMB: (last.rssBytes - idle.rssBytes) / MB / opts.streams,
+      idlePssMB: idle.pssBytes / MB,
+      pssPerStreamMB: last.pssBytes / MB / opts.streams,
+      incrementalPssPerStreamMB: (last.pssBytes - idle.pssBytes) / MB / opts.streams,
       growthPct: ((last.rssBytes - first.rssBytes) / first.rssBytes) * 100,
       serverGrowthPct: ((last.roles.server.rssBytes - first.roles.server.rssBytes) / first.roles.server.rssBytes) * 100,
       soakS: (last.at - first.at) / 1000,

@@ -57,9 +57,24 @@ export interface TreeSample {
   at: number;
   cpuS: number;
   rssBytes: number;
+  /**
+   * Proportional set size of the tree (/proc/<pid>/smaps_rollup): shared pages (ffmpeg's and node's
+   * libraries) divided among the processes mapping them, so adding PSS does not count them N times.
+   */
+  pssBytes: number;
   roles: Record<Role, RoleFigures>;
   /** CPU seconds of the root's main thread (tid == pid) alone; the rest of the root is worker/helper threads. */
   mainThreadCpuS: number;
+}
+
+/** readPssBytes returns a process's proportional set size, or 0 when it is gone or unreadable. */
+function readPssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** sampleTree reads the root pid and all its live descendants now. */
@@ -81,8 +96,10 @@ export function sampleTree(root: number): TreeSample {
     encoder: { cpuS: 0, rssBytes: 0, count: 0 }, other: { cpuS: 0, rssBytes: 0, count: 0 },
   };
   const queue = stats.has(root) ? [root] : [];
+  const treePids: number[] = [];
   while (queue.length) {
     const pid = queue.shift()!;
+    treePids.push(pid);
     const s = stats.get(pid)!;
     const r = roles[roleOf(pid, root)];
     r.cpuS += (s.utime + s.stime + s.cutime + s.cstime) / CLK_TCK;
@@ -90,12 +107,15 @@ export function sampleTree(root: number): TreeSample {
     r.count += 1;
     queue.push(...(children.get(pid) ?? []));
   }
+  let pssBytes = 0;
+  for (const pid of treePids) pssBytes += readPssBytes(pid);
   const main = readStat(`/proc/${root}/task/${root}/stat`, root);
   const values = Object.values(roles);
   return {
     at: performance.now(),
     cpuS: values.reduce((a, r) => a + r.cpuS, 0),
     rssBytes: values.reduce((a, r) => a + r.rssBytes, 0),
+    pssBytes,
     roles,
     mainThreadCpuS: main ? (main.utime + main.stime) / CLK_TCK : 0,
   };

@@ -88,6 +88,9 @@ interface Figures {
   addedLatencyMs: number | null;
   addedLatencyBlurMs: number | null;
   rssPerStreamMB: number | null;
+  rssIncrementalPerStreamMB: number | null;
+  pssPerStreamMB: number | null;
+  pssIncrementalPerStreamMB: number | null;
   rssGrowthPct: number | null;
   budget: Record<string, number> | null;
   loadAvg: number[];
@@ -201,6 +204,7 @@ if (memory) {
   out(`### 4. Memory: ${memory.streams} stream(s), mode color, soak ${f2(memory.soakS, 0)} s after warm-up`);
   out();
   out(`- idle server tree RSS ${f2(memory.idleRssMB, 0)} MB; with streams: tree RSS / streams = **${f2(memory.rssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPerStreamMB, 0)} MB per stream)`);
+  out(`- PSS (shared library pages divided among the processes that map them): idle ${f2(memory.idlePssMB, 0)} MB; tree PSS / streams = **${f2(memory.pssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPssPerStreamMB, 0)} MB per stream)`);
   out(`- growth first -> last sample: tree ${f2(memory.growthPct, 1)} %, server process alone ${f2(memory.serverGrowthPct, 1)} %`);
   out(`- samples (s: tree MB / server MB): ${memory.samples.map((s) => `${f2(s.t, 0)}: ${f2(s.treeMB, 0)}/${f2(s.serverMB, 0)}`).join(', ')}`);
   out();
@@ -257,6 +261,9 @@ const figures: Figures = {
   addedLatencyMs: noneE2e && e2eOf('color') ? Math.round(e2eOf('color')!.p50 - noneE2e.p50) : null,
   addedLatencyBlurMs: noneE2e && e2eOf('blur') ? Math.round(e2eOf('blur')!.p50 - noneE2e.p50) : null,
   rssPerStreamMB: memory ? Math.round(memory.rssPerStreamMB) : null,
+  rssIncrementalPerStreamMB: memory ? Math.round(memory.incrementalPerStreamMB) : null,
+  pssPerStreamMB: memory ? Math.round(memory.pssPerStreamMB) : null,
+  pssIncrementalPerStreamMB: memory ? Math.round(memory.incrementalPssPerStreamMB) : null,
   rssGrowthPct: memory ? Number(memory.growthPct.toFixed(1)) : null,
   budget: budgetRow && want('budget') ? {
     decodeMs: Number(f2(budgetRow.perFrameMs.decoder)),
