@@ -27,9 +27,10 @@ export interface DecoderArgsInput {
  */
 export function buildDecoderArgs(input: DecoderArgsInput = {}): string[] {
   const command = ffmpeg().input('pipe:0').inputFormat('flv')
-    // One decoding thread: frame-threaded H.264 decoding holds back a frame per extra thread (33 ms
-    // each at 30 fps) and costs more CPU; a 720p frame decodes in ~5 ms on one core.
-    .inputOptions(['-threads', '1', '-probesize', '65536', '-analyzeduration', '500000']);
+    // Decoding threads stay ffmpeg's default (frame threads): they hold back a frame or two, but a
+    // single-threaded decoder loses the CPU to everything else when streams outnumber cores, falls
+    // behind and must skip to the next keyframe, which stalls long-GOP streams (test/faults/load).
+    .inputOptions(['-probesize', '65536', '-analyzeduration', '500000']);
   const size = input.outputSize;
   const fit = size
     ? `scale=${size.width}:${size.height}:force_original_aspect_ratio=decrease,pad=${size.width}:${size.height}:(ow-iw)/2:(oh-ih)/2,setsar=1`

@@ -15,6 +15,8 @@ export interface DecodedFrame {
   yuv: Uint8Array;
   /** performance.now() when the decoder delivered it. */
   decodedAt: number;
+  /** Set once the frame is counted as dropped (queue overflow or a gap), so it is counted once. */
+  dropped?: boolean;
 }
 
 /** ProcessFrame turns a frame into output bytes; it may take ownership of the frame's buffers. */
@@ -71,6 +73,7 @@ export class FrameScheduler {
       if (waiting <= this.maxQueueFrames) break;
       if (slot.status === 'queued') {
         slot.status = 'dropped';
+        slot.frame.dropped = true;
         waiting -= 1;
         this.hooks.onDrop?.(slot.frame);
       }

@@ -259,7 +259,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     if (index < this.nextIndex) return; // already on the output (a restart replays the current GOP)
     while (this.nextIndex < index) {
       this.stats.dropped += 1;
-      this.scheduler.pushGap({ index: this.nextIndex++, yuv: new Uint8Array(0), decodedAt: picture.decodedAt });
+      this.scheduler.pushGap({ index: this.nextIndex++, yuv: new Uint8Array(0), decodedAt: picture.decodedAt, dropped: true });
     }
     this.stats.in.mark();
     this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, decodedAt: picture.decodedAt });
@@ -411,7 +411,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     // the frame is skipped and the audio timeline shifts with it (see writeAudio), keeping sync.
     if (stdin.writableLength > output.byteLength * Math.ceil(this.format!.fps)) {
       this.encoderSkipped += 1;
-      this.stats.dropped += 1;
+      if (!frame.dropped) this.stats.dropped += 1; // a repeat already counted is not counted twice
       return;
     }
     this.pendingWrites.set(output, (this.pendingWrites.get(output) ?? 0) + 1);
