@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { buildDecoderArgs } from './ffmpeg-args.ts';
-import { FfmpegProcess } from './ffmpeg-process.ts';
+import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
+import { openFrameFifo, type FrameFifo } from './frame-fifo.ts';
 import { FLV_AUDIO, FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, videoPts, type FlvTag } from './flv-demux.ts';
 import { Y4mReader, type FrameAllocator, type Y4mHeader } from './frame-reader.ts';
 
@@ -40,6 +41,10 @@ const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
 /** DecoderSession runs one decoder ffmpeg. */
 export class DecoderSession {
   readonly process: FfmpegProcess;
+  /** Resolves once ffmpeg has exited and every frame it wrote has been read (never rejects). */
+  readonly exited: Promise<FfmpegExit>;
+  /** True when frames arrive through a FIFO into pooled buffers, false for a stdout pipe. */
+  readonly readsThroughFifo: boolean;
   /** Presentation time (ms, publisher clock) of this generation's first video frame. */
   firstPtsMs?: number;
   header?: Y4mHeader;
@@ -59,13 +64,34 @@ export class DecoderSession {
   constructor(ffmpegPath: string, private readonly hooks: DecoderHooks,
     outputSize?: { width: number; height: number }, previousVideoConfig?: Buffer) {
     this.videoConfig = previousVideoConfig;
-    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize }), 0);
+    // Frames come through a FIFO read straight into pooled frame buffers (frame-fifo.ts); where
+    // FIFOs are unavailable, through an ordinary stdout pipe.
+    let fifo: FrameFifo | undefined;
+    try {
+      fifo = openFrameFifo();
+    } catch {
+      fifo = undefined;
+    }
+    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize }), 0, fifo?.writeFd);
+    this.readsThroughFifo = fifo !== undefined;
     this.process.stdin.write(flvHeader(false, true));
     this.demuxer = new FlvDemuxer((tag) => this.onTag(tag));
     const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (yuv) => {
       hooks.onPicture({ localIndex: this.localIndex++, yuv, decodedAt: performance.now() });
     }, hooks.allocFrame);
-    this.process.stdout.on('data', (chunk: Buffer) => this.guard(() => y4m.push(chunk)));
+    if (fifo) {
+      const read = fifo;
+      const drained = new Promise<void>((resolve) => {
+        read.read(() => y4m.readTarget(), (n, buffer) => this.guard(() => y4m.wrote(n, buffer)), () => {
+          read.close();
+          resolve();
+        });
+      });
+      this.exited = Promise.all([this.process.exited, drained]).then(([exit]) => exit);
+    } else {
+      this.process.stdout!.on('data', (chunk: Buffer) => this.guard(() => y4m.push(chunk)));
+      this.exited = this.process.exited;
+    }
   }
 
   /** videoSequenceHeader is the AVC configuration this generation decodes with. */

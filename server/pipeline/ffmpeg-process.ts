@@ -23,8 +23,13 @@ export class FfmpegProcess {
   private readonly stderrLines: string[] = [];
   private partial = '';
 
-  constructor(ffmpegPath: string, args: string[], extraPipes: number) {
-    const stdio: 'pipe'[] = Array.from({ length: 3 + extraPipes }, () => 'pipe');
+  /**
+   * @param stdoutFd when set, the child's stdout is this fd (e.g. a FIFO's write end, see
+   *   frame-fifo.ts) instead of a pipe, and `stdout` is unavailable.
+   */
+  constructor(ffmpegPath: string, args: string[], extraPipes: number, stdoutFd?: number) {
+    const stdio: ('pipe' | number)[] = Array.from({ length: 3 + extraPipes }, () => 'pipe');
+    if (stdoutFd !== undefined) stdio[1] = stdoutFd;
     this.child = spawn(ffmpegPath, args, { stdio });
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => this.keepStderr(text));
@@ -53,9 +58,9 @@ export class FfmpegProcess {
     return this.child.stdin!;
   }
 
-  /** stdout of the child. */
-  get stdout(): Readable {
-    return this.child.stdout!;
+  /** stdout of the child (null when it was given a `stdoutFd`). */
+  get stdout(): Readable | null {
+    return this.child.stdout;
   }
 
   /** pipe returns the child's fd `n` (3 and up) as a stream. */

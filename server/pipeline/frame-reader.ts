@@ -58,12 +58,42 @@ export class Y4mReader {
   private filled = 0;
   private frameSize = 0;
   private state: 'header' | 'frameLine' | 'frameData' = 'header';
+  /** Where bytes between frames (header and FRAME lines) are read to; frame bytes go straight to the frame. */
+  private readonly scratch = Buffer.alloc(256);
 
   constructor(
     private readonly onHeader: (header: Y4mHeader) => void,
     private readonly onFrame: (frame: Uint8Array) => void,
     private readonly alloc: FrameAllocator = newFrame,
   ) {}
+
+  /**
+   * readTarget returns the memory the next read from the stream should fill: the rest of the
+   * current frame (so frame bytes land in the frame with no intermediate copy, and one read never
+   * crosses a frame's end), or a small scratch buffer between frames. Report each read with
+   * {@link wrote}.
+   */
+  readTarget(): Uint8Array {
+    return this.state === 'frameData' ? this.frame!.subarray(this.filled) : this.scratch;
+  }
+
+  /**
+   * wrote takes the `n` bytes just read into `target` (the last {@link readTarget}).
+   * @throws Error on a malformed stream, as {@link push}.
+   */
+  wrote(n: number, target: Uint8Array): void {
+    if (target === this.scratch) {
+      this.push(this.scratch.subarray(0, n));
+      return;
+    }
+    if (this.state !== 'frameData' || target.buffer !== this.frame!.buffer) throw new Error('Y4mReader: wrote() for a buffer that is not the current read target');
+    this.filled += n;
+    if (this.filled === this.frameSize) {
+      this.onFrame(this.frame!);
+      this.frame = undefined;
+      this.state = 'frameLine';
+    }
+  }
 
   /**
    * push feeds a chunk of ffmpeg's stdout.
@@ -86,7 +116,8 @@ export class Y4mReader {
       }
       const nl = chunk.indexOf(0x0a, offset);
       if (nl < 0) {
-        this.pending.push(chunk.subarray(offset));
+        // Copied: the chunk may be a reused read buffer (see readTarget).
+        this.pending.push(Buffer.from(chunk.subarray(offset)));
         this.pendingBytes += chunk.length - offset;
         if (this.pendingBytes > MAX_LINE) throw new Error('YUV4MPEG2 header line too long');
         return;

@@ -192,7 +192,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }, outputSize, previous);
     this.decoder = decoder;
     this.log.debug({ pid: decoder.process.pid }, 'decoder started');
-    decoder.process.exited.then((exit) => this.onDecoderExit(decoder, exit));
+    decoder.exited.then((exit) => this.onDecoderExit(decoder, exit));
     this.untap = this.source.tap((chunk) => decoder.push(chunk));
     clearTimeout(this.startTimer);
     this.startTimer = setTimeout(() => {
@@ -341,7 +341,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     if (this.stopping) {
       this.encoder = undefined;
       await this.endPlaylist();
-      if (this.decoder) await this.decoder.process.exited;
+      if (this.decoder) await this.decoder.exited;
       this.finish();
       return;
     }

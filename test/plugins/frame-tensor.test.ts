@@ -33,11 +33,14 @@ function solidFrame(width: number, height: number, y: number, u: number, v: numb
   return { width, height, index: 0, ptsMs: 0, y: new Uint8Array(width * height).fill(y), u: new Uint8Array(c).fill(u), v: new Uint8Array(c).fill(v) };
 }
 
-/** The same definition in plain floating point: bilinear with half-pixel centres, then BT.601 limited range to RGB. */
+/**
+ * The same definition in plain floating point: bilinear with half-pixel centres (luma to the tensor
+ * size, chroma to half of it, one chroma sample per 2x2 block), then BT.601 limited range to RGB.
+ */
 function reference(frame: YuvFrame, dw: number, dh: number): Float32Array {
-  const sample = (plane: Uint8Array, pw: number, ph: number, x: number, y: number) => {
-    const sx = Math.min(Math.max((x + 0.5) * (pw / dw) - 0.5, 0), pw - 1);
-    const sy = Math.min(Math.max((y + 0.5) * (ph / dh) - 0.5, 0), ph - 1);
+  const sample = (plane: Uint8Array, pw: number, ph: number, x: number, y: number, tw = dw, th = dh) => {
+    const sx = Math.min(Math.max((x + 0.5) * (pw / tw) - 0.5, 0), pw - 1);
+    const sy = Math.min(Math.max((y + 0.5) * (ph / th) - 0.5, 0), ph - 1);
     const x0 = Math.floor(sx); const y0 = Math.floor(sy);
     const x1 = Math.min(x0 + 1, pw - 1); const y1 = Math.min(y0 + 1, ph - 1);
     const fx = sx - x0; const fy = sy - y0;
@@ -50,8 +53,9 @@ function reference(frame: YuvFrame, dw: number, dh: number): Float32Array {
   for (let y = 0; y < dh; y++) {
     for (let x = 0; x < dw; x++) {
       const l = 1.164383 * (sample(frame.y, frame.width, frame.height, x, y) - 16);
-      const cb = sample(frame.u, frame.width / 2, frame.height / 2, x, y) - 128;
-      const cr = sample(frame.v, frame.width / 2, frame.height / 2, x, y) - 128;
+      const [cw, ch] = [Math.ceil(dw / 2), Math.ceil(dh / 2)];
+      const cb = sample(frame.u, frame.width / 2, frame.height / 2, x >> 1, y >> 1, cw, ch) - 128;
+      const cr = sample(frame.v, frame.width / 2, frame.height / 2, x >> 1, y >> 1, cw, ch) - 128;
       const o = (y * dw + x) * 3;
       out[o] = clamp(l + 1.596027 * cr);
       out[o + 1] = clamp(l - 0.391762 * cb - 0.812968 * cr);

@@ -70,3 +70,24 @@ test('Y4mReader fills buffers from its allocator, one whole buffer per frame, ac
   assert.deepEqual(frames.map((f) => [...f]), [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
   assert.ok(frames.every((f, i) => f === given[i] && f.byteLength === f.buffer.byteLength));
 });
+
+test('Y4mReader.readTarget/wrote: frame bytes land in the frame itself, reads never cross a frame end', () => {
+  const frames: Uint8Array[] = [];
+  const reader = new Y4mReader(() => {}, (f) => frames.push(f));
+  const stream = Buffer.concat([Buffer.from('YUV4MPEG2 W2 H2 F30:1 C420jpeg\nFRAME\n'), Buffer.from([1, 2, 3, 4, 5, 6]),
+    Buffer.from('FRAME\n'), Buffer.from([7, 8, 9, 10, 11, 12])]);
+  // Simulate reads of at most 4 bytes into whatever the reader offers.
+  let offset = 0;
+  let directBytes = 0;
+  while (offset < stream.length) {
+    const target = reader.readTarget();
+    const n = Math.min(4, target.length, stream.length - offset);
+    target.set(stream.subarray(offset, offset + n));
+    if (frames.length < 2 && target.byteOffset + target.length === 6 && target.buffer.byteLength === 6) directBytes += n;
+    reader.wrote(n, target);
+    offset += n;
+  }
+  assert.deepEqual(frames.map((f) => [...f]), [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+  assert.ok(directBytes > 0, 'some frame bytes were read straight into the frame');
+  assert.throws(() => reader.wrote(1, new Uint8Array(1)), /not the current read target/);
+});
