@@ -45,17 +45,24 @@ export function pushRun(runs: MatteRuns, row: number, start: number, end: number
       return;
     }
   }
-  if ((n + 1) * 3 > runs.data.length) {
-    const grown = new Int32Array(runs.data.length * 2);
-    grown.set(runs.data);
-    runs.data = grown;
-  }
+  if ((n + 1) * 3 > runs.data.length) reserveRuns(runs, 1);
   const p = n * 3;
   runs.data[p] = start;
   runs.data[p + 1] = end;
   runs.data[p + 2] = kind;
   runs.count = n + 1;
   runs.rowStart[row + 1] = n + 1;
+}
+
+/** reserveRuns grows `runs.data` so that `extra` more triples fit after the `count` written; returns the (possibly new) data. */
+export function reserveRuns(runs: MatteRuns, extra: number): Int32Array {
+  const needed = (runs.count + extra) * 3;
+  if (needed > runs.data.length) {
+    const grown = new Int32Array(Math.max(needed, runs.data.length * 2));
+    grown.set(runs.data);
+    runs.data = grown;
+  }
+  return runs.data;
 }
 
 /** fullRowRuns makes runs with one span per row covering `width` px of `kind` (e.g. treat a whole matte as edge). */

@@ -5,7 +5,7 @@
  * Integer math only, 8-bit fractional weights. Mattes are mostly flat, so {@link upsampleMatte}
  * fills flat spans natively and interpolates per pixel only near edges.
  */
-import { beginRow, createMatteRuns, pushRun, RUN_BACKGROUND, RUN_EDGE, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
+import { createMatteRuns, reserveRuns, RUN_BACKGROUND, RUN_EDGE, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 
 /** AxisTable maps each destination index to its two source taps and the 8-bit weight (0..256) of the second. */
 export interface AxisTable {
@@ -103,6 +103,91 @@ export function resizeBilinear(
 }
 
 /**
+ * MatteChanges lists, per source row r of a matte, the columns x (1..width-1) where the value differs
+ * from column x - 1: `x[r * width + k]` for k < `count[r]`. Computed once per matte, it gives every
+ * row pair's flat intervals to both the luma and the chroma upsampling without rescanning the matte.
+ */
+interface MatteChanges {
+  width: number;
+  count: Int32Array;
+  x: Int32Array;
+}
+
+// Scratch of one call (contents never outlive it), grown on demand.
+const changes: MatteChanges = { width: 0, count: new Int32Array(0), x: new Int32Array(0) };
+let flatBuffer = new Int32Array(0);
+
+// The worker passes the same matte buffer every frame, so its word view is kept rather than re-made.
+let words32: Uint32Array = new Uint32Array(0);
+
+function wordView(src: Uint8Array, length: number): Uint32Array {
+  if (words32.buffer !== src.buffer || words32.byteOffset !== src.byteOffset || words32.length !== length) {
+    words32 = new Uint32Array(src.buffer, src.byteOffset, length);
+  }
+  return words32;
+}
+
+/** findChanges fills the shared {@link MatteChanges} for `src` (srcWidth x srcHeight) and returns it. */
+function findChanges(src: Uint8Array, srcWidth: number, srcHeight: number): MatteChanges {
+  if (changes.count.length < srcHeight) changes.count = new Int32Array(srcHeight);
+  if (changes.x.length < srcWidth * srcHeight) changes.x = new Int32Array(srcWidth * srcHeight);
+  changes.width = srcWidth;
+  const { count, x: xs } = changes;
+  // Mattes are mostly flat: compare four pixels per 32-bit word with the previous pixel repeated
+  // (byte order does not matter for that test) and look at single bytes only in words that differ.
+  const words = (src.byteOffset & 3) === 0 && (srcWidth & 3) === 0 ? wordView(src, (srcWidth * srcHeight) >> 2) : undefined;
+  for (let r = 0; r < srcHeight; r++) {
+    const s = r * srcWidth;
+    let n = 0;
+    let prev = src[s];
+    if (words !== undefined) {
+      for (let j = s >> 2, e = (s + srcWidth) >> 2; j < e; j++) {
+        if (words[j] === (Math.imul(prev, 0x01010101) >>> 0)) continue;
+        for (let i = j << 2, ie = i + 4; i < ie; i++) {
+          const v = src[i];
+          if (v !== prev) xs[s + n++] = i - s;
+          prev = v;
+        }
+      }
+    } else {
+      for (let x = 1; x < srcWidth; x++) {
+        const v = src[s + x];
+        if (v !== prev) xs[s + n++] = x;
+        prev = v;
+      }
+    }
+    count[r] = n;
+  }
+  return changes;
+}
+
+/**
+ * flatIntervals writes the flat intervals [a, b] (both source rows r0 and r1 constant) as (a, b)
+ * pairs into `flat` by merging the two rows' change columns; returns the number of values written.
+ */
+function flatIntervals(c: MatteChanges, r0: number, r1: number, flat: Int32Array): number {
+  const { width, count, x } = c;
+  let p = r0 * width;
+  const pe = p + count[r0];
+  let q = r1 * width;
+  const qe = r0 === r1 ? q : q + count[r1];
+  let n = 0;
+  let a = 0;
+  while (p < pe || q < qe) {
+    let b: number;
+    if (q >= qe || (p < pe && x[p] < x[q])) b = x[p++];
+    else if (p >= pe || x[q] < x[p]) b = x[q++];
+    else { b = x[p++]; q++; }
+    flat[n++] = a;
+    flat[n++] = b - 1;
+    a = b;
+  }
+  flat[n++] = a;
+  flat[n++] = width - 1;
+  return n;
+}
+
+/**
  * upsampleMatte resamples `src` into `dst` exactly like {@link resizeBilinear}, but fills spans where
  * both source rows are flat with `fill` and records each destination row's spans in `runs`
  * (background: all 0, person: all 255, edge: anything else). Returns `runs`.
@@ -119,11 +204,27 @@ export function upsampleMatte(
   if (src.length < srcWidth * srcHeight) throw new RangeError(`upsampleMatte: src has ${src.length} bytes, expected ${srcWidth * srcHeight}`);
   if (dst.length < dstWidth * dstHeight) throw new RangeError(`upsampleMatte: dst has ${dst.length} bytes, expected ${dstWidth * dstHeight}`);
   if (runs.height !== dstHeight) throw new RangeError(`upsampleMatte: runs are for ${runs.height} rows, expected ${dstHeight}`);
-  const tx = axisTable(srcWidth, dstWidth);
-  const { i0: xi0, i1: xi1, w1: xw1, firstAtOrAfter, endWithin } = tx;
+  upsampleWithChanges(src, srcWidth, srcHeight, findChanges(src, srcWidth, srcHeight), dst, dstWidth, dstHeight, runs);
+  return runs;
+}
+
+function upsampleWithChanges(
+  src: Uint8Array,
+  srcWidth: number,
+  srcHeight: number,
+  c: MatteChanges,
+  dst: Uint8Array,
+  dstWidth: number,
+  dstHeight: number,
+  runs: MatteRuns,
+): void {
+  const { i0: xi0, w1: xw1, firstAtOrAfter, endWithin } = axisTable(srcWidth, dstWidth);
   const { i0: yi0, i1: yi1, w1: yw1 } = axisTable(srcHeight, dstHeight);
-  // Flat intervals [a, b] of the current source row pair, as (a, b) pairs.
-  const flat = flatScratch(srcWidth);
+  if (flatBuffer.length < srcWidth * 2 + 2) flatBuffer = new Int32Array(srcWidth * 2 + 2);
+  const flat = flatBuffer;
+  const { rowStart } = runs;
+  let n = 0;
+  runs.count = 0;
   let flatCount = 0;
   let pairR0 = -1;
   let pairR1 = -1;
@@ -136,20 +237,16 @@ export function upsampleMatte(
     if (r0 !== pairR0 || r1 !== pairR1) {
       pairR0 = r0;
       pairR1 = r1;
-      flatCount = 0;
-      let a = 0;
-      for (let x = 1; x <= srcWidth; x++) {
-        if (x === srcWidth || src[s0 + x] !== src[s0 + a] || src[s1 + x] !== src[s1 + a]) {
-          flat[flatCount++] = a;
-          flat[flatCount++] = x - 1;
-          a = x;
-        }
-      }
+      flatCount = flatIntervals(c, r0, r1, flat);
     }
     const wy = yw1[y];
     const wy0 = 256 - wy;
     const o = y * dstWidth;
-    beginRow(runs, y);
+    // Runs are written here directly (one row has at most one span per flat interval and gap), since
+    // this loop sets thousands of them per frame; adjacent spans of one kind are merged.
+    const data = reserveRuns(runs, flatCount + 1);
+    rowStart[y] = n;
+    let lastKind = -1;
     let cursor = 0;
     for (let k = 0; k <= flatCount; k += 2) {
       // k === flatCount closes the row with its last gap.
@@ -157,31 +254,44 @@ export function upsampleMatte(
       const xe = k < flatCount ? endWithin[flat[k + 1]] : dstWidth;
       if (k < flatCount && xe <= xs) continue;
       if (cursor < xs) {
-        for (let x = cursor; x < xs; x++) {
-          const a0 = src[s0 + xi0[x]];
-          const a1 = src[s1 + xi0[x]];
-          const wx = xw1[x];
-          const h0 = (a0 << 8) + (src[s0 + xi1[x]] - a0) * wx;
-          const h1 = (a1 << 8) + (src[s1 + xi1[x]] - a1) * wx;
-          dst[o + x] = (h0 * wy0 + h1 * wy + 32768) >> 16;
+        // Per source interval [i, i + 1] the gap covers: its two vertically interpolated taps (scaled
+        // by 256), then one multiply per pixel. The same four weighted taps, rounded once, as resizeBilinear.
+        let i = xi0[cursor];
+        let right = src[s0 + i] * wy0 + src[s1 + i] * wy;
+        for (let x = cursor; x < xs; i++) {
+          const left = right;
+          const j = i + 1 < srcWidth ? i + 1 : i;
+          right = src[s0 + j] * wy0 + src[s1 + j] * wy;
+          const base = (left << 8) + 32768;
+          const slope = right - left;
+          const end = firstAtOrAfter[i + 1] < xs ? firstAtOrAfter[i + 1] : xs;
+          for (; x < end; x++) dst[o + x] = (base + slope * xw1[x]) >> 16;
         }
-        pushRun(runs, y, cursor, xs, RUN_EDGE);
+        if (lastKind === RUN_EDGE) data[3 * n - 2] = xs;
+        else {
+          data[3 * n] = cursor;
+          data[3 * n + 1] = xs;
+          data[3 * n + 2] = lastKind = RUN_EDGE;
+          n++;
+        }
       }
       if (k < flatCount) {
         const value = (src[s0 + flat[k]] * wy0 + src[s1 + flat[k]] * wy + 128) >> 8;
         dst.fill(value, o + xs, o + xe);
-        pushRun(runs, y, xs, xe, value === 0 ? RUN_BACKGROUND : value === 255 ? RUN_PERSON : RUN_EDGE);
+        const kind = value === 0 ? RUN_BACKGROUND : value === 255 ? RUN_PERSON : RUN_EDGE;
+        if (kind === lastKind) data[3 * n - 2] = xe;
+        else {
+          data[3 * n] = xs;
+          data[3 * n + 1] = xe;
+          data[3 * n + 2] = lastKind = kind;
+          n++;
+        }
         cursor = xe;
       }
     }
+    runs.count = n;
   }
-  return runs;
-}
-
-let flatBuffer = new Int32Array(0);
-function flatScratch(srcWidth: number): Int32Array {
-  if (flatBuffer.length < srcWidth * 2 + 2) flatBuffer = new Int32Array(srcWidth * 2 + 2);
-  return flatBuffer;
+  rowStart[dstHeight] = n;
 }
 
 /** AlphaPlanes holds a matte (0..255, 255 = person) at luma (`y`) and chroma (`c`) resolution with their row runs. */
@@ -204,7 +314,8 @@ export function createAlphaPlanes(width: number, height: number): AlphaPlanes {
 
 /**
  * upsampleAlpha resamples a model-resolution matte (modelWidth x modelHeight) to the frame's luma
- * (width x height) and chroma ((width/2) x (height/2)) grids, each straight from the model matte.
+ * (width x height) and chroma ((width/2) x (height/2)) grids, each straight from the model matte;
+ * throws RangeError when `out` is not for that size.
  */
 export function upsampleAlpha(
   alpha: Uint8Array,
@@ -214,7 +325,12 @@ export function upsampleAlpha(
   height: number,
   out: AlphaPlanes,
 ): AlphaPlanes {
-  upsampleMatte(alpha, modelWidth, modelHeight, out.y, width, height, out.yRuns);
-  upsampleMatte(alpha, modelWidth, modelHeight, out.c, width >> 1, height >> 1, out.cRuns);
+  if (alpha.length < modelWidth * modelHeight) throw new RangeError(`upsampleAlpha: alpha has ${alpha.length} bytes, expected ${modelWidth * modelHeight}`);
+  if (out.y.length < width * height || out.yRuns.height !== height) throw new RangeError(`upsampleAlpha: luma planes are not for ${width}x${height}`);
+  if (out.c.length < (width >> 1) * (height >> 1) || out.cRuns.height !== height >> 1) throw new RangeError(`upsampleAlpha: chroma planes are not for ${width}x${height}`);
+  // Both grids read the same row pairs of the matte, so its change columns are found once.
+  const c = findChanges(alpha, modelWidth, modelHeight);
+  upsampleWithChanges(alpha, modelWidth, modelHeight, c, out.y, width, height, out.yRuns);
+  upsampleWithChanges(alpha, modelWidth, modelHeight, c, out.c, width >> 1, height >> 1, out.cRuns);
   return out;
 }

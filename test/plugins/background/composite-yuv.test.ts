@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { YuvFrame } from '../../../plugins/plugin-api.ts';
-import { blend, compositeColor, compositePlanes } from '../../../plugins/background/composite-yuv.ts';
+import { blend, blendSpanWithValue, compositeColor, compositePlanes } from '../../../plugins/background/composite-yuv.ts';
 import { fullRowRuns, RUN_EDGE } from '../../../plugins/background/matte-runs.ts';
 import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from '../../../plugins/background/upsample-alpha.ts';
 import type { YuvPlanes } from '../../../plugins/background/yuv-color.ts';
@@ -125,4 +125,17 @@ test('compositePlanes rejects a background of another size', () => {
   const f = noiseFrame(8, 4, 1);
   const bg: YuvPlanes = { width: 4, height: 4, y: new Uint8Array(16), u: new Uint8Array(4), v: new Uint8Array(4) };
   assert.throws(() => compositePlanes(f, createAlphaPlanes(8, 4), bg), RangeError);
+});
+
+test('blendSpanWithValue equals blend for every frame value and alpha, on odd span bounds', () => {
+  for (const bg of [0, 16, 128, 181, 235, 255]) {
+    const plane = new Uint8Array(256 * 256 + 3);
+    const alpha = new Uint8Array(plane.length);
+    for (let i = 0; i < 256 * 256; i++) { plane[i + 1] = i & 255; alpha[i + 1] = i >> 8; }
+    plane[0] = 7; plane[plane.length - 1] = 9;
+    blendSpanWithValue(plane, alpha, bg, 1, plane.length - 2);
+    for (let i = 0; i < 256 * 256; i++) assert.equal(plane[i + 1], blend(i & 255, bg, i >> 8), `bg ${bg} fg ${i & 255} a ${i >> 8}`);
+    assert.equal(plane[0], 7);
+    assert.equal(plane[plane.length - 1], 9);
+  }
 });

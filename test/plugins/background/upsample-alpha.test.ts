@@ -118,3 +118,54 @@ test('resizeBilinear / upsampleMatte reject short buffers', () => {
   assert.throws(() => upsampleMatte(new Uint8Array(4), 2, 2, new Uint8Array(15), 4, 4), RangeError);
   assert.throws(() => upsampleMatte(new Uint8Array(4), 2, 2, new Uint8Array(16), 4, 4, createMatteRuns(3)), RangeError);
 });
+
+/** Blocky random matte: runs of 0, 255 and noise of random lengths, so flat intervals start and end anywhere. */
+function blockyMatte(w: number, h: number, seed: number): Uint8Array {
+  const r = lcg(seed);
+  const m = new Uint8Array(w * h);
+  for (let i = 0; i < m.length;) {
+    const len = 1 + (r() & 15);
+    const kind = r() % 3;
+    for (let k = 0; k < len && i < m.length; k++, i++) m[i] = kind === 0 ? 0 : kind === 1 ? 255 : r();
+  }
+  return m;
+}
+
+test('upsampleAlpha equals the per-pixel resizeBilinear on odd, unaligned and not-multiple-of-4 sizes', () => {
+  const shapes: [number, number, number, number][] = [
+    // model w, h -> frame w, h
+    [256, 144, 1280, 720], [256, 256, 1280, 720], [256, 144, 1920, 1080], [17, 9, 1278, 718],
+    [33, 19, 250, 142], [30, 18, 98, 54], [7, 5, 22, 10], [64, 36, 640, 360], [256, 144, 256, 144],
+  ];
+  for (const [mw, mh, w, h] of shapes) {
+    for (const [name, matte] of [
+      ['ellipse', ellipseMatte(mw, mh)],
+      ['blocky', blockyMatte(mw, mh, mw * 31 + mh)],
+      ['noise', Uint8Array.from({ length: mw * mh }, lcg(mw + h))],
+    ] as const) {
+      // Also from an odd byte offset, so the word-at-a-time scan of the matte is not used.
+      for (const offset of [0, 1]) {
+        const backing = new Uint8Array(mw * mh + offset);
+        backing.set(matte, offset);
+        const src = backing.subarray(offset);
+        const label = `${name} ${mw}x${mh} -> ${w}x${h} offset ${offset}`;
+        const planes = upsampleAlpha(src, mw, mh, w, h, createAlphaPlanes(w, h));
+        assert.deepEqual(planes.y, resizeBilinear(src, mw, mh, new Uint8Array(w * h), w, h), label);
+        assert.deepEqual(planes.c, resizeBilinear(src, mw, mh, new Uint8Array((w >> 1) * (h >> 1)), w >> 1, h >> 1), label);
+        checkRuns(planes.yRuns, planes.y, w, h, `${label} luma`);
+        checkRuns(planes.cRuns, planes.c, w >> 1, h >> 1, `${label} chroma`);
+      }
+    }
+  }
+});
+
+test('upsampleAlpha reuses its planes across mattes of different layouts (runs rewritten each call)', () => {
+  const planes = createAlphaPlanes(250, 142);
+  for (const seed of [1, 2, 3]) {
+    const src = seed === 2 ? new Uint8Array(33 * 19) : blockyMatte(33, 19, seed);
+    upsampleAlpha(src, 33, 19, 250, 142, planes);
+    assert.deepEqual(planes.y, resizeBilinear(src, 33, 19, new Uint8Array(250 * 142), 250, 142));
+    checkRuns(planes.yRuns, planes.y, 250, 142, `seed ${seed}`);
+    assert.equal(planes.yRuns.rowStart[142], planes.yRuns.count);
+  }
+});
