@@ -9,6 +9,11 @@ import { RUN_BACKGROUND, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 import type { AlphaPlanes } from './upsample-alpha.ts';
 import type { YuvColor, YuvPlanes } from './yuv-color.ts';
 
+// The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
+// imported binding is a getter call: hot loops read these module-local copies instead.
+const BACKGROUND_RUN = RUN_BACKGROUND;
+const PERSON_RUN = RUN_PERSON;
+
 /** blend returns round((fg * a + bg * (255 - a)) / 255) for 8-bit fg, bg and a (exact floor division by 255). */
 export function blend(fg: number, bg: number, a: number): number {
   const x = fg * a + bg * (255 - a) + 127;
@@ -47,8 +52,8 @@ export function blendPlaneWithValue(plane: Uint8Array, alpha: Uint8Array, runs: 
     const o = y * width;
     for (let k = rowStart[y] * 3, e = rowStart[y + 1] * 3; k < e; k += 3) {
       const kind = data[k + 2];
-      if (kind === RUN_PERSON) continue;
-      if (kind === RUN_BACKGROUND) plane.fill(value, o + data[k], o + data[k + 1]);
+      if (kind === PERSON_RUN) continue;
+      if (kind === BACKGROUND_RUN) plane.fill(value, o + data[k], o + data[k + 1]);
       else blendSpanWithValue(plane, alpha, value, o + data[k], o + data[k + 1]);
     }
   }
@@ -62,10 +67,10 @@ export function blendPlaneWithPlane(plane: Uint8Array, alpha: Uint8Array, runs: 
     const o = y * width;
     for (let k = rowStart[y] * 3, e = rowStart[y + 1] * 3; k < e; k += 3) {
       const kind = data[k + 2];
-      if (kind === RUN_PERSON) continue;
+      if (kind === PERSON_RUN) continue;
       const start = o + data[k];
       const end = o + data[k + 1];
-      if (kind === RUN_BACKGROUND) plane.set(background.subarray(start, end), start);
+      if (kind === BACKGROUND_RUN) plane.set(background.subarray(start, end), start);
       else blendSpanWithPlane(plane, alpha, background, start, end);
     }
   }

@@ -22,6 +22,10 @@ import { blendPlaneWithGridRows, upsampleGridRows, wordsPerRow } from './upsampl
 import type { AlphaPlanes } from './upsample-alpha.ts';
 import type { YuvPlanes } from './yuv-color.ts';
 
+// The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
+// imported binding is a getter call: hot loops read these module-local copies instead.
+const BACKGROUND_RUN = RUN_BACKGROUND;
+
 /** LowResBackground is the blurred background on the blur grids: Y on the luma grid, U and V on the chroma grid. */
 export interface LowResBackground {
   y: GridPlane;
@@ -159,7 +163,7 @@ export function upsampleLowResBackground(low: LowResBackground, width: number, h
     const line = new Uint32Array(stride);
     const out = new Uint8Array(w * h);
     upsampleGridRows(grid, rows, stride);
-    blendPlaneWithGridRows(out, w, h, out, fullRowRuns(w, h, RUN_BACKGROUND), rows, stride, grid.height, grid.cell, line, new Uint8Array(line.buffer));
+    blendPlaneWithGridRows(out, w, h, out, fullRowRuns(w, h, BACKGROUND_RUN), rows, stride, grid.height, grid.cell, line, new Uint8Array(line.buffer));
     return out;
   };
   return { width, height, y: upsample(low.y, width, height), u: upsample(low.u, cw, ch), v: upsample(low.v, cw, ch) };

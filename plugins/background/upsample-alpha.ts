@@ -7,6 +7,12 @@
  */
 import { createMatteRuns, reserveRuns, RUN_BACKGROUND, RUN_EDGE, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 
+// The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
+// imported binding is a getter call: hot loops read these module-local copies instead.
+const BACKGROUND_RUN = RUN_BACKGROUND;
+const PERSON_RUN = RUN_PERSON;
+const EDGE_RUN = RUN_EDGE;
+
 /** AxisTable maps each destination index to its two source taps and the 8-bit weight (0..256) of the second. */
 export interface AxisTable {
   i0: Int32Array;
@@ -267,18 +273,18 @@ function upsampleWithChanges(
           const end = firstAtOrAfter[i + 1] < xs ? firstAtOrAfter[i + 1] : xs;
           for (; x < end; x++) dst[o + x] = (base + slope * xw1[x]) >> 16;
         }
-        if (lastKind === RUN_EDGE) data[3 * n - 2] = xs;
+        if (lastKind === EDGE_RUN) data[3 * n - 2] = xs;
         else {
           data[3 * n] = cursor;
           data[3 * n + 1] = xs;
-          data[3 * n + 2] = lastKind = RUN_EDGE;
+          data[3 * n + 2] = lastKind = EDGE_RUN;
           n++;
         }
       }
       if (k < flatCount) {
         const value = (src[s0 + flat[k]] * wy0 + src[s1 + flat[k]] * wy + 128) >> 8;
         dst.fill(value, o + xs, o + xe);
-        const kind = value === 0 ? RUN_BACKGROUND : value === 255 ? RUN_PERSON : RUN_EDGE;
+        const kind = value === 0 ? BACKGROUND_RUN : value === 255 ? PERSON_RUN : EDGE_RUN;
         if (kind === lastKind) data[3 * n - 2] = xe;
         else {
           data[3 * n] = xs;

@@ -11,6 +11,11 @@ import { RUN_BACKGROUND, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 import { axisTable } from './upsample-alpha.ts';
 import type { GridPlane } from './blur-grid.ts';
 
+// The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
+// imported binding is a getter call: hot loops read these module-local copies instead.
+const BACKGROUND_RUN = RUN_BACKGROUND;
+const PERSON_RUN = RUN_PERSON;
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -192,12 +197,12 @@ export function blendPlaneWithGridRows(
     const o = y * width;
     for (let k = rowStart[y] * 3, e = rowStart[y + 1] * 3; k < e; k += 3) {
       const kind = data[k + 2];
-      if (kind === RUN_PERSON) continue;
+      if (kind === PERSON_RUN) continue;
       const xs = data[k];
       const xe = data[k + 1];
       const first = (xs + 3) >> 2;
       const last = xe >> 2;
-      if (kind === RUN_BACKGROUND && aligned && first < last) {
+      if (kind === BACKGROUND_RUN && aligned && first < last) {
         lerpWords(rows, r0, r1, w, words, o >> 2, first, last);
         if ((xs & 3) !== 0) {
           lerpWords(rows, r0, r1, w, line, 0, first - 1, first);
@@ -210,7 +215,7 @@ export function blendPlaneWithGridRows(
         continue;
       }
       lerpWords(rows, r0, r1, w, line, 0, xs >> 2, (xe + 3) >> 2);
-      if (kind === RUN_BACKGROUND) {
+      if (kind === BACKGROUND_RUN) {
         plane.set(lineBytes.subarray(xs, xe), o + xs);
       } else {
         for (let x = xs; x < xe; x++) {
