@@ -218,8 +218,8 @@ if (budgetRow && want('budget')) {
   out('|---|---:|---:|---|');
   const blur = cost.find((c) => c.mode === 'blur');
   const both = (f: (c: ModeCost) => number | undefined) => `${f2(f(budgetRow))} | ${blur ? f2(f(blur)) : '-'}`;
-  out(`| decode (decoder ffmpeg) | ${both((c) => c.perFrameMs.decoder)} | CPU: FLV -> I420 y4m + 256x256 RGB |`);
-  out(`| server main thread | ${both((c) => c.perFrameMs.serverMainThread)} | CPU: y4m parse, hand-over to the pool, scheduling, encoder writes, RTMP/HTTP |`);
+  out(`| decode (decoder ffmpeg) | ${both((c) => c.perFrameMs.decoder)} | CPU: FLV -> I420 y4m into a FIFO |`);
+  out(`| server main thread | ${both((c) => c.perFrameMs.serverMainThread)} | CPU: FIFO reads into pooled frames, hand-over to the pool, scheduling, encoder writes, RTMP/HTTP |`);
   out(`| server other threads | ${both((c) => c.perFrameMs.serverOtherThreads)} | CPU: Piscina workers (plugin), onnxruntime, GC, libuv |`);
   out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 veryfast zerolatency + tee RTMP/HLS |`);
   out(`| other children | ${both((c) => c.perFrameMs.other)} | CPU |`);
