@@ -415,11 +415,13 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       return;
     }
     this.pendingWrites.set(output, (this.pendingWrites.get(output) ?? 0) + 1);
+    this.stats.encoderBacklogFrames += 1;
     stdin.write(output, () => this.onEncoderWriteDone(output));
   }
 
   /** A write to the encoder finished (or failed): the buffer may go back to the pool. */
   private onEncoderWriteDone(buffer: Uint8Array): void {
+    this.stats.encoderBacklogFrames = Math.max(0, this.stats.encoderBacklogFrames - 1);
     const left = (this.pendingWrites.get(buffer) ?? 1) - 1;
     if (left > 0) {
       this.pendingWrites.set(buffer, left);

@@ -59,6 +59,8 @@ export interface StreamStatsSnapshot {
   fpsIn: number;
   fpsOut: number;
   queueDepth: number;
+  /** Frames written to the encoder that it has not taken yet (its input queue, bounded at ~1 s). */
+  encoderBacklogFrames: number;
   /** Load shedding: frames between model runs now (1 = every frame). */
   modelIntervalFrames: number;
   /** Mean worker time per frame over the last samples, ms. */
@@ -79,6 +81,7 @@ export class StreamStats {
   pluginErrors = 0;
   restarts = 0;
   queueDepth = 0;
+  encoderBacklogFrames = 0;
   modelIntervalFrames = 1;
   readonly latency = new RollingSamples();
   readonly process = new RollingSamples();
@@ -106,6 +109,7 @@ export class StreamStats {
       fpsIn: r(this.in.perSecond()),
       fpsOut: r(this.out.perSecond()),
       queueDepth: this.queueDepth,
+      encoderBacklogFrames: this.encoderBacklogFrames,
       modelIntervalFrames: this.modelIntervalFrames,
       processMs: r(this.process.mean()),
       inferenceMs: r(this.inference.mean()),
