@@ -14,7 +14,7 @@ import { apiStreams, mediaFile, mediaSkip, startServerOnFreePorts, uniqueKey } f
 import { percentile, rssKb } from '../helpers/fault-tools.ts';
 
 const STREAMS = 8;
-const MEASURE_MS = Number(process.env.FAULTS_LOAD_MS ?? 40000);
+const MEASURE_MS = Number(process.env.FAULTS_LOAD_MS ?? 60000);
 let server: ServerProcess;
 const publishers: Publisher[] = [];
 /** A trivial HTTP server in its own process: how long the machine makes any process wait. */
@@ -40,7 +40,7 @@ after(async () => {
   control?.kill();
 });
 
-test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops, bounded memory`, { skip: mediaSkip, timeout: 180000 }, async (t) => {
+test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops, bounded memory`, { skip: mediaSkip, timeout: 240000 }, async (t) => {
   const pid = server.child.pid!;
   const t0 = Date.now();
   const failedLine = (key: string) => server.logs.find((l) => l.streamPath === `/live/${key}` && l.msg === 'stream failed');
