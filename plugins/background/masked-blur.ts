@@ -10,7 +10,6 @@
 import type { YuvFrame } from '../plugin-api.ts';
 import {
   accumulateCells,
-  accumulateCells2,
   blurGridPlane,
   createGridPlane,
   gridCellForSigma,
@@ -118,7 +117,9 @@ export function maskedBlurBackground(frame: YuvFrame, alpha: AlphaPlanes, blurRa
   const cw = width >> 1;
   const ch = height >> 1;
   const chromaSigma = blurRadiusPx / 2 / low.u.cell;
-  accumulateCells2(frame.u, frame.v, alpha.c, cw, ch, low.u, sumsA, sumsB, weights);
+  // U and V share the chroma matte: the second call rewrites `weights` with the same values.
+  accumulateCells(frame.u, alpha.c, cw, ch, low.u, sumsA, weights);
+  accumulateCells(frame.v, alpha.c, cw, ch, low.u, sumsB, weights);
   blurGrid(s, low.u, chromaSigma, sumsA);
   blurGrid(s, low.u, chromaSigma, sumsB);
   blurGrid(s, low.u, chromaSigma, weights);

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   accumulateCells,
-  accumulateCells2,
   binomial9BlurPlane,
   binomialBlurPlane,
   blurGridPlane,
@@ -121,23 +120,6 @@ test('accumulateCells: sums of plane * w and w over the centre 2x2 of every 4x4 
       assert.deepEqual([sums, weights], [expectSums, expectWeights], `${w}x${h} cell ${cell}, byteOffset ${p.byteOffset}`);
     }
     assert.ok(expectWeights[0] === 0 && expectSums[0] === 0 && expectWeights[grid.width - 1] > 0);
-  }
-});
-
-test('accumulateCells2 matches accumulateCells per plane (aligned and not)', () => {
-  const w = 40, h = 24;
-  const a = Uint8Array.from({ length: w * h }, (_, i) => (i * 13) & 255);
-  const b = Uint8Array.from({ length: w * h }, (_, i) => (i * 71 + 5) & 255);
-  const alpha = Uint8Array.from({ length: w * h }, (_, i) => (i * 29) & 255);
-  const grid = createGridPlane(w, h, 8);
-  const n = grid.width * grid.height;
-  const sa = new Float64Array(n), sb = new Float64Array(n), sw = new Float64Array(n);
-  const ra = new Float64Array(n), rb = new Float64Array(n), rw = new Float64Array(n);
-  accumulateCells(a, alpha, w, h, grid, ra, rw);
-  accumulateCells(b, alpha, w, h, grid, rb, rw);
-  for (const [pa, pb, pm] of [[a, b, alpha], [unaligned(a), unaligned(b), unaligned(alpha)]]) {
-    accumulateCells2(pa, pb, pm, w, h, grid, sa, sb, sw);
-    assert.deepEqual([sa, sb, sw], [ra, rb, rw]);
   }
 });
 
