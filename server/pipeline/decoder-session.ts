@@ -43,8 +43,6 @@ export class DecoderSession {
   readonly process: FfmpegProcess;
   /** Resolves once ffmpeg has exited and every frame it wrote has been read (never rejects). */
   readonly exited: Promise<FfmpegExit>;
-  /** True when frames arrive through a FIFO into pooled buffers, false for a stdout pipe. */
-  readonly readsThroughFifo: boolean;
   /** Presentation time (ms, publisher clock) of this generation's first video frame. */
   firstPtsMs?: number;
   header?: Y4mHeader;
@@ -73,7 +71,6 @@ export class DecoderSession {
       fifo = undefined;
     }
     this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize }), 0, fifo?.writeFd);
-    this.readsThroughFifo = fifo !== undefined;
     this.process.stdin.write(flvHeader(false, true));
     this.demuxer = new FlvDemuxer((tag) => this.onTag(tag));
     const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (yuv) => {
