@@ -18,6 +18,8 @@ RUN npm ci --no-audit --no-fund \
  && npm cache clean --force
 
 COPY . .
+# npm start runs the compiled JavaScript in dist/ (no TypeScript loader in the running server).
+RUN npm run build
 # The media and data folders belong to the unprivileged user; a new named volume on /app/media
 # takes this ownership.
 RUN mkdir -p media data && chown node:node media data

@@ -85,10 +85,10 @@ export async function ffmpegBaseline(input: { path: string; frames: number }, fr
 }
 
 /** BenchServer is a started server (tracked for cleanup). */
-export async function benchServer(args: string[] = []): Promise<ServerProcess> {
+export async function benchServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   // startServer passes `--rtmp-port 0`, which node-media-server v4 does not bind (see test/helpers/free-port.ts);
   // a later flag wins.
-  const server = await startServer(['--rtmp-port', String(await freePort()), '--log-level', 'info', ...args], { LIVEMATTE_LOG_LEVEL: 'info' });
+  const server = await startServer(['--rtmp-port', String(await freePort()), '--log-level', 'info', ...args], { LIVEMATTE_LOG_LEVEL: 'info', ...env }, { compiled: true });
   return track(server);
 }
 
@@ -139,8 +139,8 @@ export interface ModeCost {
 }
 
 /** measureCost runs one stream per mode on one server and measures tree CPU per output frame in a steady window. */
-export async function measureCost(input: { path: string; frames: number }, modes: string[], opts: { warmupS: number; windowS: number; baseline: boolean; baselineFrames: number }): Promise<ModeCost[]> {
-  const server = await benchServer(['--bg', 'color']);
+export async function measureCost(input: { path: string; frames: number }, modes: string[], opts: { warmupS: number; windowS: number; baseline: boolean; baselineFrames: number; env?: NodeJS.ProcessEnv; label?: string }): Promise<ModeCost[]> {
+  const server = await benchServer(['--bg', 'color'], opts.env);
   const out: ModeCost[] = [];
   try {
     for (const mode of modes) {
@@ -166,7 +166,7 @@ export async function measureCost(input: { path: string; frames: number }, modes
         const per = (x: number) => (x * 1000) / Math.max(1, frames);
         const cpuPerFrameMs = per(d.cpuS);
         out.push({
-          mode, windowS: d.seconds, frames, cpuPerFrameMs, baselineCpuPerFrameMs: baseline,
+          mode: opts.label ? `${mode}, ${opts.label}` : mode, windowS: d.seconds, frames, cpuPerFrameMs, baselineCpuPerFrameMs: baseline,
           ratio: baseline ? cpuPerFrameMs / baseline : undefined,
           perFrameMs: {
             decoder: per(d.roles.decoder), encoder: per(d.roles.encoder), server: per(d.roles.server),
@@ -247,14 +247,15 @@ export async function measureCapacity(input: { path: string }, opts: { maxStream
 /**
  * The bench itself feeds the publisher ffmpeg raw frames (real footage, 1 s looped) on stdin at
  * 30 fps and records when each frame index k was taken by ffmpeg (the pipe write completed). A
- * reader ffmpeg pulls `live/stream-<key>` (single-threaded decode, no buffering) and prints each
- * decoded frame's pts with `showinfo`; the bench stamps each line on arrival. The output keeps the
+ * reader ffmpeg pulls `live/stream-<key>` (no buffering, no decoding: `-c copy -f framecrc` prints
+ * one line per video packet with its pts, so the reader adds almost no CPU to a loaded machine);
+ * the bench stamps each line on arrival. The output keeps the
  * input's frame numbering (constant frame rate, dropped frames are repeated, not removed), so pts
  * k/30 s at the reader is input frame k. Latency = arrival(k) - sent(k): publisher x264 encode +
- * RTMP + server (decode, plugins, encode) + RTMP + reader decode. Run with `?bg=none` and with the
+ * RTMP + server (decode, plugins, encode) + RTMP to the reader. Run with `?bg=none` and with the
  * mode; the difference is what the processing adds (the other parts are the same in both runs).
  */
-export interface E2eResult { mode: string; frames: number; readerFps: number; p50: number; p95: number; p99: number; offsetCheck: string }
+export interface E2eResult { mode: string; /** Streams on the server during the window, this one included. */ streams: number; frames: number; readerFps: number; p50: number; p95: number; p99: number; offsetCheck: string }
 
 async function rawLoopFrames(input: string, count: number): Promise<Buffer[]> {
   const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
@@ -293,19 +294,23 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
   let readerErr = '';
   try {
     await waitLive(server, [key]);
-    const readerChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'info', '-nostdin', '-threads', '1', '-fflags', 'nobuffer', '-flags', 'low_delay',
+    const readerChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-threads', '1', '-fflags', 'nobuffer', '-flags', 'low_delay',
       '-probesize', '32768', '-analyzeduration', '0', '-rw_timeout', '20000000', '-i', `${server.rtmpBase}/stream-${key}`,
-      '-threads', '1', '-vf', 'showinfo', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-map', '0:v', '-c', 'copy', '-f', 'framecrc', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
     reader = track(childStopper(readerChild));
+    readerChild.stderr!.on('data', (d: Buffer) => { readerErr = (readerErr + d.toString()).slice(-3000); });
+    // framecrc prints one line per packet, `#tb 0: num/den` first: `0, dts, pts, duration, size, crc`.
     let rest = '';
-    readerChild.stderr!.on('data', (d: Buffer) => {
+    let tb = Number.NaN;
+    readerChild.stdout!.on('data', (d: Buffer) => {
       const at = performance.now();
-      readerErr = (readerErr + d.toString()).slice(-3000);
       const lines = (rest + d.toString()).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        const m = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)/.exec(line);
-        if (m) arrivals.push({ pts: Number(m[1]), at });
+        const base = /^#tb 0: (\d+)\/(\d+)/.exec(line);
+        if (base) tb = Number(base[1]) / Number(base[2]);
+        const m = /^0,\s*-?\d+,\s*(-?\d+),/.exec(line);
+        if (m && Number.isFinite(tb)) arrivals.push({ pts: Number(m[1]) * tb, at });
       }
     });
     // The window starts at the reader's first frame (ffmpeg start-up and probing vary with the load).
@@ -331,21 +336,29 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
   const steady = arrivals.filter((a) => a.at - firstAt >= opts.warmupS * 1000);
   const readerFps = steady.length > 1 ? ((steady.length - 1) * 1000) / (steady.at(-1)!.at - steady[0]!.at) : 0;
   if (process.env.BENCH_DEBUG) log(`reader stderr tail: ${readerErr.slice(-1500)}`);
-  return { mode, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offsetCheck: `reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent` };
+  return { mode, streams: 1, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offsetCheck: `reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent` };
 }
 
 /** measureE2e runs the RTMP-in to RTMP-out latency probe for each mode (first should be 'none'). */
-export async function measureE2e(input: { path: string }, modes: string[], opts: { warmupS: number; windowS: number }): Promise<E2eResult[]> {
+/**
+ * measureE2e measures each mode in turn on one server; with `loadStreams`, that many colour streams
+ * (looped footage, as in the capacity step) run beside the measured one the whole time.
+ */
+export async function measureE2e(input: { path: string }, modes: string[], opts: { warmupS: number; windowS: number; loadStreams?: number }): Promise<E2eResult[]> {
   const frames = await rawLoopFrames(input.path, FPS);
   const server = await benchServer(['--bg', 'color']);
+  const loadKeys = Array.from({ length: opts.loadStreams ?? 0 }, (_, i) => `lat-load-${i}`);
+  const loadPubs = loadKeys.map((k) => publishLoop(server, `${k}?bg=color`, input.path));
   const out: E2eResult[] = [];
   try {
+    await waitLive(server, loadKeys);
     for (const mode of modes) {
-      const r = await e2eOnce(server, frames, mode, opts);
-      log(`latency: e2e ${mode}: p50 ${r.p50.toFixed(0)} ms p95 ${r.p95.toFixed(0)} ms over ${r.frames} frames (${r.offsetCheck})`);
+      const r = { ...(await e2eOnce(server, frames, mode, opts)), streams: loadKeys.length + 1 };
+      log(`latency: e2e ${mode} (${r.streams} stream(s)): p50 ${r.p50.toFixed(0)} ms p95 ${r.p95.toFixed(0)} ms over ${r.frames} frames (${r.offsetCheck})`);
       out.push(r);
     }
   } finally {
+    await Promise.all(loadPubs.map((p) => p.stop()));
     await server.stop();
   }
   return out;

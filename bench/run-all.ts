@@ -6,7 +6,7 @@
  * Flags:
  *   --quick                  short windows (smoke run)
  *   --only <section>         cost | capacity | latency | memory | budget (repeatable, or comma list)
- *   --capacity-seconds <s>   capacity window per step (default 30; the issue's check is 60)
+ *   --capacity-seconds <s>   capacity window per step (default 60, the issue's check)
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
  *   --max-streams <n>        capacity stops at n streams (default 4)
  *   --no-save                do not append to bench/RESULTS.md
@@ -34,7 +34,7 @@ const want = (s: Section) => only.length === 0 || only.includes(s);
 const W = {
   warmupS: QUICK ? 3 : 5,
   costS: QUICK ? 6 : 20,
-  capacityS: num('--capacity-seconds', QUICK ? 8 : 30),
+  capacityS: num('--capacity-seconds', QUICK ? 8 : 60),
   maxStreams: num('--max-streams', 4),
   e2eWarmupS: QUICK ? 3 : 4,
   e2eS: QUICK ? 6 : 15,
@@ -75,7 +75,7 @@ function parseInference(out: string): Record<string, { median: number; p95: numb
 // ---------------------------------------------------------------- run
 
 interface Figures {
-  costRatio: { color: number | null; blur: number | null; none: number | null };
+  costRatio: { color: number | null; blur: number | null; none: number | null; colorEncoderVeryfast?: number | null };
   costRatioExtrapolated: { color: number | null; blur: number | null };
   costCpuMsPerFrame: Record<string, number>;
   baselineCpuMsPerFrame: number | null;
@@ -87,6 +87,8 @@ interface Figures {
   };
   addedLatencyMs: number | null;
   addedLatencyBlurMs: number | null;
+  /** Colour p95 minus none p95 at full capacity (the measured stream plus capacity - 1 others). */
+  addedLatencyAtCapacityMs: number | null;
   rssPerStreamMB: number | null;
   rssIncrementalPerStreamMB: number | null;
   pssPerStreamMB: number | null;
@@ -121,9 +123,16 @@ try {
   if (want('cost') || want('budget')) {
     const modes = want('cost') ? ['color', 'blur', 'none'] : ['color'];
     cost = await measureCost(input, modes, { warmupS: W.warmupS, windowS: W.costS, baseline: want('cost'), baselineFrames: QUICK ? 300 : input.frames });
+    // The server's default encoder preset is superfast; colour again with the baseline's own preset.
+    if (want('cost')) cost.push(...await measureCost(input, ['color'], { warmupS: W.warmupS, windowS: W.costS, baseline: true, baselineFrames: QUICK ? 300 : input.frames, env: { LIVEMATTE_ENCODER_PRESET: 'veryfast' }, label: 'encoder veryfast' }));
   }
   if (want('capacity')) capacity = await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
-  if (want('latency')) e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
+  if (want('latency')) {
+    e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
+    // At full capacity: the measured stream plus (capacity - 1) colour streams.
+    const full = capacity.filter((s) => s.pass).length;
+    if (full > 1) e2e.push(...await measureE2e(input, ['none', 'color'], { warmupS: W.e2eWarmupS, windowS: W.e2eS, loadStreams: full - 1 }));
+  }
   if (want('memory')) {
     const passed = capacity.filter((s) => s.pass).length;
     memory = await measureMemory(input, { streams: Math.max(1, passed), warmupS: QUICK ? 5 : 15, soakS: W.soakS, everyS: QUICK ? 3 : 10 });
@@ -148,7 +157,7 @@ const loadEnd = loadavg();
 out(`## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''}${only.length ? ` (only ${only.join(',')})` : ''}`);
 out();
 out(machineLine.replace('(at start)', `(at start; ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end)`));
-out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
+out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; server: compiled dist/ with default settings, as npm start runs it; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
 out();
 
 /** extrapolated scales the server's non-main-thread CPU (workers: the plugin) from the processed frames to all frames. */
@@ -162,7 +171,7 @@ const medianBaseline = baselines.length ? baselines[Math.floor(baselines.length 
 if (cost.length) {
   out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs `ffmpeg -c:v libx264 -preset veryfast -tune zerolatency -f null -`');
   out();
-  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too.`);
+  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too. The server runs its defaults (encoder.preset superfast); the "encoder veryfast" row encodes with the baseline's preset.`);
   out();
   out('| mode | CPU ms/frame | ratio (vs median baseline) | baseline just before, ms | ratio vs it | frames in window | dropped | extrapolated CPU ms/frame if none dropped | its ratio |');
   out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -188,15 +197,29 @@ if (capacity.length) {
   out();
 }
 
+/** e2eOf finds the end-to-end row of a mode at a stream count. */
+const e2eOf = (streams: number, mode: string) => e2e.find((r) => r.streams === streams && r.mode === mode);
+/** addedP95 is the mode's p95 minus bg=none's p95 at the same stream count (the issue's "p95 added"). */
+const addedP95 = (streams: number, mode: string) => {
+  const m = e2eOf(streams, mode);
+  const none = e2eOf(streams, 'none');
+  return m && none ? Math.round(m.p95 - none.p95) : null;
+};
+const capStreams = Math.max(1, ...e2e.map((r) => r.streams));
+
 if (e2e.length) {
   out(`### 3. Latency, RTMP in -> RTMP out (bench-fed publisher -> server -> reader ffmpeg, ${W.e2eS} s per mode)`);
   out();
-  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode and the reader\'s decode, the same in every mode). Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
+  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode; the reader copies packets without decoding; the same in every mode). Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
   out();
-  out('| mode | frames | reader fps | p50 ms | p95 ms | p99 ms | added vs none, p50 ms | check |');
-  out('|---|---:|---:|---:|---:|---:|---:|---|');
-  const none = e2e.find((r) => r.mode === 'none');
-  for (const r of e2e) out(`| ${r.mode} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${none && r !== none ? f2(r.p50 - none.p50, 0) : '-'} | ${r.offsetCheck} |`);
+  out('Rows with more than one stream ran beside (capacity - 1) looped colour streams; their bg=none row is measured under the same load.');
+  out();
+  out('| mode | streams | frames | reader fps | p50 ms | p95 ms | p99 ms | added vs none, p50 / p95 ms | check |');
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of e2e) {
+    const none = e2eOf(r.streams, 'none');
+    out(`| ${r.mode} | ${r.streams} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${none && r !== none ? `${f2(r.p50 - none.p50, 0)} / ${f2(r.p95 - none.p95, 0)}` : '-'} | ${r.offsetCheck} |`);
+  }
   out();
 }
 
@@ -221,7 +244,7 @@ if (budgetRow && want('budget')) {
   out(`| decode (decoder ffmpeg) | ${both((c) => c.perFrameMs.decoder)} | CPU: FLV -> I420 y4m into a FIFO |`);
   out(`| server main thread | ${both((c) => c.perFrameMs.serverMainThread)} | CPU: FIFO reads into pooled frames, hand-over to the pool, scheduling, encoder writes, RTMP/HTTP |`);
   out(`| server other threads | ${both((c) => c.perFrameMs.serverOtherThreads)} | CPU: Piscina workers (plugin), onnxruntime, GC, libuv |`);
-  out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 veryfast zerolatency + tee RTMP/HLS |`);
+  out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 (encoder.preset, default superfast) zerolatency + tee RTMP/HLS |`);
   out(`| other children | ${both((c) => c.perFrameMs.other)} | CPU |`);
   out(`| **total** | ${both((c) => c.cpuPerFrameMs)} | CPU |`);
   const stageKeys = [...new Set([...Object.keys(budgetRow.stats.stageMs), ...Object.keys(blur?.stats.stageMs ?? {})])].sort();
@@ -245,10 +268,9 @@ const one = capacity[0];
 const atCap = passed.at(-1);
 const ratioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((c.cpuPerFrameMs / medianBaseline).toFixed(3)) : null; };
 const exRatioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((extrapolated(c) / medianBaseline).toFixed(3)) : null; };
-const e2eOf = (m: string) => e2e.find((r) => r.mode === m);
-const noneE2e = e2eOf('none');
+
 const figures: Figures = {
-  costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none') },
+  costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none'), colorEncoderVeryfast: ratioOf('color, encoder veryfast') },
   costRatioExtrapolated: { color: exRatioOf('color'), blur: exRatioOf('blur') },
   costCpuMsPerFrame: Object.fromEntries(cost.map((c) => [c.mode, Number(f2(c.cpuPerFrameMs))])),
   baselineCpuMsPerFrame: medianBaseline ? Number(medianBaseline.toFixed(2)) : null,
@@ -256,10 +278,11 @@ const figures: Figures = {
   latency: {
     oneStream: one ? one.latencyMs : (budgetRow ? budgetRow.stats.latencyMs : null),
     atCapacity: atCap ? atCap.latencyMs : null,
-    e2e: Object.fromEntries(e2e.map((r) => [r.mode, { p50: Math.round(r.p50), p95: Math.round(r.p95) }])),
+    e2e: Object.fromEntries(e2e.map((r) => [r.streams > 1 ? `${r.mode}@${r.streams}` : r.mode, { p50: Math.round(r.p50), p95: Math.round(r.p95) }])),
   },
-  addedLatencyMs: noneE2e && e2eOf('color') ? Math.round(e2eOf('color')!.p50 - noneE2e.p50) : null,
-  addedLatencyBlurMs: noneE2e && e2eOf('blur') ? Math.round(e2eOf('blur')!.p50 - noneE2e.p50) : null,
+  addedLatencyMs: addedP95(1, 'color'),
+  addedLatencyBlurMs: addedP95(1, 'blur'),
+  addedLatencyAtCapacityMs: capStreams > 1 ? addedP95(capStreams, 'color') : null,
   rssPerStreamMB: memory ? Math.round(memory.rssPerStreamMB) : null,
   rssIncrementalPerStreamMB: memory ? Math.round(memory.incrementalPerStreamMB) : null,
   pssPerStreamMB: memory ? Math.round(memory.pssPerStreamMB) : null,
@@ -291,6 +314,7 @@ if (prev) {
     ['capacityStreams', figures.capacityStreams, prev.capacityStreams],
     ['latency 1 stream p95', figures.latency.oneStream?.p95, prev.latency?.oneStream?.p95],
     ['addedLatencyMs', figures.addedLatencyMs, prev.addedLatencyMs],
+    ['addedLatencyAtCapacityMs', figures.addedLatencyAtCapacityMs, prev.addedLatencyAtCapacityMs],
     ['rssPerStreamMB', figures.rssPerStreamMB, prev.rssPerStreamMB],
     ['budget.totalMs', figures.budget?.totalMs, prev.budget?.totalMs],
   ];

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { access } from 'node:fs/promises';
+import { PROJECT_ROOT } from '../server/project-root.ts';
 import { fileSha256 } from './file-sha256.ts';
 
 /** ModelId names a model the project builds: 'selfie' (256x256 general), 'selfie-landscape' (144x256) and 'face-short' (BlazeFace short range). */
@@ -100,7 +100,7 @@ export const MODEL_REGISTRY: Readonly<Record<ModelId, ModelEntry>> = {
 export const MODEL_IDS = Object.keys(MODEL_REGISTRY) as ModelId[];
 
 /** MODELS_BUILD_DIR is the absolute path of models/build/ (git-ignored), where `npm run build:models` writes the ONNX files. */
-export const MODELS_BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'build');
+export const MODELS_BUILD_DIR = join(PROJECT_ROOT, 'models', 'build');
 
 /** modelEntry returns the registry entry of `id`; throws ERR_MODEL_UNKNOWN for an unregistered id. */
 export function modelEntry(id: string): ModelEntry {

@@ -89,10 +89,21 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
   optionsSchema: JSONSchemaType<Options>;
   /** Registry model ids the plugin runs (checked at start; see models/registry.ts). */
   models: string[];
-  /** Absolute URL of the worker module (use `new URL('./x-worker.ts', import.meta.url).href`). */
+  /** Absolute URL of the worker module (use `siblingModuleUrl(import.meta.url, 'x-worker')`). */
   workerModule: string;
   /** True when the plugin does nothing for these options (the pipeline then skips the pool). */
   isPassthrough?(options: Options): boolean;
+}
+
+/**
+ * siblingModuleUrl is the URL of module `name` in the folder of the module at `fromUrl` (pass
+ * `import.meta.url`), with that module's own extension: `.ts` when running the sources with tsx,
+ * `.js` when running the compiled `dist/` (`npm start`). E.g. `siblingModuleUrl(import.meta.url,
+ * 'background-worker')`.
+ */
+export function siblingModuleUrl(fromUrl: string, name: string): string {
+  const extension = /\.[cm]?[jt]s$/.exec(new URL(fromUrl).pathname)?.[0] ?? '.js';
+  return new URL(`./${name}${extension}`, fromUrl).href;
 }
 
 /** defineFramePlugin returns its argument typed; one call per plugin, in `plugins/<name>/index.ts`. */

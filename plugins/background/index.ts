@@ -2,7 +2,7 @@
  * The `background` frame plugin: segments people (MediaPipe selfie segmentation) and replaces the
  * background with a colour, a halo-free blur of the frame, or an image.
  */
-import { defineFramePlugin } from '../plugin-api.ts';
+import { defineFramePlugin, siblingModuleUrl } from '../plugin-api.ts';
 import { backgroundOptionsSchema, type BackgroundOptions } from './background-options.ts';
 
 export type { BackgroundOptions } from './background-options.ts';
@@ -15,5 +15,5 @@ export default defineFramePlugin<BackgroundOptions>({
   optionsSchema: backgroundOptionsSchema,
   models: ['selfie', 'selfie-landscape'],
   isPassthrough: (options) => options.mode === 'none',
-  workerModule: new URL('./background-worker.ts', import.meta.url).href,
+  workerModule: siblingModuleUrl(import.meta.url, 'background-worker'),
 });

@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyCors from '@fastify/cors';
@@ -13,9 +12,10 @@ import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { listBackgroundImages } from '../ingest/stream-options.ts';
 
-const PLAYER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../player');
+const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
 
 /** HttpDeps are what the HTTP routes read. */

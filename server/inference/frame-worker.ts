@@ -33,8 +33,10 @@ function pluginWorker(url: string): Promise<FramePluginWorker> {
   let mod = pluginModules.get(url);
   if (!mod) {
     // Node 20 does not apply tsx's ESM loader hooks inside worker threads, only its require hook,
-    // so the (TypeScript) plugin module is loaded with require here.
-    mod = Promise.resolve().then(() => (requireModule(fileURLToPath(url)) as { default: FramePluginWorker }).default);
+    // so a TypeScript plugin module (run from the sources) is loaded with require; compiled
+    // JavaScript (dist/, `npm start`) is plain ESM.
+    const load = url.endsWith('.ts') ? Promise.resolve().then(() => requireModule(fileURLToPath(url))) : import(url);
+    mod = load.then((m) => (m as { default: FramePluginWorker }).default);
     mod.catch(() => pluginModules.delete(url));
     pluginModules.set(url, mod);
   }

@@ -3,6 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { siblingModuleUrl } from '../../plugins/plugin-api.ts';
 import { stateTransferables, type FrameTask, type FrameTaskResult } from './frame-task.ts';
 
 /** InferencePoolOptions sizes the pool. */
@@ -22,7 +23,7 @@ export class InferencePool {
   constructor(options: InferencePoolOptions) {
     const threads = options.workers || availableParallelism();
     this.piscina = new Piscina({
-      filename: new URL('./frame-worker.ts', import.meta.url).href,
+      filename: siblingModuleUrl(import.meta.url, 'frame-worker'),
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: Number.MAX_SAFE_INTEGER,

@@ -26,13 +26,20 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Ends a child we spawned in its own process group (npm -> sh -> node), then SIGKILLs the group after 10 s. */
+/**
+ * Ends a child we spawned in its own process group (npm -> node -> ffmpeg), SIGKILLs the group after
+ * 10 s, and waits until every process of the group is gone (the server's ffmpeg children may still
+ * be writing HLS files when npm itself has exited).
+ */
 async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
   const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 10000);
   await exited;
+  await waitFor('process group gone', () => {
+    try { process.kill(-child.pid!, 0); return false; } catch { return true; }
+  }, 15000, 50);
   clearTimeout(timer);
 }
 

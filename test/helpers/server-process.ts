@@ -2,7 +2,7 @@
  * Test harness: runs the real server as a child process on loopback with random ports and a
  * temporary media root, and waits (with a deadline, never a fixed sleep) for it to listen.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,11 +32,32 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** startServer starts `server/main.ts` with `--rtmp-port 0 --http-port 0` plus `args`. */
-export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+let compiled = false;
+/**
+ * compileServer compiles server/, plugins/ and models/ to dist/ as `npm start` does (the same
+ * script), once per test process.
+ */
+export function compileServer(): void {
+  if (compiled) return;
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/ensure-ready.mjs'), '--compile'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  compiled = true;
+}
+
+/** StartOptions: `compiled` runs dist/server/main.js with plain node, as `npm start` does (see compileServer). */
+export interface StartOptions {
+  compiled?: boolean;
+}
+
+/**
+ * startServer starts the server with `--rtmp-port 0 --http-port 0` plus `args`: the TypeScript
+ * sources through tsx (default), or the compiled dist/ like `npm start` (`options.compiled`).
+ */
+export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, options: StartOptions = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'live-matte-test-'));
   const mediaRoot = join(dir, 'media');
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts'),
+  if (options.compiled) compileServer();
+  const entry = options.compiled ? [join(REPO_ROOT, 'dist/server/main.js')] : ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts')];
+  const child = spawn(process.execPath, [...entry,
     '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--media-root', mediaRoot, ...args], {
     cwd: dir,
     env: { ...process.env, LIVEMATTE_DATA_DIR: join(dir, 'data'), LIVEMATTE_LOG_LEVEL: 'debug', ...env },
