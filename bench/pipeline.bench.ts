@@ -272,7 +272,7 @@ function pct(sorted: number[], p: number): number {
 async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, opts: { warmupS: number; windowS: number }): Promise<E2eResult> {
   const key = `lat-${mode}`;
   const pubChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${WIDTH}x${HEIGHT}`,
-    '-framerate', String(FPS), '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30',
+    '-framerate', String(FPS), '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-threads', '1',
     '-f', 'flv', `${server.rtmpBase}/${key}?bg=${mode}`], { stdio: ['pipe', 'ignore', 'pipe'] });
   pubChild.stdin!.on('error', () => { /* publisher gone */ });
   pubChild.stderr!.resume();
