@@ -339,10 +339,10 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
   return { mode, streams: 1, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offsetCheck: `reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent` };
 }
 
-/** measureE2e runs the RTMP-in to RTMP-out latency probe for each mode (first should be 'none'). */
 /**
- * measureE2e measures each mode in turn on one server; with `loadStreams`, that many colour streams
- * (looped footage, as in the capacity step) run beside the measured one the whole time.
+ * measureE2e runs the RTMP-in to RTMP-out latency probe for each mode in turn on one server (first
+ * should be 'none'); with `loadStreams`, that many colour streams (looped footage, as in the
+ * capacity step) run beside the measured one the whole time.
  */
 export async function measureE2e(input: { path: string }, modes: string[], opts: { warmupS: number; windowS: number; loadStreams?: number }): Promise<E2eResult[]> {
   const frames = await rawLoopFrames(input.path, FPS);

@@ -212,7 +212,7 @@ const capStreams = Math.max(1, ...e2e.map((r) => r.streams));
 if (e2e.length) {
   out(`### 3. Latency, RTMP in -> RTMP out (bench-fed publisher -> server -> reader ffmpeg, ${W.e2eS} s per mode)`);
   out();
-  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode, one thread; the reader copies packets without decoding; both the same in every mode). At capacity, that live encode is more than a looped publisher costs, so the probe itself loads the machine a little past what the capacity step ran.. Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
+  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode, one thread; the reader copies packets without decoding; both the same in every mode). At capacity the probe is not trustworthy: a second reader on the probe\'s own input (before the server processes it) read ~1 s there, against 6 ms with one stream, so the frame numbering shifts under load (see docs/production.md).. Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
   out();
   out('Rows with more than one stream ran beside (capacity - 1) looped colour streams; their bg=none row is measured under the same load.');
   out();
