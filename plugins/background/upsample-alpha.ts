@@ -5,7 +5,7 @@
  * Integer math only, 8-bit fractional weights. Mattes are mostly flat, so {@link upsampleMatte}
  * fills flat spans natively and interpolates per pixel only near edges.
  */
-import { createMatteRuns, reserveRuns, RUN_BACKGROUND, RUN_EDGE, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
+import { beginRow, createMatteRuns, pushRun, RUN_BACKGROUND, RUN_EDGE, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 
 // The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
 // imported binding is a getter call: hot loops read these module-local copies instead.
@@ -228,9 +228,6 @@ function upsampleWithChanges(
   const { i0: yi0, i1: yi1, w1: yw1 } = axisTable(srcHeight, dstHeight);
   if (flatBuffer.length < srcWidth * 2 + 2) flatBuffer = new Int32Array(srcWidth * 2 + 2);
   const flat = flatBuffer;
-  const { rowStart } = runs;
-  let n = 0;
-  runs.count = 0;
   let flatCount = 0;
   let pairR0 = -1;
   let pairR1 = -1;
@@ -248,11 +245,8 @@ function upsampleWithChanges(
     const wy = yw1[y];
     const wy0 = 256 - wy;
     const o = y * dstWidth;
-    // Runs are written here directly (one row has at most one span per flat interval and gap), since
-    // this loop sets thousands of them per frame; adjacent spans of one kind are merged.
-    const data = reserveRuns(runs, flatCount + 1);
-    rowStart[y] = n;
-    let lastKind = -1;
+    // One span per flat interval and per gap between them; pushRun merges adjacent spans of one kind.
+    beginRow(runs, y);
     let cursor = 0;
     for (let k = 0; k <= flatCount; k += 2) {
       // k === flatCount closes the row with its last gap.
@@ -273,31 +267,16 @@ function upsampleWithChanges(
           const end = firstAtOrAfter[i + 1] < xs ? firstAtOrAfter[i + 1] : xs;
           for (; x < end; x++) dst[o + x] = (base + slope * xw1[x]) >> 16;
         }
-        if (lastKind === EDGE_RUN) data[3 * n - 2] = xs;
-        else {
-          data[3 * n] = cursor;
-          data[3 * n + 1] = xs;
-          data[3 * n + 2] = lastKind = EDGE_RUN;
-          n++;
-        }
+        pushRun(runs, y, cursor, xs, EDGE_RUN);
       }
       if (k < flatCount) {
         const value = (src[s0 + flat[k]] * wy0 + src[s1 + flat[k]] * wy + 128) >> 8;
         dst.fill(value, o + xs, o + xe);
-        const kind = value === 0 ? BACKGROUND_RUN : value === 255 ? PERSON_RUN : EDGE_RUN;
-        if (kind === lastKind) data[3 * n - 2] = xe;
-        else {
-          data[3 * n] = xs;
-          data[3 * n + 1] = xe;
-          data[3 * n + 2] = lastKind = kind;
-          n++;
-        }
+        pushRun(runs, y, xs, xe, value === 0 ? BACKGROUND_RUN : value === 255 ? PERSON_RUN : EDGE_RUN);
         cursor = xe;
       }
     }
-    runs.count = n;
   }
-  rowStart[dstHeight] = n;
 }
 
 /** AlphaPlanes holds a matte (0..255, 255 = person) at luma (`y`) and chroma (`c`) resolution with their row runs. */
