@@ -68,6 +68,16 @@ function levels(range: readonly [number, number]): Float32Array {
 }
 
 /**
+ * bilinear samples `plane` between rows starting at r0 and r1 and columns x0 and x1 with tap weights
+ * wx, wy in 1/256 (of the second tap): computed in 1/65536 units, rounded back to 8 bits.
+ */
+function bilinear(plane: Uint8Array, r0: number, r1: number, x0: number, x1: number, wx: number, wy: number): number {
+  const top = (plane[r0 + x0] << 8) + (plane[r0 + x1] - plane[r0 + x0]) * wx;
+  const bottom = (plane[r1 + x0] << 8) + (plane[r1 + x1] - plane[r1 + x0]) * wx;
+  return (((top << 8) + (bottom - top) * wy) + 32768) >> 16;
+}
+
+/**
  * i420ToTensor scales `frame` to `spec` and returns float32 NHWC RGB, `[1, height, width, 3]` flat
  * (`width * height * 3` values in `spec.range`), written into `out` when it has that length.
  * A tensor larger than the frame (tiny test frames) is upsampled the same way.
@@ -100,12 +110,8 @@ export function i420ToTensor(frame: YuvFrame, spec: TensorSpec, out?: Float32Arr
       const c0 = cx.i0[ci];
       const c1 = c0 + cx.step[ci];
       const wcx = cx.w[ci];
-      let a = (U[cr0 + c0] << 8) + (U[cr0 + c1] - U[cr0 + c0]) * wcx;
-      let b = (U[cr1 + c0] << 8) + (U[cr1 + c1] - U[cr1 + c0]) * wcx;
-      const d = ((((a << 8) + (b - a) * wcy) + 32768) >> 16) - 128;
-      a = (V[cr0 + c0] << 8) + (V[cr0 + c1] - V[cr0 + c0]) * wcx;
-      b = (V[cr1 + c0] << 8) + (V[cr1 + c1] - V[cr1 + c0]) * wcx;
-      const e = ((((a << 8) + (b - a) * wcy) + 32768) >> 16) - 128;
+      const d = bilinear(U, cr0, cr1, c0, c1, wcx, wcy) - 128;
+      const e = bilinear(V, cr0, cr1, c0, c1, wcx, wcy) - 128;
       // R, G, B = (298 C + 409 E), (298 C - 100 D - 208 E), (298 C + 516 D), + 128 >> 8; offset by 512
       // into the level table, which clamps to 0..255 (the sums stay within -512..767).
       const re = 409 * e;
@@ -115,10 +121,7 @@ export function i420ToTensor(frame: YuvFrame, spec: TensorSpec, out?: Float32Arr
         const x0 = lx.i0[i];
         const x1 = x0 + lx.step[i];
         const wx = lx.w[i];
-        // Bilinear in 1/65536 units, rounded back to 8 bits.
-        const top = (Y[yr0 + x0] << 8) + (Y[yr0 + x1] - Y[yr0 + x0]) * wx;
-        const bottom = (Y[yr1 + x0] << 8) + (Y[yr1 + x1] - Y[yr1 + x0]) * wx;
-        const c = ((((top << 8) + (bottom - top) * wy) + 32768) >> 16) - 16;
+        const c = bilinear(Y, yr0, yr1, x0, x1, wx, wy) - 16;
         const l = 298 * c + 128 + (512 << 8);
         tensor[o] = value[(l + re) >> 8];
         tensor[o + 1] = value[(l + ge) >> 8];
