@@ -82,12 +82,13 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
   }
   const ended = server.logs.filter((l) => String(l.msg).startsWith('stream ended') || l.msg === 'stream failed' || String(l.msg).includes('restarting'));
   for (const l of ended) t.diagnostic(`${l.streamPath}: ${l.msg} ${l.code ?? ''} ${l.err ?? l.stderr ?? ''}`.slice(0, 400));
-  const tail = rss.slice(rss.length >> 1).map((kb, i) => [i * 0.5, kb / 1024]);
+  // Samples are 0.5 s apart; the first 15 s (start-up allocations, first GCs) are left out.
+  const tail = rss.slice(Math.min(30, rss.length >> 1)).map((kb, i) => [i * 0.5, kb / 1024]);
   const mx = tail.reduce((a, [x]) => a + x, 0) / tail.length;
   const my = tail.reduce((a, [, y]) => a + y, 0) / tail.length;
   const rssSlope = tail.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / tail.reduce((a, [x]) => a + (x - mx) ** 2, 0);
   t.diagnostic(`server RSS every 5 s (MiB): ${rss.filter((_, i) => i % 10 === 0).map((kb) => (kb / 1024).toFixed(0)).join(' ')}`);
-  t.diagnostic(`server RSS slope over the second half: ${rssSlope.toFixed(2)} MiB/s`);
+  t.diagnostic(`server RSS slope after the first 15 s: ${rssSlope.toFixed(2)} MiB/s`);
   t.diagnostic(`server RSS: first ${(rss[0] / 1024).toFixed(0)} MiB, max ${(Math.max(...rss) / 1024).toFixed(0)} MiB, last ${(rss.at(-1)! / 1024).toFixed(0)} MiB`);
   const last = new Map((await apiStreams(server.httpBase)).map((s) => [s.key, s.stats as Record<string, number>]));
   const rows = live.filter((k) => last.has(k)).map((key) => {
@@ -114,7 +115,11 @@ test(`${STREAMS} publishers at once: responsive, every stream moving, fair drops
   assert.ok(Math.max(...health) <= 1000, `/healthz took up to ${Math.max(...health).toFixed(0)} ms`);
   for (const r of rows) assert.ok(r.fpsOut > 0 && r.processed > 0, `${r.key} not moving or never processed: ${JSON.stringify(r)}`);
   assert.ok(Math.max(...ratios) - Math.min(...ratios) <= 0.35, `drops uneven: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
-  // Bounded: over the second half of the run (start-up allocations done), RSS must not keep
-  // climbing; a least-squares slope above 1 MiB/s (60 MiB a minute) is growth, not noise.
-  assert.ok(rssSlope <= 1, `server RSS still growing ${rssSlope.toFixed(2)} MiB/s in the second half`);
+  // Bounded: after start-up, RSS must not keep climbing. It moves in steps of 20-40 MiB (GC and
+  // allocator arenas: 332 -> 369 MiB within 5 s in one CI run), and a step in the middle of a
+  // window of T seconds reads as a least-squares slope of 1.5 * step / T: a 30 MiB step over the
+  // last 30 s read 1.11 MiB/s, while a 200 s run of this test stayed at 338-381 MiB (slope 0.16).
+  // So the fit spans the last 45 s and fails above 2 MiB/s (120 MiB a minute): a leak of one
+  // 640x480 frame in 50 (9 KiB per frame at 240 decoded frames/s) is above that.
+  assert.ok(rssSlope <= 2, `server RSS still growing ${rssSlope.toFixed(2)} MiB/s after the first 15 s`);
 });
