@@ -32,6 +32,12 @@ export interface StreamInfo {
   height?: number;
   fps?: number;
   hasAudio?: boolean;
+  /**
+   * Publisher presentation time (ms, the publisher's clock) that the output's timestamp 0 stands
+   * for: the output frame with pts t ms carries the publisher's frame at `outputPtsOriginMs + t`.
+   * Set once the encoder runs; it moves when the encoder restarts or skips frames.
+   */
+  outputPtsOriginMs?: number;
   background: Record<string, unknown>;
   stats: StreamStatsSnapshot;
   /** Error message when the stream failed to start. */
@@ -198,6 +204,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       state: f ? 'live' : 'starting',
       startedAt: e.startedAt.toISOString(),
       width: f?.width, height: f?.height, fps: f?.fps, hasAudio: f?.hasAudio,
+      outputPtsOriginMs: e.pipeline.outputPtsOriginMs,
       background: this.publicBackground(e),
       stats: e.pipeline.stats.snapshot(),
     };

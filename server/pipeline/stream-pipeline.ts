@@ -305,10 +305,23 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }
   }
 
+  /**
+   * outputPtsOriginMs is the publisher presentation time (ms, the publisher's clock) that the
+   * current encoder's output timestamp 0 stands for: the output frame with pts t ms carries the
+   * publisher's frame at `outputPtsOriginMs + t` (or repeats an earlier one when that frame was
+   * dropped). Undefined until the encoder starts; it moves when the encoder restarts or skips a
+   * frame, and audio follows it (writeAudio).
+   */
+  get outputPtsOriginMs(): number | undefined {
+    if (!this.format || !this.encoder) return undefined;
+    return this.epochPtsMs + ((this.encoderStartIndex + this.encoderSkipped) * 1000) / this.format.fps;
+  }
+
   private writeAudio(tag: FlvTag): void {
-    const fps = this.format!.fps;
-    const ts = Math.round(tag.dts - (this.epochPtsMs + ((this.encoderStartIndex + this.encoderSkipped) * 1000) / fps));
-    if (ts >= 0) this.encoder?.pipe(3).write(flvTagBytes(FLV_AUDIO, ts, tag.data));
+    const origin = this.outputPtsOriginMs;
+    if (origin === undefined) return;
+    const ts = Math.round(tag.dts - origin);
+    if (ts >= 0) this.encoder!.pipe(3).write(flvTagBytes(FLV_AUDIO, ts, tag.data));
   }
 
   // ---- encoder --------------------------------------------------------------------------------

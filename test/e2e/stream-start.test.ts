@@ -3,36 +3,25 @@
  * on reaches the output (no frozen first GOP). HLS keeps the stream's first segment, so, unlike an
  * RTMP player that joins at the latest keyframe, it shows the very start.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
-import { uniqueKey, startServerOnFreePorts, fetchPlaylist, grabFramesRgb } from '../helpers/e2e-media.ts';
+import { waitFor } from '../helpers/server-process.ts';
+import { publish } from '../helpers/ffmpeg-tools.ts';
+import { uniqueKey, serverForTests, fetchPlaylist, grabFramesRgb } from '../helpers/e2e-media.ts';
 
 const FPS = 25;
 // A 2 s GOP, as OBS and most apps send by default; the first segment (2 s) spans one publisher GOP.
 const GOP = 2 * FPS;
 
-let server: ServerProcess | undefined;
-let publisher: Publisher | undefined;
-
-before(async () => {
-  server = await startServerOnFreePorts();
-});
-
-after(async () => {
-  await publisher?.stop();
-  await server?.stop();
-});
+const fixture = serverForTests();
 
 test('the first HLS segment shows motion in every frame (no frozen first GOP)', { timeout: 90000 }, async (t) => {
-  const s = server!;
+  const s = fixture.server;
   const key = uniqueKey('start');
   // testsrc2 changes every frame (moving gradient and counter); ?bg=none keeps the frames as sent.
-  publisher = publish(`${s.rtmpBase}/${key}?bg=none`, ['-f', 'lavfi', '-i', `testsrc2=s=320x240:r=${FPS}`],
-    ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(GOP), '-pix_fmt', 'yuv420p']);
-  const pub = publisher;
+  const pub = fixture.track(publish(`${s.rtmpBase}/${key}?bg=none`, ['-f', 'lavfi', '-i', `testsrc2=s=320x240:r=${FPS}`],
+    ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(GOP), '-pix_fmt', 'yuv420p']));
   const hls = `${s.httpBase}/live/stream-${key}/index.m3u8`;
   // Wait for the second segment, so the first one is complete.
   const playlist = await waitFor('two HLS segments', async () => {

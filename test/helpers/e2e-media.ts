@@ -2,12 +2,14 @@
  * End-to-end helpers on top of server-process.ts and ffmpeg-tools.ts: a server on free ports, the
  * stream API, HLS playlist parsing, multi-frame grabs, pixel statistics and the server's children.
  */
+import { before, after } from 'node:test';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { startServer, SHARED_MEDIA, type ServerProcess } from './server-process.ts';
+import type { Publisher } from './ffmpeg-tools.ts';
 
 const run = promisify(execFile);
 
@@ -31,6 +33,33 @@ export async function startServerOnFreePorts(args: string[] = [], env: NodeJS.Pr
   return startServer(args, env);
 }
 
+/**
+ * serverForTests starts one server on free ports before the tests of the enclosing file (or
+ * `describe`) and stops it after them, stopping first every publisher handed to `track`. The
+ * server is read through `server` once the tests run.
+ */
+export function serverForTests(args: string[] = []): { readonly server: ServerProcess; track<P extends Publisher>(publisher: P): P } {
+  let server: ServerProcess | undefined;
+  const publishers: Publisher[] = [];
+  before(async () => {
+    server = await startServerOnFreePorts(args);
+  });
+  after(async () => {
+    await Promise.all(publishers.map((p) => p.stop()));
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('serverForTests: the server is not started yet (read it inside a test)');
+      return server;
+    },
+    track(publisher) {
+      publishers.push(publisher);
+      return publisher;
+    },
+  };
+}
+
 /** ApiStream is the part of a `GET /api/streams` entry the tests read. */
 export interface ApiStream {
   key: string;
@@ -38,6 +67,8 @@ export interface ApiStream {
   width?: number;
   height?: number;
   hasAudio?: boolean;
+  /** Publisher time (ms) of the output's timestamp 0. */
+  outputPtsOriginMs?: number;
   background: Record<string, unknown>;
   stats: Record<string, unknown>;
 }

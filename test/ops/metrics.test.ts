@@ -2,12 +2,12 @@
  * `/metrics` against the real server: valid Prometheus text, the process defaults, a stream's
  * series while it publishes, and none of them once the publisher has left.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { startServerOnFreePorts } from '../helpers/e2e-media.ts';
+import { REPO_ROOT, waitFor } from '../helpers/server-process.ts';
+import { serverForTests } from '../helpers/e2e-media.ts';
 import type { Publisher } from '../helpers/ffmpeg-tools.ts';
 import { METRIC_PREFIX, STREAM_METRICS, describeMetrics } from '../../server/http/metrics.ts';
 import { metricsTable, parsePrometheusText, publishTestPattern, type PromSample } from './ops-helpers.ts';
@@ -15,19 +15,11 @@ import { metricsTable, parsePrometheusText, publishTestPattern, type PromSample 
 const KEY = 'metrics-test';
 
 describe('/metrics', () => {
-  let server: ServerProcess;
+  const fixture = serverForTests();
   let publisher: Publisher | undefined;
 
-  before(async () => {
-    server = await startServerOnFreePorts();
-  });
-  after(async () => {
-    await publisher?.stop();
-    await server?.stop();
-  });
-
   async function scrape(): Promise<{ types: Map<string, string>; samples: PromSample[]; contentType: string }> {
-    const res = await fetch(`${server.httpBase}/metrics`);
+    const res = await fetch(`${fixture.server.httpBase}/metrics`);
     assert.equal(res.status, 200);
     return { ...parsePrometheusText(await res.text()), contentType: res.headers.get('content-type') ?? '' };
   }
@@ -45,7 +37,7 @@ describe('/metrics', () => {
   });
 
   it('has one series set per live stream while it publishes', async () => {
-    publisher = publishTestPattern(`${server.rtmpBase}/${KEY}`);
+    publisher = fixture.track(publishTestPattern(`${fixture.server.rtmpBase}/${KEY}`));
     const samples = await waitFor('frames out for the stream', async () => {
       const s = (await scrape()).samples;
       return (value(s, `${METRIC_PREFIX}frames_out_total`) ?? 0) >= 25 && (value(s, `${METRIC_PREFIX}fps_out`) ?? 0) > 0 ? s : undefined;
