@@ -92,7 +92,7 @@ export async function benchServer(args: string[] = [], env: NodeJS.ProcessEnv = 
   return track(server);
 }
 
-interface StreamRow { key: string; state: string; stats: StreamStatsSnapshot }
+interface StreamRow { key: string; state: string; outputPtsOriginMs?: number; stats: StreamStatsSnapshot }
 /** streams fetches `GET /api/streams` keyed by stream key. */
 export async function streams(server: ServerProcess): Promise<Map<string, StreamRow>> {
   const res = await fetch(`${server.httpBase}/api/streams`);
@@ -199,6 +199,12 @@ export interface CapacityStep {
   /** Cores busy on average for the whole server tree during the window. */
   coresBusy: number;
   rssBytes: number;
+  /**
+   * Machine speed just before the step: CPU ms per frame of the bare ffmpeg baseline on 150 frames
+   * (the same command as the cost ratio's). This VM's speed drifts by tens of percent within
+   * minutes, and a step near the edge passes or fails with it.
+   */
+  bareMsPerFrame: number;
 }
 
 /** measureCapacity adds concurrent streams (1..maxStreams) until one step is not real time. */
@@ -208,6 +214,7 @@ export async function measureCapacity(input: { path: string }, opts: { maxStream
   try {
     for (let n = 1; n <= opts.maxStreams; n++) {
       const keys = Array.from({ length: n }, (_, i) => `cap${n}-${i}`);
+      const bare = await ffmpegBaseline({ path: input.path, frames: 150 }, 150);
       const pubs = keys.map((k) => publishLoop(server, `${k}?bg=color`, input.path));
       try {
         await waitLive(server, keys);
@@ -228,8 +235,8 @@ export async function measureCapacity(input: { path: string }, opts: { maxStream
         const pass = perStream.every((s) => s.fps >= opts.minFps && s.dropped === 0);
         const worst = (k: 'p50' | 'p95' | 'p99') => Math.max(...perStream.map((s) => s.latencyMs[k]));
         const d = diffTree(ta, tb);
-        steps.push({ streams: n, pass, perStream, latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }, coresBusy: d.cpuS / d.seconds, rssBytes: tb.rssBytes });
-        log(`capacity: ${n} stream(s): ${pass ? 'PASS' : 'FAIL'} fps ${perStream.map((s) => s.fps.toFixed(1)).join('/')} drops ${perStream.map((s) => s.dropped).join('/')}`);
+        steps.push({ streams: n, pass, perStream, latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }, coresBusy: d.cpuS / d.seconds, rssBytes: tb.rssBytes, bareMsPerFrame: bare.cpuPerFrameS * 1000 });
+        log(`capacity: ${n} stream(s): ${pass ? 'PASS' : 'FAIL'} fps ${perStream.map((s) => s.fps.toFixed(1)).join('/')} drops ${perStream.map((s) => s.dropped).join('/')} (bare ffmpeg ${(bare.cpuPerFrameS * 1000).toFixed(1)} ms/frame just before)`);
         if (!pass) break;
       } finally {
         await Promise.all(pubs.map((p) => p.stop()));
@@ -245,35 +252,98 @@ export async function measureCapacity(input: { path: string }, opts: { maxStream
 // ---------------------------------------------------------------- 3b: RTMP in -> RTMP out latency
 
 /**
- * The bench itself feeds the publisher ffmpeg raw frames (real footage, 1 s looped) on stdin at
- * 30 fps and records when each frame index k was taken by ffmpeg (the pipe write completed). A
- * reader ffmpeg pulls `live/stream-<key>` (no buffering, no decoding: `-c copy -f framecrc` prints
- * one line per video packet with its pts, so the reader adds almost no CPU to a loaded machine);
- * the bench stamps each line on arrival. The output keeps the
- * input's frame numbering (constant frame rate, dropped frames are repeated, not removed), so pts
- * k/30 s at the reader is input frame k. Latency = arrival(k) - sent(k): publisher x264 encode +
- * RTMP + server (decode, plugins, encode) + RTMP to the reader. Run with `?bg=none` and with the
- * mode; the difference is what the processing adds (the other parts are the same in both runs).
+ * The bench itself feeds the publisher ffmpeg one second of real footage, pre-encoded (H.264
+ * access units, looped), on stdin at 30 fps and records when each frame index k was taken by
+ * ffmpeg (the pipe write completed); the publisher copies the video (`-c copy`, no encode, so the
+ * probe costs the loaded machine no more than the load streams' publishers do) and stamps frame k
+ * with pts k/30 s. A reader ffmpeg pulls `live/stream-<key>` (no buffering, no decoding: `-c copy
+ * -f framecrc` prints one line per video packet with its pts; `-copyts` keeps the stream's own
+ * timestamps, which ffmpeg would otherwise start at 0 from whichever keyframe the reader joined
+ * at); the bench stamps each line on arrival. The server reports which publisher time its output's
+ * timestamp 0 stands for (`outputPtsOriginMs` in `GET /api/streams`; the output keeps a constant
+ * frame rate, dropped frames are repeated, not removed), so reader pts t is input frame
+ * k = (origin + t) * 30. Latency = arrival(k) - sent(k): publisher + RTMP + server (decode,
+ * plugins, encode) + RTMP to the reader. Run with `?bg=none` and with the mode; the difference is
+ * what the processing adds (the other parts are the same in both runs).
  */
-export interface E2eResult { mode: string; /** Streams on the server during the window, this one included. */ streams: number; frames: number; readerFps: number; p50: number; p95: number; p99: number; offsetCheck: string }
+export interface E2eResult {
+  mode: string;
+  /** Streams on the server during the window, this one included. */
+  streams: number;
+  frames: number;
+  readerFps: number;
+  /** Publisher -> reader of `live/stream-<key>`, ms. */
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Publisher -> reader of the publisher's own `live/<key>` (no processing), ms: the probe's floor. */
+  inputP50: number;
+  inputP95: number;
+  /** Frames the encoder skipped during the window (its input was ~1 s behind); above 0 the figures are not latencies. */
+  skippedFrames: number;
+  offsetCheck: string;
+}
 
-async function rawLoopFrames(input: string, count: number): Promise<Buffer[]> {
-  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'],
-    { encoding: 'buffer', maxBuffer: 128 * MB });
-  const size = (WIDTH * HEIGHT * 3) / 2;
-  const buf = stdout as unknown as Buffer;
-  return Array.from({ length: Math.floor(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size));
+/**
+ * probeAccessUnits encodes the input's first second (30 frames, one GOP, no B-frames, an access
+ * unit delimiter before each frame) and splits it into access units. Each unit gets the next
+ * unit's delimiter appended, so ffmpeg's H.264 parser can hand a frame on as soon as it is written
+ * instead of waiting for the next one.
+ */
+async function probeAccessUnits(input: string): Promise<Buffer[]> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-frames:v', String(FPS), '-an',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', String(FPS), '-bf', '0', '-pix_fmt', 'yuv420p',
+    '-x264-params', 'aud=1', '-f', 'h264', 'pipe:1'], { encoding: 'buffer', maxBuffer: 128 * MB });
+  const bytes = stdout as unknown as Buffer;
+  const starts: number[] = [];
+  // Access unit delimiter: start code 00 00 00 01, NAL type 9, then one byte (primary_pic_type).
+  for (let i = 0; i + 4 < bytes.length; i++) {
+    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 0 && bytes[i + 3] === 1 && (bytes[i + 4]! & 0x1f) === 9) starts.push(i);
+  }
+  if (starts.length !== FPS) throw new Error(`probe clip: ${starts.length} access units, expected ${FPS}`);
+  const aud = bytes.subarray(starts[0]!, starts[0]! + 6);
+  // Unit k is frame k without its own delimiter (the previous unit carried it) plus the next one's.
+  return starts.map((s, k) => Buffer.concat([bytes.subarray(s + 6, starts[k + 1] ?? bytes.length), aud]));
 }
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN;
 }
 
+/**
+ * readPackets pulls an RTMP URL with ffmpeg (`-c copy -f framecrc`, source timestamps kept) and
+ * appends every video packet's pts (s) and arrival time (performance.now() ms) to `arrivals`.
+ */
+function readPackets(url: string, arrivals: { pts: number; at: number }[]): { stop(): Promise<void>; errTail(): string } {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-threads', '1', '-fflags', 'nobuffer', '-flags', 'low_delay', '-copyts',
+    '-probesize', '32768', '-analyzeduration', '0', '-rw_timeout', '20000000', '-i', url,
+    '-map', '0:v', '-c', 'copy', '-f', 'framecrc', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stopper = track(childStopper(child));
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-3000); });
+  // framecrc prints one line per packet, `#tb 0: num/den` first: `0, dts, pts, duration, size, crc`.
+  let rest = '';
+  let tb = Number.NaN;
+  child.stdout!.on('data', (d: Buffer) => {
+    const at = performance.now();
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const base = /^#tb 0: (\d+)\/(\d+)/.exec(line);
+      if (base) tb = Number(base[1]) / Number(base[2]);
+      const m = /^0,\s*-?\d+,\s*(-?\d+),/.exec(line);
+      if (m && Number.isFinite(tb)) arrivals.push({ pts: Number(m[1]) * tb, at });
+    }
+  });
+  return { stop: () => stopper.stop(), errTail: () => err };
+}
+
 async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, opts: { warmupS: number; windowS: number }): Promise<E2eResult> {
   const key = `lat-${mode}`;
-  const pubChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${WIDTH}x${HEIGHT}`,
-    '-framerate', String(FPS), '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-threads', '1',
-    '-f', 'flv', `${server.rtmpBase}/${key}?bg=${mode}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // No `-fflags nobuffer` here: with it ffmpeg drops the frames it probed and labels the rest one
+  // frame early (frame 30 got pts 967 ms), which would read as 33 ms of extra latency.
+  const pubChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-probesize', '32768',
+    '-f', 'h264', '-framerate', String(FPS), '-i', 'pipe:0', '-c', 'copy', '-f', 'flv', `${server.rtmpBase}/${key}?bg=${mode}`], { stdio: ['pipe', 'ignore', 'pipe'] });
   pubChild.stdin!.on('error', () => { /* publisher gone */ });
   pubChild.stderr!.resume();
   const pub = track(childStopper(pubChild));
@@ -290,53 +360,50 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
     }
   })();
   const arrivals: { pts: number; at: number }[] = [];
-  let reader: { stop(): Promise<void> } | undefined;
-  let readerErr = '';
+  const inputArrivals: { pts: number; at: number }[] = [];
+  let reader: ReturnType<typeof readPackets> | undefined;
+  let inputReader: ReturnType<typeof readPackets> | undefined;
+  let originAtStart: number | undefined;
+  let originAtEnd: number | undefined;
   try {
     await waitLive(server, [key]);
-    const readerChild = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-threads', '1', '-fflags', 'nobuffer', '-flags', 'low_delay',
-      '-probesize', '32768', '-analyzeduration', '0', '-rw_timeout', '20000000', '-i', `${server.rtmpBase}/stream-${key}`,
-      '-map', '0:v', '-c', 'copy', '-f', 'framecrc', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    reader = track(childStopper(readerChild));
-    readerChild.stderr!.on('data', (d: Buffer) => { readerErr = (readerErr + d.toString()).slice(-3000); });
-    // framecrc prints one line per packet, `#tb 0: num/den` first: `0, dts, pts, duration, size, crc`.
-    let rest = '';
-    let tb = Number.NaN;
-    readerChild.stdout!.on('data', (d: Buffer) => {
-      const at = performance.now();
-      const lines = (rest + d.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        const base = /^#tb 0: (\d+)\/(\d+)/.exec(line);
-        if (base) tb = Number(base[1]) / Number(base[2]);
-        const m = /^0,\s*-?\d+,\s*(-?\d+),/.exec(line);
-        if (m && Number.isFinite(tb)) arrivals.push({ pts: Number(m[1]) * tb, at });
-      }
-    });
+    reader = readPackets(`${server.rtmpBase}/stream-${key}`, arrivals);
+    inputReader = readPackets(`${server.rtmpBase}/${key}`, inputArrivals);
     // The window starts at the reader's first frame (ffmpeg start-up and probing vary with the load).
     await waitFor('first frame at the reader', () => arrivals.length > 0, 30000, 100);
+    originAtStart = (await streams(server)).get(key)?.outputPtsOriginMs;
     await sleep((opts.warmupS + opts.windowS) * 1000);
+    originAtEnd = (await streams(server)).get(key)?.outputPtsOriginMs;
   } finally {
     feeding = false;
     await reader?.stop();
+    await inputReader?.stop();
     await feeder;
     pubChild.stdin!.end();
     await pub.stop();
     await waitGone(server, [keyOf(key)]);
   }
-  // Skip the reader's start (it gets the GOP cache as a burst) and keep frames we know the send time of.
+  if (originAtStart === undefined) throw new Error(`latency probe ${mode}: the server did not report outputPtsOriginMs`);
+  // Skip the readers' start (they get the GOP cache as a burst) and keep frames we know the send time of.
   const firstAt = arrivals[0]?.at ?? 0;
-  const lat = arrivals
+  const latencies = (list: { pts: number; at: number }[], originS: number) => list
     .filter((a) => a.at - firstAt >= opts.warmupS * 1000)
-    .map((a) => ({ k: Math.round(a.pts * FPS), a }))
+    .map((a) => ({ k: Math.round((originS + a.pts) * FPS), a }))
     .filter(({ k }) => sent[k] !== undefined)
     .map(({ k, a }) => a.at - sent[k]!)
     .sort((x, y) => x - y);
+  const lat = latencies(arrivals, originAtStart / 1000);
+  const inputLat = latencies(inputArrivals, 0);
+  const skippedFrames = Math.round((((originAtEnd ?? originAtStart) - originAtStart) * FPS) / 1000);
   const firstPts = arrivals[0]?.pts ?? Number.NaN;
   const steady = arrivals.filter((a) => a.at - firstAt >= opts.warmupS * 1000);
   const readerFps = steady.length > 1 ? ((steady.length - 1) * 1000) / (steady.at(-1)!.at - steady[0]!.at) : 0;
-  if (process.env.BENCH_DEBUG) log(`reader stderr tail: ${readerErr.slice(-1500)}`);
-  return { mode, streams: 1, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offsetCheck: `reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent` };
+  if (process.env.BENCH_DEBUG) log(`reader stderr tail: ${reader?.errTail().slice(-1500)}`);
+  return {
+    mode, streams: 1, frames: lat.length, readerFps, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99),
+    inputP50: pct(inputLat, 50), inputP95: pct(inputLat, 95), skippedFrames,
+    offsetCheck: `output origin ${originAtStart.toFixed(0)} ms${skippedFrames ? ` (${originAtEnd?.toFixed(0)} ms at the end: the encoder skipped ${skippedFrames} frames)` : ''}, reader's first pts ${firstPts.toFixed(2)} s, ${arrivals.length} frames read, ${sent.length} sent`,
+  };
 }
 
 /**
@@ -345,7 +412,7 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
  * capacity step) run beside the measured one the whole time.
  */
 export async function measureE2e(input: { path: string }, modes: string[], opts: { warmupS: number; windowS: number; loadStreams?: number }): Promise<E2eResult[]> {
-  const frames = await rawLoopFrames(input.path, FPS);
+  const frames = await probeAccessUnits(input.path);
   const server = await benchServer(['--bg', 'color']);
   const loadKeys = Array.from({ length: opts.loadStreams ?? 0 }, (_, i) => `lat-load-${i}`);
   const loadPubs = loadKeys.map((k) => publishLoop(server, `${k}?bg=color`, input.path));
@@ -354,7 +421,7 @@ export async function measureE2e(input: { path: string }, modes: string[], opts:
     await waitLive(server, loadKeys);
     for (const mode of modes) {
       const r = { ...(await e2eOnce(server, frames, mode, opts)), streams: loadKeys.length + 1 };
-      log(`latency: e2e ${mode} (${r.streams} stream(s)): p50 ${r.p50.toFixed(0)} ms p95 ${r.p95.toFixed(0)} ms over ${r.frames} frames (${r.offsetCheck})`);
+      log(`latency: e2e ${mode} (${r.streams} stream(s)): p50 ${r.p50.toFixed(0)} ms p95 ${r.p95.toFixed(0)} ms over ${r.frames} frames; input path p50 ${r.inputP50.toFixed(0)} ms p95 ${r.inputP95.toFixed(0)} ms (${r.offsetCheck})`);
       out.push(r);
     }
   } finally {

@@ -91,6 +91,7 @@ interface Figures {
   addedLatencyBlurMs: number | null;
   /** Colour p95 minus none p95 at full capacity (the measured stream plus capacity - 1 others). */
   addedLatencyAtCapacityMs: number | null;
+  addedLatencyBlurAtCapacityMs: number | null;
   rssPerStreamMB: number | null;
   rssIncrementalPerStreamMB: number | null;
   pssPerStreamMB: number | null;
@@ -133,7 +134,7 @@ try {
     e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
     // At full capacity: the measured stream plus (capacity - 1) colour streams.
     const full = capacity.filter((s) => s.pass).length;
-    if (full > 1) e2e.push(...await measureE2e(input, ['none', 'color'], { warmupS: W.e2eWarmupS, windowS: W.e2eS, loadStreams: full - 1 }));
+    if (full > 1) e2e.push(...await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS, loadStreams: full - 1 }));
   }
   if (want('memory')) {
     const passed = capacity.filter((s) => s.pass).length;
@@ -191,36 +192,42 @@ if (cost.length) {
 if (capacity.length) {
   out(`### 2. Capacity: concurrent 720p30 streams, mode color, ${W.capacityS} s window; pass = every output >= 29.5 fps and 0 dropped`);
   out();
-  out('| streams | result | output fps per stream | input fps | dropped per stream | decoder->encoder p50/p95/p99 ms (worst stream) | cores busy (tree) | tree RSS MB |');
-  out('|---:|---|---|---|---|---|---:|---:|');
+  out('"bare ffmpeg" is the machine\'s speed just before the step: CPU ms per frame of the cost baseline (bare decode + x264 veryfast) on 150 frames. This VM\'s speed drifts by tens of percent within minutes; a step at the edge passes or fails with it.');
+  out();
+  out('| streams | result | output fps per stream | input fps | dropped per stream | decoder->encoder p50/p95/p99 ms (worst stream) | cores busy (tree) | tree RSS MB | bare ffmpeg ms/frame |');
+  out('|---:|---|---|---|---|---|---:|---:|---:|');
   for (const s of capacity) {
-    out(`| ${s.streams} | ${s.pass ? 'pass' : 'FAIL'} | ${s.perStream.map((p) => f2(p.fps, 1)).join(' / ')} | ${s.perStream.map((p) => f2(p.fpsIn, 1)).join(' / ')} | ${s.perStream.map((p) => p.dropped).join(' / ')} | ${f2(s.latencyMs.p50, 0)} / ${f2(s.latencyMs.p95, 0)} / ${f2(s.latencyMs.p99, 0)} | ${f2(s.coresBusy)} | ${f2(s.rssBytes / 1048576, 0)} |`);
+    out(`| ${s.streams} | ${s.pass ? 'pass' : 'FAIL'} | ${s.perStream.map((p) => f2(p.fps, 1)).join(' / ')} | ${s.perStream.map((p) => f2(p.fpsIn, 1)).join(' / ')} | ${s.perStream.map((p) => p.dropped).join(' / ')} | ${f2(s.latencyMs.p50, 0)} / ${f2(s.latencyMs.p95, 0)} / ${f2(s.latencyMs.p99, 0)} | ${f2(s.coresBusy)} | ${f2(s.rssBytes / 1048576, 0)} | ${f2(s.bareMsPerFrame, 1)} |`);
   }
   out();
 }
 
 /** e2eOf finds the end-to-end row of a mode at a stream count. */
 const e2eOf = (streams: number, mode: string) => e2e.find((r) => r.streams === streams && r.mode === mode);
-/** addedP95 is the mode's p95 minus bg=none's p95 at the same stream count (the issue's "p95 added"). */
+/**
+ * addedP95 is the mode's p95 minus bg=none's p95 at the same stream count (the issue's "p95
+ * added"); null when either run's encoder skipped frames (its figures are then not latencies).
+ */
 const addedP95 = (streams: number, mode: string) => {
   const m = e2eOf(streams, mode);
   const none = e2eOf(streams, 'none');
-  return m && none ? Math.round(m.p95 - none.p95) : null;
+  return m && none && !m.skippedFrames && !none.skippedFrames ? Math.round(m.p95 - none.p95) : null;
 };
 const capStreams = Math.max(1, ...e2e.map((r) => r.streams));
 
 if (e2e.length) {
   out(`### 3. Latency, RTMP in -> RTMP out (bench-fed publisher -> server -> reader ffmpeg, ${W.e2eS} s per mode)`);
   out();
-  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (includes the publisher\'s x264 ultrafast encode, one thread; the reader copies packets without decoding; both the same in every mode). At capacity the probe is not trustworthy: a second reader on the probe\'s own input (before the server processes it) read ~1 s there, against 6 ms with one stream, so the frame numbering shifts under load (see docs/production.md).. Only meaningful when the reader fps is ~30: a pipeline slower than real time makes it grow with the window.');
+  out('Latency = arrival of frame k at the reader - the moment the publisher ffmpeg took frame k from the bench (pre-encoded H.264, copied: no encode in the publisher; the reader copies packets without decoding; both the same in every mode). The output\'s pts are mapped to input frames through the server\'s `outputPtsOriginMs`. "input path" is a second reader on the publisher\'s own stream (no processing): the probe\'s floor, which also checks the frame numbering. Only meaningful when the reader fps is ~30 and the encoder skipped nothing (a skip moves the output timeline; "added" is then left out).');
   out();
   out('Rows with more than one stream ran beside (capacity - 1) looped colour streams; their bg=none row is measured under the same load.');
   out();
-  out('| mode | streams | frames | reader fps | p50 ms | p95 ms | p99 ms | added vs none, p50 / p95 ms | check |');
-  out('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  out('| mode | streams | frames | reader fps | p50 ms | p95 ms | p99 ms | input path p50 / p95 ms | encoder skipped | added vs none, p50 / p95 ms | check |');
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of e2e) {
     const none = e2eOf(r.streams, 'none');
-    out(`| ${r.mode} | ${r.streams} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${none && r !== none ? `${f2(r.p50 - none.p50, 0)} / ${f2(r.p95 - none.p95, 0)}` : '-'} | ${r.offsetCheck} |`);
+    const added = none && r !== none ? (addedP95(r.streams, r.mode) === null ? 'n/a (skips)' : `${f2(r.p50 - none.p50, 0)} / ${f2(r.p95 - none.p95, 0)}`) : '-';
+    out(`| ${r.mode} | ${r.streams} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${f2(r.inputP50, 0)} / ${f2(r.inputP95, 0)} | ${r.skippedFrames} | ${added} | ${r.offsetCheck} |`);
   }
   out();
 }
@@ -285,6 +292,7 @@ const figures: Figures = {
   addedLatencyMs: addedP95(1, 'color'),
   addedLatencyBlurMs: addedP95(1, 'blur'),
   addedLatencyAtCapacityMs: capStreams > 1 ? addedP95(capStreams, 'color') : null,
+  addedLatencyBlurAtCapacityMs: capStreams > 1 ? addedP95(capStreams, 'blur') : null,
   rssPerStreamMB: memory ? Math.round(memory.rssPerStreamMB) : null,
   rssIncrementalPerStreamMB: memory ? Math.round(memory.incrementalPerStreamMB) : null,
   pssPerStreamMB: memory ? Math.round(memory.pssPerStreamMB) : null,
