@@ -386,8 +386,9 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
   if (originAtStart === undefined) throw new Error(`latency probe ${mode}: the server did not report outputPtsOriginMs`);
   // Skip the readers' start (they get the GOP cache as a burst) and keep frames we know the send time of.
   const firstAt = arrivals[0]?.at ?? 0;
+  const inWindow = (a: { at: number }) => a.at - firstAt >= opts.warmupS * 1000;
   const latencies = (list: { pts: number; at: number }[], originS: number) => list
-    .filter((a) => a.at - firstAt >= opts.warmupS * 1000)
+    .filter(inWindow)
     .map((a) => ({ k: Math.round((originS + a.pts) * FPS), a }))
     .filter(({ k }) => sent[k] !== undefined)
     .map(({ k, a }) => a.at - sent[k]!)
@@ -396,7 +397,7 @@ async function e2eOnce(server: ServerProcess, frames: Buffer[], mode: string, op
   const inputLat = latencies(inputArrivals, 0);
   const skippedFrames = Math.round((((originAtEnd ?? originAtStart) - originAtStart) * FPS) / 1000);
   const firstPts = arrivals[0]?.pts ?? Number.NaN;
-  const steady = arrivals.filter((a) => a.at - firstAt >= opts.warmupS * 1000);
+  const steady = arrivals.filter(inWindow);
   const readerFps = steady.length > 1 ? ((steady.length - 1) * 1000) / (steady.at(-1)!.at - steady[0]!.at) : 0;
   if (process.env.BENCH_DEBUG) log(`reader stderr tail: ${reader?.errTail().slice(-1500)}`);
   return {

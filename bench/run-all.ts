@@ -226,7 +226,8 @@ if (e2e.length) {
   out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of e2e) {
     const none = e2eOf(r.streams, 'none');
-    const added = none && r !== none ? (addedP95(r.streams, r.mode) === null ? 'n/a (skips)' : `${f2(r.p50 - none.p50, 0)} / ${f2(r.p95 - none.p95, 0)}`) : '-';
+    const addedP95Ms = addedP95(r.streams, r.mode);
+    const added = !none || r === none ? '-' : addedP95Ms === null ? 'n/a (skips)' : `${f2(r.p50 - none.p50, 0)} / ${addedP95Ms}`;
     out(`| ${r.mode} | ${r.streams} | ${r.frames} | ${f2(r.readerFps, 1)} | ${f2(r.p50, 0)} | ${f2(r.p95, 0)} | ${f2(r.p99, 0)} | ${f2(r.inputP50, 0)} / ${f2(r.inputP95, 0)} | ${r.skippedFrames} | ${added} | ${r.offsetCheck} |`);
   }
   out();
