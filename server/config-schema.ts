@@ -20,6 +20,7 @@ export interface ServerConfig {
   ffmpegPath: string;
   modelsDir: string;
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
+  decoder: { threads: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
   pipeline: { maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
   inference: { workers: number; intraOpThreads: number; maxModelIntervalFrames: number };
@@ -59,6 +60,12 @@ export const configSchema: SchemaObject = {
         segmentDurationMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Target HLS segment duration in ms (also the keyframe interval).' },
         playlistLength: { type: 'integer', minimum: 2, maximum: 60, default: 6, description: 'Segments kept in the rolling playlist; older ones are deleted.' },
         retentionMs: { type: 'integer', minimum: 0, default: 60000, description: 'How long a finished stream\'s HLS folder is kept, in ms.' },
+      },
+    },
+    decoder: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        threads: { type: 'integer', minimum: 0, maximum: 16, default: 2, description: 'H.264 decoding threads per stream (frame threads; each beyond the first holds back one frame, 33 ms at 30 fps). 2 (default) keeps up under overload (eight 640x480 streams on 2 cores: 30 fps decoded each); 1 is the lowest latency (about 30 ms less) where the machine has headroom, but a lone decoding thread falls behind first when CPU runs out; 0 = ffmpeg auto (cores + 1).' },
       },
     },
     encoder: {

@@ -39,6 +39,8 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'queue_depth_frames', type: 'gauge', help: 'Frames waiting for the inference pool.', read: (s) => one(s.stats.queueDepth) },
   { name: 'process_seconds', type: 'gauge', help: 'Mean worker time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.processMs)) },
   { name: 'inference_seconds', type: 'gauge', help: 'Mean model inference time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.inferenceMs)) },
+  { name: 'decoder_backlog_seconds', type: 'gauge', help: 'Video waiting for the decoder to read it, seconds at the stream\'s recent bitrate (0 while it keeps up; bounded at about 1 s).', read: (s) => one(seconds(s.stats.decoderBacklogMs)) },
+  { name: 'decoder_skipped_tags_total', type: 'counter', help: 'Video tags dropped to the next keyframe because the decoder was about 1 s behind.', read: (s) => one(s.stats.decoderSkippedTags) },
   { name: 'encoder_backlog_frames', type: 'gauge', help: 'Frames written to the encoder that it has not taken yet (bounded at about 1 s).', read: (s) => one(s.stats.encoderBacklogFrames) },
   { name: 'model_interval_frames', type: 'gauge', help: 'Load shedding: frames between model runs now (1 = every frame).', read: (s) => one(s.stats.modelIntervalFrames) },
   {

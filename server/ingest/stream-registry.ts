@@ -149,6 +149,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       playlistLength: this.config.hls.playlistLength,
       encoder: this.config.encoder,
       maxQueueFrames: this.config.pipeline.maxQueueFrames,
+      decoderThreads: this.config.decoder.threads,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
     }, {

@@ -28,6 +28,8 @@ export interface DecoderHooks {
   onAudio(tag: FlvTag): void;
   /** The publisher sent new video codec parameters (e.g. a resolution change). */
   onVideoConfigChange(): void;
+  /** A video tag was not given to ffmpeg because it was too far behind (dropped to the next keyframe). */
+  onInputSkipped?(): void;
   /** The FLV or the decoder output was malformed. */
   onError(error: Error): void;
   /** Where frame buffers come from (default: a new ArrayBuffer each). */
@@ -37,6 +39,15 @@ export interface DecoderHooks {
 const SUPPORTED_VIDEO = new Set([7]); // FLV codec id 7 = H.264/AVC
 /** Input waiting for the decoder beyond which video is dropped to the next keyframe (bytes). */
 const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * Input waiting for the decoder, in ms at the stream's recent bitrate, beyond which video is
+ * dropped to the next keyframe. A decoder that keeps up takes each tag as it comes (nothing waits
+ * beyond the OS pipe); one short of CPU would otherwise fall further behind for as long as the
+ * overload lasts, and every second it falls behind is a second of latency the stream keeps.
+ */
+export const MAX_PENDING_INPUT_MS = 1000;
+/** Time constant of the input bitrate estimate, ms (also how long before the time bound applies). */
+const BITRATE_WINDOW_MS = 3000;
 
 /** DecoderSession runs one decoder ffmpeg. */
 export class DecoderSession {
@@ -51,16 +62,19 @@ export class DecoderSession {
   private videoConfig?: Buffer;
   private closed = false;
   private skippingToKeyframe = false;
-  /** Video tags not given to ffmpeg because its input queue was full. */
-  droppedInputTags = 0;
+  /** Recent video input rate, bytes per ms (exponentially weighted over BITRATE_WINDOW_MS). */
+  private inputBytesPerMs = 0;
+  private firstInputAt?: number;
+  private lastInputAt = 0;
 
   /**
    * @param outputSize when set, every frame is scaled (aspect kept, padded) to this size, so a
    *   publisher's resolution change does not change the output's.
    * @param previousVideoConfig the AVC sequence header the last generation ran with, to notice changes.
+   * @param threads decoding threads (0 = ffmpeg's automatic count).
    */
   constructor(ffmpegPath: string, private readonly hooks: DecoderHooks,
-    outputSize?: { width: number; height: number }, previousVideoConfig?: Buffer) {
+    outputSize?: { width: number; height: number }, previousVideoConfig?: Buffer, threads = 0) {
     this.videoConfig = previousVideoConfig;
     // Frames come through a FIFO read straight into pooled frame buffers (frame-fifo.ts); where
     // FIFOs are unavailable, through an ordinary stdout pipe.
@@ -70,7 +84,7 @@ export class DecoderSession {
     } catch {
       fifo = undefined;
     }
-    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize }), 0, fifo?.writeFd);
+    this.process = new FfmpegProcess(ffmpegPath, buildDecoderArgs({ outputSize, threads }), 0, fifo?.writeFd);
     this.process.stdin.write(flvHeader(false, true));
     this.demuxer = new FlvDemuxer((tag) => this.onTag(tag));
     const y4m = new Y4mReader((h) => { this.header = h; hooks.onHeader(h); }, (yuv) => {
@@ -94,6 +108,23 @@ export class DecoderSession {
   /** videoSequenceHeader is the AVC configuration this generation decodes with. */
   get videoSequenceHeader(): Buffer | undefined {
     return this.videoConfig;
+  }
+
+  /**
+   * pendingInputMs is the video input waiting for ffmpeg to read it (beyond the OS pipe), in ms of
+   * the stream's recent bitrate: about 0 while the decoder keeps up.
+   */
+  get pendingInputMs(): number {
+    const pending = this.process.stdin.writableLength;
+    if (pending === 0) return 0;
+    return this.inputBytesPerMs > 0 ? pending / this.inputBytesPerMs : Infinity;
+  }
+
+  /** countInput adds a video tag's bytes to the bitrate estimate. */
+  private countInput(bytes: number, now: number): void {
+    this.firstInputAt ??= now;
+    this.inputBytesPerMs = this.inputBytesPerMs * Math.exp(-(now - this.lastInputAt) / BITRATE_WINDOW_MS) + bytes / BITRATE_WINDOW_MS;
+    this.lastInputAt = now;
   }
 
   /** push feeds the publisher's FLV bytes. */
@@ -133,15 +164,21 @@ export class DecoderSession {
     // Video only: ffmpeg would start its timeline at a metadata tag's timestamp (0) and pad up to the
     // first frame with duplicates, delaying video against the audio that bypasses the decoder.
     if (tag.type !== FLV_VIDEO) return;
-    // A decoder starved of CPU must not queue input without bound: past the limit, video is
-    // dropped up to the next keyframe (the pipeline fills the gap on its constant-rate timeline).
-    const keyframe = (tag.data[0] >> 4) === 1;
-    if (this.skippingToKeyframe && !keyframe && !isSequenceHeader(tag)) return;
-    this.skippingToKeyframe = false;
-    if (this.process.stdin.writableLength > MAX_PENDING_INPUT_BYTES && !isSequenceHeader(tag)) {
-      this.skippingToKeyframe = true;
-      this.droppedInputTags += 1;
-      return;
+    // A decoder starved of CPU must not fall behind without bound: past either limit, video is
+    // dropped up to the next keyframe at which it has caught up (ffmpeg's constant-rate output
+    // repeats the last frame over the gap), so an overload costs frames, not lasting latency.
+    if (!isSequenceHeader(tag)) {
+      const now = performance.now();
+      const keyframe = (tag.data[0] >> 4) === 1;
+      const rateKnown = this.firstInputAt !== undefined && now - this.firstInputAt >= BITRATE_WINDOW_MS;
+      const behind = this.process.stdin.writableLength > MAX_PENDING_INPUT_BYTES || (rateKnown && this.pendingInputMs > MAX_PENDING_INPUT_MS);
+      this.countInput(tag.data.length, now);
+      if ((this.skippingToKeyframe && !keyframe) || behind) {
+        this.skippingToKeyframe = true;
+        this.hooks.onInputSkipped?.();
+        return;
+      }
+      this.skippingToKeyframe = false;
     }
     this.process.stdin.write(flvTagBytes(tag.type, tag.dts, tag.data));
   }

@@ -18,6 +18,8 @@ const COMMON = ['-hide_banner', '-nostats', '-loglevel', 'warning', '-nostdin'];
 export interface DecoderArgsInput {
   /** Fixed output size (aspect ratio kept, padded black); default: the input's, cropped to even. */
   outputSize?: { width: number; height: number };
+  /** Decoding (frame) threads, 0 = ffmpeg's automatic count; default 0. */
+  threads?: number;
 }
 
 /**
@@ -27,10 +29,10 @@ export interface DecoderArgsInput {
  */
 export function buildDecoderArgs(input: DecoderArgsInput = {}): string[] {
   const command = ffmpeg().input('pipe:0').inputFormat('flv')
-    // Decoding threads stay ffmpeg's default (frame threads): they hold back a frame or two, but a
-    // single-threaded decoder loses the CPU to everything else when streams outnumber cores, falls
-    // behind and must skip to the next keyframe, which stalls long-GOP streams (test/faults/load).
-    .inputOptions(['-probesize', '65536', '-analyzeduration', '500000']);
+    // H.264 frame threads: each thread beyond the first holds back one frame (ffmpeg's automatic
+    // count on 2 cores is 3, i.e. 67 ms at 30 fps); a single thread loses the CPU to everything
+    // else when streams outnumber cores and falls behind first (see decoder.threads).
+    .inputOptions(['-threads', String(input.threads ?? 0), '-probesize', '65536', '-analyzeduration', '500000']);
   const size = input.outputSize;
   const fit = size
     ? `scale=${size.width}:${size.height}:force_original_aspect_ratio=decrease,pad=${size.width}:${size.height}:(ow-iw)/2:(oh-ih)/2,setsar=1`

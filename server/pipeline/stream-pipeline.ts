@@ -38,6 +38,8 @@ export interface PipelineSettings {
   playlistLength: number;
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
   maxQueueFrames: number;
+  /** Decoding threads per stream (0 = ffmpeg's automatic count). */
+  decoderThreads: number;
   /** How long a decoder may take to deliver its first frame, ms. */
   startTimeoutMs: number;
   /** Load shedding: the most frames between model runs (1 = never shed). */
@@ -136,6 +138,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   ) {
     super();
     this.shedder = new LoadShedder(settings.maxModelIntervalFrames);
+    this.stats.readDecoderBacklogMs = () => this.decoder?.pendingInputMs ?? 0;
   }
 
   /** start creates the HLS folder and starts the decoder; the encoder follows the first frame. */
@@ -187,9 +190,10 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       onPicture: (p) => this.onPicture(decoder, p),
       onAudio: (tag) => this.onAudio(tag),
       onVideoConfigChange: () => this.replaceDecoder(decoder, 'the publisher changed video parameters'),
+      onInputSkipped: () => { this.stats.decoderSkippedTags += 1; },
       onError: (err) => this.fail(new MediaServerError('ERR_BAD_INPUT', 'ingest', err.message, { fatal: true, streamPath: this.streamPath, cause: err })),
       allocFrame: (size) => this.framePool.take(size),
-    }, outputSize, previous);
+    }, outputSize, previous, this.settings.decoderThreads);
     this.decoder = decoder;
     this.log.debug({ pid: decoder.process.pid }, 'decoder started');
     decoder.exited.then((exit) => this.onDecoderExit(decoder, exit));

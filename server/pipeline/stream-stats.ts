@@ -59,6 +59,13 @@ export interface StreamStatsSnapshot {
   fpsIn: number;
   fpsOut: number;
   queueDepth: number;
+  /**
+   * Video waiting for the decoder to read it, ms at the stream's recent bitrate: 0 while it keeps
+   * up; past ~1 s, input is dropped to the next keyframe.
+   */
+  decoderBacklogMs: number;
+  /** Video tags the decoder was not given because it was too far behind (since the stream started). */
+  decoderSkippedTags: number;
   /** Frames written to the encoder that it has not taken yet (its input queue, bounded at ~1 s). */
   encoderBacklogFrames: number;
   /** Load shedding: frames between model runs now (1 = every frame). */
@@ -83,6 +90,9 @@ export class StreamStats {
   queueDepth = 0;
   encoderBacklogFrames = 0;
   modelIntervalFrames = 1;
+  decoderSkippedTags = 0;
+  /** Reads the decoder's current backlog in ms (set by the pipeline that owns the decoder). */
+  readDecoderBacklogMs: () => number = () => 0;
   readonly latency = new RollingSamples();
   readonly process = new RollingSamples();
   readonly inference = new RollingSamples();
@@ -109,6 +119,8 @@ export class StreamStats {
       fpsIn: r(this.in.perSecond()),
       fpsOut: r(this.out.perSecond()),
       queueDepth: this.queueDepth,
+      decoderBacklogMs: Math.round(Math.min(1e6, this.readDecoderBacklogMs())),
+      decoderSkippedTags: this.decoderSkippedTags,
       encoderBacklogFrames: this.encoderBacklogFrames,
       modelIntervalFrames: this.modelIntervalFrames,
       processMs: r(this.process.mean()),

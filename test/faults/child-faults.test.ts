@@ -65,6 +65,36 @@ function onlyChild(match: (args: string[]) => boolean, what: string): number {
   return found[0].pid;
 }
 
+test('decoder stopped (SIGSTOP) for 5 s: about 1 s of input queues for it, the rest is dropped to a keyframe; frames flow again after SIGCONT', { timeout: 60000 }, async (t) => {
+  // A stopped process is the extreme of a decoder short of CPU: without the bound, all 5 s of
+  // input would wait for it and the stream would keep that latency.
+  const pid = onlyChild(isDecoderArgs, 'decoder');
+  const before = await streamEntry(server.httpBase, key);
+  const skippedBefore = Number(before!.stats.decoderSkippedTags);
+  process.kill(pid, 'SIGSTOP');
+  const backlog: number[] = [];
+  try {
+    for (const end = Date.now() + 5000; Date.now() < end;) {
+      backlog.push(Number((await streamEntry(server.httpBase, key))!.stats.decoderBacklogMs));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  const during = await streamEntry(server.httpBase, key);
+  const framesIn = Number(during!.stats.framesIn);
+  t.diagnostic(`decoder backlog while stopped (ms, every 0.5 s): ${backlog.filter((_, i) => i % 5 === 0).join(' ')}; max ${Math.max(...backlog)}; skipped tags ${Number(during!.stats.decoderSkippedTags) - skippedBefore}`);
+  // The bound is 1 s at the stream's recent bitrate; a keyframe is larger than the average tag.
+  assert.ok(Math.max(...backlog) <= 1500, `backlog reached ${Math.max(...backlog)} ms`);
+  assert.ok(Math.max(...backlog) >= 500, 'the backlog was measured while the decoder was stopped');
+  assert.ok(Number(during!.stats.decoderSkippedTags) > skippedBefore, 'input was dropped while the decoder was stopped');
+  const resumed = await waitFor('decoded frames and an empty backlog after SIGCONT', async () => {
+    const e = await streamEntry(server.httpBase, key);
+    return e && Number(e.stats.framesIn) > framesIn + 25 && Number(e.stats.decoderBacklogMs) === 0 && e;
+  }, 15000, 100);
+  assert.equal(resumed.state, 'live');
+});
+
 test('decoder SIGKILLed: restarted with backoff, frames flow again within 3 s', { timeout: 60000 }, async (t) => {
   const pid = onlyChild(isDecoderArgs, 'decoder');
   const before = await streamEntry(server.httpBase, key);
