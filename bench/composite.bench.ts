@@ -22,6 +22,7 @@ import { compositeBlur } from '../plugins/background/masked-blur.ts';
 import { smoothMask } from '../plugins/background/mask-smoothing.ts';
 import { createAlphaPlanes, upsampleAlpha } from '../plugins/background/upsample-alpha.ts';
 import { hexToYuv } from '../plugins/background/yuv-color.ts';
+import { i420ToTensor } from '../plugins/frame-tensor.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -102,9 +103,9 @@ const smoothed = new Float32Array(MODEL * MODEL);
 const alpha = createAlphaPlanes(WIDTH, HEIGHT);
 const grey = hexToYuv('c0c0c0');
 // Same lookup as the worker's preprocessing.
-const unitScale = new Float32Array(256).map((_, i) => i / 255);
-const modelRgb = Uint8Array.from({ length: MODEL * MODEL * 3 }, (_, i) => (i * 31) & 255);
 const tensor = new Float32Array(MODEL * MODEL * 3);
+// The landscape model's input (what 'auto' runs on 16:9 frames): 1280x720 to it is exactly 1/5.
+const landscapeTensor = new Float32Array(256 * 144 * 3);
 confidenceToAlpha(confidences[0], 0.5, 0.15, modelAlpha);
 
 const dir = await mkdtemp(join(tmpdir(), 'composite-bench-'));
@@ -121,9 +122,8 @@ await rm(dir, { recursive: true, force: true });
 const rows: [string, Stats][] = [
   ['baseline: native copy of the planes', measure(() => copyFrame(source, frame))],
   ['baseline: one JS pass over all planes', measure(() => invertPlanes(frame))],
-  ['preprocess: RGB24 -> float tensor (256x256)', measure(() => {
-    for (let i = 0; i < tensor.length; i++) tensor[i] = unitScale[modelRgb[i]];
-  })],
+  ['preprocess: I420 frame -> float RGB tensor 256x144 (landscape model)', measure(() => i420ToTensor(frame, { width: 256, height: 144, range: [0, 1] }, landscapeTensor))],
+  [`preprocess: I420 frame -> float RGB tensor ${MODEL}x${MODEL}`, measure(() => i420ToTensor(frame, { width: MODEL, height: MODEL, range: [0, 1] }, tensor))],
   ['mask: smoothing + matte (256x256)', measure((i) => {
     smoothMask(confidences[i & 1], confidences[(i + 1) & 1], 0.7, smoothed);
     confidenceToAlpha(smoothed, 0.5, 0.15, modelAlpha);

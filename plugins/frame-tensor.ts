@@ -70,11 +70,15 @@ function levels(range: readonly [number, number]): Float32Array {
 /**
  * bilinear samples `plane` between rows starting at r0 and r1 and columns x0 and x1 with tap weights
  * wx, wy in 1/256 (of the second tap): computed in 1/65536 units, rounded back to 8 bits.
+ * Math.imul keeps every product an int32: a plain `*` gives -0 for a negative difference times a
+ * zero weight, and V8 then runs the whole function in doubles (about 1.4x slower here).
  */
 function bilinear(plane: Uint8Array, r0: number, r1: number, x0: number, x1: number, wx: number, wy: number): number {
-  const top = (plane[r0 + x0] << 8) + (plane[r0 + x1] - plane[r0 + x0]) * wx;
-  const bottom = (plane[r1 + x0] << 8) + (plane[r1 + x1] - plane[r1 + x0]) * wx;
-  return (((top << 8) + (bottom - top) * wy) + 32768) >> 16;
+  const a = plane[r0 + x0];
+  const c = plane[r1 + x0];
+  const top = (a << 8) + Math.imul(plane[r0 + x1] - a, wx);
+  const bottom = (c << 8) + Math.imul(plane[r1 + x1] - c, wx);
+  return ((top << 8) + Math.imul(bottom - top, wy) + 32768) >> 16;
 }
 
 /**
@@ -97,6 +101,8 @@ export function i420ToTensor(frame: YuvFrame, spec: TensorSpec, out?: Float32Arr
   const cx = taps(CW, (dw + 1) >> 1);
   const cy = taps(frame.height >> 1, (dh + 1) >> 1);
   const { y: Y, u: U, v: V } = frame;
+  // Where a tap falls on a sample (both weights 0), it is that sample: at an integer ratio (1280x720
+  // to 256x144 is exactly 5) every tap does, and one read replaces four.
   for (let j = 0; j < dh; j++) {
     const yr0 = ly.i0[j] * W;
     const yr1 = yr0 + ly.step[j] * W;
@@ -110,8 +116,9 @@ export function i420ToTensor(frame: YuvFrame, spec: TensorSpec, out?: Float32Arr
       const c0 = cx.i0[ci];
       const c1 = c0 + cx.step[ci];
       const wcx = cx.w[ci];
-      const d = bilinear(U, cr0, cr1, c0, c1, wcx, wcy) - 128;
-      const e = bilinear(V, cr0, cr1, c0, c1, wcx, wcy) - 128;
+      const onSample = wcx === 0 && wcy === 0;
+      const d = (onSample ? U[cr0 + c0] : bilinear(U, cr0, cr1, c0, c1, wcx, wcy)) - 128;
+      const e = (onSample ? V[cr0 + c0] : bilinear(V, cr0, cr1, c0, c1, wcx, wcy)) - 128;
       // R, G, B = (298 C + 409 E), (298 C - 100 D - 208 E), (298 C + 516 D), + 128 >> 8; offset by 512
       // into the level table, which clamps to 0..255 (the sums stay within -512..767).
       const re = 409 * e;
@@ -121,7 +128,7 @@ export function i420ToTensor(frame: YuvFrame, spec: TensorSpec, out?: Float32Arr
         const x0 = lx.i0[i];
         const x1 = x0 + lx.step[i];
         const wx = lx.w[i];
-        const c = bilinear(Y, yr0, yr1, x0, x1, wx, wy) - 16;
+        const c = (wx === 0 && wy === 0 ? Y[yr0 + x0] : bilinear(Y, yr0, yr1, x0, x1, wx, wy)) - 16;
         const l = 298 * c + 128 + (512 << 8);
         tensor[o] = value[(l + re) >> 8];
         tensor[o + 1] = value[(l + ge) >> 8];
