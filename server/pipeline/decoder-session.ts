@@ -45,7 +45,7 @@ const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
  * beyond the OS pipe); one short of CPU would otherwise fall further behind for as long as the
  * overload lasts, and every second it falls behind is a second of latency the stream keeps.
  */
-export const MAX_PENDING_INPUT_MS = 1000;
+const MAX_PENDING_INPUT_MS = 1000;
 /** Time constant of the input bitrate estimate, ms (also how long before the time bound applies). */
 const BITRATE_WINDOW_MS = 3000;
 
