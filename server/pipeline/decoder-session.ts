@@ -120,6 +120,16 @@ export class DecoderSession {
     return this.inputBytesPerMs > 0 ? pending / this.inputBytesPerMs : Infinity;
   }
 
+  /**
+   * isBehind: more than MAX_PENDING_INPUT_BYTES wait for ffmpeg, or, once the bitrate estimate has
+   * had BITRATE_WINDOW_MS to settle, more than MAX_PENDING_INPUT_MS of it.
+   */
+  private isBehind(now: number): boolean {
+    if (this.process.stdin.writableLength > MAX_PENDING_INPUT_BYTES) return true;
+    const rateKnown = this.firstInputAt !== undefined && now - this.firstInputAt >= BITRATE_WINDOW_MS;
+    return rateKnown && this.pendingInputMs > MAX_PENDING_INPUT_MS;
+  }
+
   /** countInput adds a video tag's bytes to the bitrate estimate. */
   private countInput(bytes: number, now: number): void {
     this.firstInputAt ??= now;
@@ -170,8 +180,7 @@ export class DecoderSession {
     if (!isSequenceHeader(tag)) {
       const now = performance.now();
       const keyframe = (tag.data[0] >> 4) === 1;
-      const rateKnown = this.firstInputAt !== undefined && now - this.firstInputAt >= BITRATE_WINDOW_MS;
-      const behind = this.process.stdin.writableLength > MAX_PENDING_INPUT_BYTES || (rateKnown && this.pendingInputMs > MAX_PENDING_INPUT_MS);
+      const behind = this.isBehind(now);
       this.countInput(tag.data.length, now);
       if ((this.skippingToKeyframe && !keyframe) || behind) {
         this.skippingToKeyframe = true;
