@@ -42,6 +42,7 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'decoder_backlog_seconds', type: 'gauge', help: 'Video waiting for the decoder to read it, seconds at the stream\'s recent bitrate (0 while it keeps up; bounded at about 1 s).', read: (s) => one(seconds(s.stats.decoderBacklogMs)) },
   { name: 'decoder_skipped_tags_total', type: 'counter', help: 'Video tags dropped to the next keyframe because the decoder was about 1 s behind.', read: (s) => one(s.stats.decoderSkippedTags) },
   { name: 'encoder_backlog_frames', type: 'gauge', help: 'Frames written to the encoder that it has not taken yet (bounded at about 1 s).', read: (s) => one(s.stats.encoderBacklogFrames) },
+  { name: 'frame_buffers_allocated_total', type: 'counter', help: 'Frame buffers allocated since the stream started (flat once its pool covers the load; steady growth is churn for the garbage collector).', read: (s) => one(s.stats.frameBuffersAllocated) },
   { name: 'model_interval_frames', type: 'gauge', help: 'Load shedding: frames between model runs now (1 = every frame).', read: (s) => one(s.stats.modelIntervalFrames) },
   {
     name: 'stage_seconds',

@@ -139,6 +139,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     super();
     this.shedder = new LoadShedder(settings.maxModelIntervalFrames);
     this.stats.readDecoderBacklogMs = () => this.decoder?.pendingInputMs ?? 0;
+    this.stats.readFrameBuffersAllocated = () => this.framePool.allocated;
   }
 
   /** start creates the HLS folder and starts the decoder; the encoder follows the first frame. */

@@ -70,6 +70,11 @@ export interface StreamStatsSnapshot {
   encoderBacklogFrames: number;
   /** Load shedding: frames between model runs now (1 = every frame). */
   modelIntervalFrames: number;
+  /**
+   * Frame buffers (one decoded frame each, e.g. 1.4 MB at 1280x720) allocated since the stream
+   * started; it stops rising once the stream's pool covers its load. Steady growth means churn.
+   */
+  frameBuffersAllocated: number;
   /** Mean worker time per frame over the last samples, ms. */
   processMs: number;
   /** Mean model inference time per frame, ms (sum of every plugin's `inferenceMs`). */
@@ -91,6 +96,8 @@ export class StreamStats {
   encoderBacklogFrames = 0;
   modelIntervalFrames = 1;
   decoderSkippedTags = 0;
+  /** Reads how many frame buffers the stream has allocated (set by the pipeline that owns the pool). */
+  readFrameBuffersAllocated: () => number = () => 0;
   /** Reads the decoder's current backlog in ms (set by the pipeline that owns the decoder). */
   readDecoderBacklogMs: () => number = () => 0;
   readonly latency = new RollingSamples();
@@ -123,6 +130,7 @@ export class StreamStats {
       decoderSkippedTags: this.decoderSkippedTags,
       encoderBacklogFrames: this.encoderBacklogFrames,
       modelIntervalFrames: this.modelIntervalFrames,
+      frameBuffersAllocated: this.readFrameBuffersAllocated(),
       processMs: r(this.process.mean()),
       inferenceMs: r(this.inference.mean()),
       latencyMs: { p50: r(this.latency.percentile(50)), p95: r(this.latency.percentile(95)), p99: r(this.latency.percentile(99)) },

@@ -53,6 +53,16 @@ describe('/metrics', () => {
     assert.ok(value(samples, `${METRIC_PREFIX}process_seconds`)! > 0, 'the background plugin takes measurable worker time');
   });
 
+  it('counts frame buffers: recycled, not one allocated per frame', async () => {
+    const samples = await waitFor('200 frames in', async () => {
+      const s = (await scrape()).samples;
+      return (value(s, `${METRIC_PREFIX}frames_in_total`) ?? 0) >= 200 ? s : undefined;
+    }, 60000, 500);
+    const allocated = value(samples, `${METRIC_PREFIX}frame_buffers_allocated_total`)!;
+    // A start-up burst (the encoder taking its first frames late) may allocate a few dozen.
+    assert.ok(allocated > 0 && allocated <= 100, `allocated ${allocated} for ${value(samples, `${METRIC_PREFIX}frames_in_total`)} frames`);
+  });
+
   it('drops the stream\'s series after the publisher leaves', async () => {
     await publisher!.stop();
     const samples = await waitFor('the stream series to go', async () => {

@@ -28,3 +28,33 @@ test('a moved (detached) buffer is refused', () => {
   pool.give(a);
   assert.equal(pool.freeCount, 0);
 });
+
+test('a burst of buffers that comes back is kept for the next burst, not allocated again', () => {
+  const pool = new FramePool();
+  for (let round = 0; round < 3; round++) {
+    const out = Array.from({ length: 30 }, () => pool.take(16));
+    for (const b of out) pool.give(b);
+  }
+  assert.deepEqual([pool.allocated, pool.reused], [30, 60]);
+});
+
+test('buffers left free through a whole 10 s window are released, down to 4', () => {
+  let clock = 0;
+  const pool = new FramePool(64, () => clock);
+  const burst = Array.from({ length: 20 }, () => pool.take(16));
+  for (const b of burst) pool.give(b);
+  // Steady use of 2 buffers at a time for 25 s: 18 of the 20 are never needed.
+  for (; clock < 25_000; clock += 33) {
+    const a = pool.take(16); const b = pool.take(16);
+    pool.give(a); pool.give(b);
+  }
+  assert.equal(pool.allocated, 20);
+  assert.equal(pool.freeCount, 4, 'kept: the minimum');
+  assert.equal(pool.trimmed, 16);
+  // A window in which every buffer was used releases nothing.
+  const all = Array.from({ length: 4 }, () => pool.take(16));
+  for (const b of all) pool.give(b);
+  clock += 10_001;
+  pool.give(pool.take(16));
+  assert.equal(pool.trimmed, 16);
+});
