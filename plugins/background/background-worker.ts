@@ -5,9 +5,12 @@
  * -> temporal smoothing with the stream's previous mask -> alpha matte -> composite into the frame.
  *
  * Buffers that never outlive one call are cached per worker by size; everything that belongs to a
- * stream (the previous mask) travels in the returned state, moved between threads, not copied.
+ * stream (the previous mask) travels in the returned state, moved between threads, not copied. The
+ * one per-stream thing a worker keeps is a cache: the matte it last made for the stream, reused
+ * while load shedding reuses the mask it came from.
  */
 import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-node';
 import { defineFramePluginWorker, type YuvFrame } from '../plugin-api.ts';
 import type { BackgroundOptions } from './background-options.ts';
@@ -30,6 +33,8 @@ export interface BackgroundState {
   maskHeight: number;
   /** Frame index at which the model last ran (load shedding reuses the mask until the interval passes). */
   modelFrameIndex: number;
+  /** Id of the model run that produced the mask (unique in the process); a matte made from it can be reused. */
+  maskId?: number;
 }
 
 // Input tensors may still be read by a pending run() while another frame is preprocessed (when the
@@ -46,20 +51,51 @@ function releaseInput(buffer: Float32Array): void {
   if (list.length < 4) list.push(buffer);
 }
 
-// Post-processing buffers: used only in the synchronous tail of process(), so one set per size is enough.
-const alphaBySize = new Map<string, { model: Uint8Array; planes: AlphaPlanes }>();
+// The model-resolution matte: used only in the synchronous tail of process(), so one per size is enough.
+const modelAlphaBySize = new Map<number, Uint8Array>();
 
-function alphaBuffers(modelWidth: number, modelHeight: number, frame: YuvFrame): { model: Uint8Array; planes: AlphaPlanes } {
-  const key = `${modelWidth}x${modelHeight}>${frame.width}x${frame.height}`;
-  let entry = alphaBySize.get(key);
-  if (entry === undefined) {
-    if (alphaBySize.size >= 4) alphaBySize.clear();
-    entry = {
-      model: new Uint8Array(modelWidth * modelHeight),
-      planes: createAlphaPlanes(frame.width, frame.height),
-    };
-    alphaBySize.set(key, entry);
+function modelAlpha(length: number): Uint8Array {
+  let buffer = modelAlphaBySize.get(length);
+  if (buffer === undefined) {
+    if (modelAlphaBySize.size >= 4) modelAlphaBySize.clear();
+    modelAlphaBySize.set(length, (buffer = new Uint8Array(length)));
   }
+  return buffer;
+}
+
+/**
+ * StreamMatte is one stream's matte at frame resolution in this worker, kept so that frames which
+ * reuse the stream's mask under load shedding also reuse its matte instead of upsampling it again.
+ * A stream has at most one frame in flight, so its planes are never read and written at once.
+ */
+interface StreamMatte {
+  /** The mask the planes were made from (BackgroundState.maskId). */
+  maskId: number;
+  /** Options and sizes the planes were made with. */
+  key: string;
+  planes: AlphaPlanes;
+}
+
+/** Streams whose matte this worker keeps, least recently used first; ended streams age out. */
+const matteByStream = new Map<string, StreamMatte>();
+const MAX_STREAM_MATTES = 8;
+let maskCounter = 0;
+
+/** newMaskId returns an id unique in the process for a mask the model just produced. */
+function newMaskId(): number {
+  maskCounter += 1;
+  return threadId * 2 ** 32 + maskCounter;
+}
+
+/** streamMatte returns the stream's matte entry, moved to the most recently used end (new planes when the frame size changed). */
+function streamMatte(streamPath: string, frame: YuvFrame): StreamMatte {
+  let entry = matteByStream.get(streamPath);
+  if (entry !== undefined) matteByStream.delete(streamPath);
+  if (entry === undefined || entry.planes.y.length !== frame.width * frame.height || entry.planes.yRuns.height !== frame.height) {
+    entry = { maskId: -1, key: '', planes: createAlphaPlanes(frame.width, frame.height) };
+  }
+  matteByStream.set(streamPath, entry);
+  if (matteByStream.size > MAX_STREAM_MATTES) matteByStream.delete(matteByStream.keys().next().value!);
   return entry;
 }
 
@@ -95,12 +131,14 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
     const image = options.mode === 'image' ? await loadImageBackground(options.imagePath, frame.width, frame.height) : undefined;
     let smoothed: Float32Array;
     let modelFrameIndex: number;
+    let maskId: number;
     let preprocessMs = 0;
     let inferenceMs = 0;
     let smoothingMs = 0;
     if (reuse) {
       smoothed = state!.previousMask;
       modelFrameIndex = state!.modelFrameIndex;
+      maskId = state!.maskId ?? newMaskId();
     } else {
       const runner = await ctx.model(modelId);
       const t0 = performance.now();
@@ -126,20 +164,27 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
       smoothed = smoothMask(confidence, previous, options.smoothing, previous ?? new Float32Array(mw * mh));
       smoothingMs = performance.now() - t2;
       modelFrameIndex = frame.index;
+      maskId = newMaskId();
     }
 
     const t3 = performance.now();
-    const buffers = alphaBuffers(mw, mh, frame);
-    confidenceToAlpha(smoothed, options.threshold, options.edgeSoftness, buffers.model);
-    const t4 = performance.now();
-    upsampleAlpha(buffers.model, mw, mh, frame.width, frame.height, buffers.planes);
-    if (options.mode === 'color') compositeColor(frame, buffers.planes, hexToYuv(options.color));
-    else if (options.mode === 'blur') compositeBlur(frame, buffers.planes, options.blurRadiusPx);
-    else compositePlanes(frame, buffers.planes, image!);
+    const matteKey = `${options.threshold}/${options.edgeSoftness} ${mw}x${mh}`;
+    const matte = streamMatte(ctx.streamPath, frame);
+    let t4 = t3;
+    if (matte.maskId !== maskId || matte.key !== matteKey) {
+      const alpha = confidenceToAlpha(smoothed, options.threshold, options.edgeSoftness, modelAlpha(mw * mh));
+      t4 = performance.now();
+      upsampleAlpha(alpha, mw, mh, frame.width, frame.height, matte.planes);
+      matte.maskId = maskId;
+      matte.key = matteKey;
+    }
+    if (options.mode === 'color') compositeColor(frame, matte.planes, hexToYuv(options.color));
+    else if (options.mode === 'blur') compositeBlur(frame, matte.planes, options.blurRadiusPx);
+    else compositePlanes(frame, matte.planes, image!);
     const t5 = performance.now();
 
     return {
-      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh, modelFrameIndex },
+      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh, modelFrameIndex, maskId },
       timings: { preprocessMs, inferenceMs, maskMs: smoothingMs + (t4 - t3), compositeMs: t5 - t4 },
     };
   },

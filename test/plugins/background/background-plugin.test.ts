@@ -203,3 +203,32 @@ test('worker (fake model): modelIntervalFrames 3 runs the model on every third f
     await host.close();
   }
 });
+
+test('worker (fake model): frames that reuse the mask reuse its matte, the same output as upsampling again', async () => {
+  const runner = fakeRunner((x, y, w) => (x + y < w / 2 ? 1 : x + y < w / 2 + 6 ? 0.5 : 0)); // a diagonal, soft edge
+  const worker = (await import('../../../plugins/background/background-worker.ts')).default;
+  const image = solidRgbImage(64, 36, (x) => [x * 4, 120, 255 - x * 4]);
+  const options = { ...DEFAULTS };
+  const call = async (index: number, state: BackgroundState | undefined, streamPath: string, opts = options) => {
+    const frame = rgbToYuvFrame(image, index);
+    const result = await worker.process({ frame, options: opts, state, model: async () => runner, streamPath, modelIntervalFrames: 3 });
+    return { frame, result, state: result.state as BackgroundState };
+  };
+  const first = await call(0, undefined, '/reuse');
+  const second = await call(1, first.state, '/reuse');
+  assert.equal(runner.runs, 1, 'frame 1 reuses the mask');
+  assert.equal(second.result.timings!.maskMs, 0, 'and the matte: no matte work');
+  assert.deepEqual([second.frame.y, second.frame.u, second.frame.v], [first.frame.y, first.frame.u, first.frame.v]);
+  // Another stream's frame in between (same worker, same sizes) must not disturb this stream's matte.
+  const other = fakeRunner(() => 0);
+  await worker.process({ frame: rgbToYuvFrame(image, 0), options, state: undefined, model: async () => other, streamPath: '/other', modelIntervalFrames: 3 });
+  const third = await call(2, second.state, '/reuse');
+  assert.equal(third.result.timings!.maskMs, 0);
+  assert.deepEqual([third.frame.y, third.frame.u, third.frame.v], [first.frame.y, first.frame.u, first.frame.v]);
+  // A threshold change while the mask is reused makes a new matte from the same mask.
+  const moved = await call(2, second.state, '/reuse', { ...options, threshold: 0.9 });
+  assert.ok(moved.result.timings!.maskMs! > 0, 'the matte was made again');
+  const fresh = await call(0, undefined, '/fresh', { ...options, threshold: 0.9 });
+  assert.deepEqual([moved.frame.y, moved.frame.u, moved.frame.v], [fresh.frame.y, fresh.frame.u, fresh.frame.v]);
+  assert.notDeepEqual(moved.frame.y, first.frame.y, 'the threshold matters for this mask');
+});
