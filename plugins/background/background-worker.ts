@@ -69,9 +69,7 @@ function modelAlpha(length: number): Uint8Array {
  * A stream has at most one frame in flight, so its planes are never read and written at once.
  */
 interface StreamMatte {
-  /** The mask the planes were made from (BackgroundState.maskId). */
-  maskId: number;
-  /** Options and sizes the planes were made with. */
+  /** What the planes were made from: the mask (BackgroundState.maskId), the matte options, the model size. */
   key: string;
   planes: AlphaPlanes;
 }
@@ -92,7 +90,7 @@ function streamMatte(streamPath: string, frame: YuvFrame): StreamMatte {
   let entry = matteByStream.get(streamPath);
   if (entry !== undefined) matteByStream.delete(streamPath);
   if (entry === undefined || entry.planes.y.length !== frame.width * frame.height || entry.planes.yRuns.height !== frame.height) {
-    entry = { maskId: -1, key: '', planes: createAlphaPlanes(frame.width, frame.height) };
+    entry = { key: '', planes: createAlphaPlanes(frame.width, frame.height) };
   }
   matteByStream.set(streamPath, entry);
   if (matteByStream.size > MAX_STREAM_MATTES) matteByStream.delete(matteByStream.keys().next().value!);
@@ -168,14 +166,13 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
     }
 
     const t3 = performance.now();
-    const matteKey = `${options.threshold}/${options.edgeSoftness} ${mw}x${mh}`;
+    const matteKey = `${maskId} ${options.threshold}/${options.edgeSoftness} ${mw}x${mh}`;
     const matte = streamMatte(ctx.streamPath, frame);
     let t4 = t3;
-    if (matte.maskId !== maskId || matte.key !== matteKey) {
+    if (matte.key !== matteKey) {
       const alpha = confidenceToAlpha(smoothed, options.threshold, options.edgeSoftness, modelAlpha(mw * mh));
       t4 = performance.now();
       upsampleAlpha(alpha, mw, mh, frame.width, frame.height, matte.planes);
-      matte.maskId = maskId;
       matte.key = matteKey;
     }
     if (options.mode === 'color') compositeColor(frame, matte.planes, hexToYuv(options.color));

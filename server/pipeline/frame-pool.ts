@@ -62,7 +62,6 @@ export class FramePool {
       this.reused += 1;
       return buffer;
     }
-    if (entry) entry.lowWater = 0;
     this.allocated += 1;
     return new Uint8Array(new ArrayBuffer(size));
   }
