@@ -41,15 +41,11 @@ export function buildDecoderArgs(input: DecoderArgsInput = {}): string[] {
   return [...COMMON, ...argsOf(command)];
 }
 
-/** EncoderArgsInput describes one processed stream's encode and outputs. */
+/**
+ * EncoderArgsInput describes one processed stream's encode and outputs. The frame size and rate
+ * come in the YUV4MPEG2 header on stdin, so the encoder can start before the first frame is decoded.
+ */
 export interface EncoderArgsInput {
-  /** Frame size in px. */
-  width: number;
-  height: number;
-  /** Frame rate as ffmpeg reads it, e.g. `30` or `30000/1001`. */
-  frameRate: string;
-  /** Frames per second as a number, for the GOP length. */
-  fps: number;
   /** True when audio (FLV, audio tags only, timestamps rebased to the first video frame) comes on fd 3. */
   hasAudio: boolean;
   /** RTMP URL to publish the processed stream to, or '' for none. */
@@ -73,19 +69,21 @@ function teeEscape(value: string): string {
 }
 
 /**
- * buildEncoderArgs: raw I420 frames on stdin (+ FLV audio on fd 3) -> one libx264 encode
- * (zerolatency, a keyframe every `keyframeIntervalMs`) -> the tee muxer feeding RTMP (FLV) and
- * HLS (rolling window, old segments deleted, appended to on reconnect with a discontinuity).
+ * buildEncoderArgs: YUV4MPEG2 I420 frames on stdin (+ FLV audio on fd 3) -> one libx264 encode
+ * (zerolatency, a keyframe every `keyframeIntervalMs` of stream time, forced by time so that no
+ * frame rate is needed up front) -> the tee muxer feeding RTMP (FLV) and HLS (rolling window, old
+ * segments deleted, appended to on reconnect with a discontinuity). The header carries no colour
+ * tags, so the output is untagged BT.601 limited range like the frames the plugins produce.
  */
 export function buildEncoderArgs(input: EncoderArgsInput): string[] {
-  const gop = Math.max(1, Math.round((input.fps * input.keyframeIntervalMs) / 1000));
-  const command = ffmpeg().input('pipe:0').inputFormat('rawvideo')
-    .inputOptions(['-pix_fmt', 'yuv420p', '-video_size', `${input.width}x${input.height}`, '-framerate', input.frameRate]);
+  const command = ffmpeg().input('pipe:0').inputFormat('yuv4mpegpipe');
   if (input.hasAudio) {
     command.input('pipe:3').inputFormat('flv').inputOptions(['-probesize', '32768', '-analyzeduration', '0']);
   }
+  // x264's own keyframe limit is lifted: keyframes come only from the time expression.
   const video = ['-map', '0:v', '-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
-    '-crf', String(input.crf), '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-crf', String(input.crf), '-force_key_frames', `expr:gte(t,n_forced*${input.keyframeIntervalMs / 1000})`,
+    '-x264-params', 'keyint=infinite', '-sc_threshold', '0',
     '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
   if (input.maxBitrateKbps > 0) {
     video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);

@@ -75,6 +75,8 @@ const MAX_PENDING_AUDIO_TAGS = 2000;
 const STABLE_AFTER_MS = 30_000;
 const MAX_FAILED_STARTS = 3;
 const STOP_GRACE_MS = 3000;
+/** The line that precedes each frame in a YUV4MPEG2 stream. */
+const Y4M_FRAME_MARKER = Buffer.from('FRAME\n');
 
 /** Backoff keeps consecutive restarts apart: 250 ms, 500 ms, 1 s, 2 s, then 4 s; reset once stable. */
 class Backoff {
@@ -106,6 +108,12 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private encoderStartIndex = 0;
   /** Frames skipped because the current encoder's input was full. */
   private encoderSkipped = 0;
+  /** Whether the current encoder was started with an audio input (fd 3). */
+  private encoderHasAudio = false;
+  /** Whether the current encoder has been given the YUV4MPEG2 stream header. */
+  private encoderHasHeader = false;
+  /** Whether the current encoder's audio input has been given the AAC sequence header. */
+  private encoderHasAudioConfig = false;
   private pluginFailureLog = { lastAt: -Infinity, suppressed: 0 };
   private audioSequenceHeader?: Buffer;
   private pendingAudio: FlvTag[] = [];
@@ -142,10 +150,16 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.stats.readFrameBuffersAllocated = () => this.framePool.allocated;
   }
 
-  /** start creates the HLS folder and starts the decoder; the encoder follows the first frame. */
+  /**
+   * start creates the HLS folder and starts the decoder and the encoder together: the encoder's
+   * process start-up (~0.1 s of CPU, more on a busy machine) overlaps the decoder's, and it waits
+   * for the stream header, written once the first frame is decoded.
+   */
   async start(): Promise<void> {
     await mkdir(this.settings.hlsPlaylistPath.replace(/\/[^/]*$/, ''), { recursive: true });
-    if (!this.stopping) this.startDecoder();
+    if (this.stopping) return;
+    this.startDecoder();
+    this.startEncoder();
   }
 
   /** stop ends the stream: drains decoded frames, ends the outputs (playlist gets ENDLIST), reaps the children. */
@@ -232,7 +246,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.epochPtsMs = decoder.firstPtsMs ?? 0;
     this.format = {
       width: header.width, height: header.height, fps: header.fps, frameRate: header.frameRate,
-      hasAudio: this.pendingAudio.length > 0 || this.audioSequenceHeader !== undefined || this.source.audioDeclared(),
+      hasAudio: this.audioSeen(),
     };
     this.scheduler = new FrameScheduler((f) => this.process(f), {
       write: (out, f) => this.writeFrame(out, f),
@@ -244,7 +258,15 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       blank: () => this.blank(),
       release: (buffer) => this.release(buffer),
     }, this.settings.maxQueueFrames);
-    this.startEncoder();
+    this.log.info({ width: header.width, height: header.height, fps: header.fps, hasAudio: this.format.hasAudio }, 'stream format');
+    if (this.encoder && this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
+    else if (this.encoder) {
+      // Audio turned up (or did not) after the encoder was started: start it again with the right inputs.
+      const stale = this.encoder;
+      this.encoder = undefined;
+      stale.kill();
+      this.startEncoder();
+    }
     this.emit('started', this.format);
   }
 
@@ -300,12 +322,13 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private onAudio(tag: FlvTag): void {
     if (isSequenceHeader(tag)) {
       this.audioSequenceHeader = Buffer.from(tag.data);
+      this.sendEncoderAudioConfig();
       return;
     }
     if (!this.format) {
       this.pendingAudio.push({ ...tag, data: Buffer.from(tag.data) });
       if (this.pendingAudio.length > MAX_PENDING_AUDIO_TAGS) this.pendingAudio.shift();
-    } else if (this.format.hasAudio && this.encoder) {
+    } else if (this.format.hasAudio && this.encoder && this.encoderHasAudio) {
       this.writeAudio(tag);
     }
   }
@@ -318,7 +341,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
    * frame, and audio follows it (writeAudio).
    */
   get outputPtsOriginMs(): number | undefined {
-    if (!this.format || !this.encoder) return undefined;
+    if (!this.format || !this.encoder || !this.encoderHasHeader) return undefined;
     return this.epochPtsMs + ((this.encoderStartIndex + this.encoderSkipped) * 1000) / this.format.fps;
   }
 
@@ -331,26 +354,57 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
 
   // ---- encoder --------------------------------------------------------------------------------
 
+  /**
+   * startEncoder starts an encoder that reads the stream header and frames from stdin. Audio
+   * presence is the format's once known, else what the publisher has shown so far (its metadata, or
+   * audio tags); the header goes in once the format is known (now, or in onDecoderHeader).
+   */
   private startEncoder(): void {
     const s = this.settings;
-    const f = this.format!;
+    const hasAudio = this.format?.hasAudio ?? this.audioSeen();
     const args = buildEncoderArgs({
-      width: f.width, height: f.height, frameRate: f.frameRate, fps: f.fps, hasAudio: f.hasAudio,
-      rtmpUrl: s.outputRtmpUrl, hlsPlaylistPath: s.hlsPlaylistPath, segmentDurationMs: s.segmentDurationMs,
+      hasAudio, rtmpUrl: s.outputRtmpUrl, hlsPlaylistPath: s.hlsPlaylistPath, segmentDurationMs: s.segmentDurationMs,
       playlistLength: s.playlistLength, ...s.encoder, continuePlaylist: existsSync(s.hlsPlaylistPath),
     });
-    const encoder = new FfmpegProcess(s.ffmpegPath, args, f.hasAudio ? 1 : 0);
+    const encoder = new FfmpegProcess(s.ffmpegPath, args, hasAudio ? 1 : 0);
     this.encoder = encoder;
+    this.encoderHasAudio = hasAudio;
+    this.encoderHasHeader = false;
+    this.encoderHasAudioConfig = false;
+    this.log.info({ pid: encoder.pid, hasAudio }, 'encoder started');
+    encoder.exited.then((exit) => this.onEncoderExit(encoder, exit));
+    if (hasAudio) {
+      encoder.pipe(3).write(flvHeader(true, false));
+      this.sendEncoderAudioConfig();
+    }
+    if (this.format) this.sendEncoderHeader();
+  }
+
+  /** audioSeen tells whether the publisher has declared or sent audio so far. */
+  private audioSeen(): boolean {
+    return this.pendingAudio.length > 0 || this.audioSequenceHeader !== undefined || this.source.audioDeclared();
+  }
+
+  /** sendEncoderAudioConfig gives the encoder's audio input the AAC sequence header, once. */
+  private sendEncoderAudioConfig(): void {
+    if (!this.encoder || !this.encoderHasAudio || this.encoderHasAudioConfig || !this.audioSequenceHeader) return;
+    this.encoder.pipe(3).write(flvTagBytes(FLV_AUDIO, 0, this.audioSequenceHeader));
+    this.encoderHasAudioConfig = true;
+  }
+
+  /**
+   * sendEncoderHeader starts the encoder's video: the YUV4MPEG2 header (size and rate only; no
+   * colour tags, see buildEncoderArgs), then the audio held back until the output's time origin
+   * was known. The encoder's timestamp 0 is the next frame written.
+   */
+  private sendEncoderHeader(): void {
+    const { width, height, frameRate } = this.format!;
+    const encoder = this.encoder!;
+    encoder.stdin.write(`YUV4MPEG2 W${width} H${height} F${frameRate.replace('/', ':')}\n`);
+    this.encoderHasHeader = true;
     this.encoderStartIndex = this.written;
     this.encoderSkipped = 0;
-    this.log.info({ pid: encoder.pid, width: f.width, height: f.height, fps: f.fps, hasAudio: f.hasAudio }, 'encoder started');
-    encoder.exited.then((exit) => this.onEncoderExit(encoder, exit));
-    if (f.hasAudio) {
-      const audio = encoder.pipe(3);
-      audio.write(flvHeader(true, false));
-      if (this.audioSequenceHeader) audio.write(flvTagBytes(FLV_AUDIO, 0, this.audioSequenceHeader));
-      for (const tag of this.pendingAudio) this.writeAudio(tag);
-    }
+    if (this.encoderHasAudio) for (const tag of this.pendingAudio) this.writeAudio(tag);
     this.pendingAudio = [];
   }
 
@@ -423,7 +477,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.stats.latency.add(performance.now() - frame.decodedAt);
     this.stats.out.mark();
     this.stats.queueDepth = this.scheduler?.queued ?? 0;
-    const stdin = this.encoder?.stdin;
+    const stdin = this.encoderHasHeader ? this.encoder?.stdin : undefined;
     if (!stdin || stdin.destroyed || !stdin.writable) return;
     // An encoder starved of CPU must not queue frames without bound: past ~1 s of frames waiting,
     // the frame is skipped and the audio timeline shifts with it (see writeAudio), keeping sync.
@@ -434,6 +488,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }
     this.pendingWrites.set(output, (this.pendingWrites.get(output) ?? 0) + 1);
     this.stats.encoderBacklogFrames += 1;
+    stdin.write(Y4M_FRAME_MARKER);
     stdin.write(output, () => this.onEncoderWriteDone(output));
   }
 
@@ -476,7 +531,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       return;
     }
     encoder.stdin.end();
-    if (this.format?.hasAudio) encoder.pipe(3).end();
+    if (this.encoderHasAudio) encoder.pipe(3).end();
   }
 
   private fail(error: MediaServerError): void {

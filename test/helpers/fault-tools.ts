@@ -128,9 +128,12 @@ export function ffmpegChildArgs(serverPid: number): { pid: number; args: string[
     .map((c) => ({ pid: c.pid, args: cmdline(c.pid) ?? [] }));
 }
 
-/** decoderPids and encoderPids tell the two kinds of ffmpeg child apart by their arguments. */
-export const isDecoderArgs = (args: string[]): boolean => args.includes('yuv4mpegpipe');
-export const isEncoderArgs = (args: string[]): boolean => args.includes('tee');
+/**
+ * isDecoderArgs and isEncoderArgs tell the two kinds of ffmpeg child apart by their arguments:
+ * the decoder reads FLV, the encoder runs libx264 into the tee muxer (both speak YUV4MPEG2).
+ */
+export const isDecoderArgs = (args: string[]): boolean => args.includes('flv') && !args.includes('libx264');
+export const isEncoderArgs = (args: string[]): boolean => args.includes('libx264') && args.includes('tee');
 
 /** processesMentioning lists pids (any parent) whose arguments contain `text`, excluding `exceptPid`. */
 export function processesMentioning(text: string, exceptPid?: number): { pid: number; args: string[] }[] {

@@ -20,18 +20,19 @@ test('decoder: a fixed output size scales with the aspect ratio kept and pads', 
 });
 
 const encoder: EncoderArgsInput = {
-  width: 1280, height: 720, frameRate: '30000/1001', fps: 29.97, hasAudio: true,
+  hasAudio: true,
   rtmpUrl: 'rtmp://127.0.0.1:1935/live/stream-demo?token=abc', hlsPlaylistPath: '/m/live/stream-demo/index.m3u8',
   segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0, continuePlaylist: true,
 };
 
-test('encoder: raw I420 in, libx264 zerolatency with a keyframe every 2 s, tee to RTMP and HLS', () => {
+test('encoder: YUV4MPEG2 in (size and rate from its header), libx264 zerolatency with a keyframe every 2 s, tee to RTMP and HLS', () => {
   const args = buildEncoderArgs(encoder);
-  assert.equal(after(args, '-video_size'), '1280x720');
-  assert.equal(after(args, '-framerate'), '30000/1001');
+  assert.equal(after(args, '-f'), 'yuv4mpegpipe');
+  assert.equal(after(args, '-i'), 'pipe:0');
+  assert.ok(!args.includes('-video_size') && !args.includes('-framerate'), 'no frame size or rate before the first frame');
   assert.equal(after(args, '-tune'), 'zerolatency');
-  assert.equal(after(args, '-g'), '60');
-  assert.equal(after(args, '-keyint_min'), '60');
+  assert.equal(after(args, '-force_key_frames'), 'expr:gte(t,n_forced*2)');
+  assert.equal(after(args, '-x264-params'), 'keyint=infinite', 'keyframes only from the time expression');
   assert.equal(after(args, '-maxrate'), '4000k');
   assert.ok(args.includes('pipe:3') && args.includes('1:a'), 'audio from fd 3 is mapped and copied');
   const tee = args[args.length - 1];
