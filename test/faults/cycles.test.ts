@@ -1,7 +1,8 @@
 /**
  * Issue #5, leaks: many short publish/unpublish cycles, one after another. Afterwards no ffmpeg is
  * left, the server's open file descriptors are back to the baseline (±5), its RSS grew less than
- * 10% (baseline taken after a warm-up cycle), and every finished stream's HLS folder is removed once
+ * 10% (baseline taken after a warm-up cycle; up to 15 s are allowed for the last streams' garbage
+ * to be collected), and every finished stream's HLS folder is removed once
  * the retention time (1 s here) has passed. FAULTS_CYCLES sets the count (default 30; 100 by hand).
  */
 import { test, before, after } from 'node:test';
@@ -61,14 +62,20 @@ test(`${CYCLES} publish/unpublish cycles leave no processes, fds, memory or fold
     const n = fdCount(pid);
     return Math.abs(n - baseFds) <= 5 && n;
   }, 10000, 200).catch(() => fdCount(pid));
-  const rss = rssKb(pid);
+  // Garbage from the last streams (frame buffers, worker results) may still await a collection:
+  // an idle server collects it within seconds, a leak stays.
+  const rssAtEnd = rssKb(pid);
+  const rss = await waitFor('RSS back within 10% of the baseline', () => {
+    const kb = rssKb(pid);
+    return kb < baseRss * 1.1 && kb;
+  }, 15000, 500).catch(() => rssKb(pid));
   const folders = await waitFor('HLS folders removed after the retention time', () => {
     const left = readdirSync(join(server.mediaRoot, 'live'));
     return left.length === 0 ? left : false;
   }, 10000, 200).catch(() => readdirSync(join(server.mediaRoot, 'live')));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   t.diagnostic(`${CYCLES} cycles in ${(elapsed / 1000).toFixed(1)} s: to live mean ${mean(times.map((x) => x.liveMs)).toFixed(0)} ms (max ${Math.max(...times.map((x) => x.liveMs))}), to gone mean ${mean(times.map((x) => x.goneMs)).toFixed(0)} ms (max ${Math.max(...times.map((x) => x.goneMs))})`);
-  t.diagnostic(`fds ${baseFds} -> ${fds}; RSS ${(baseRss / 1024).toFixed(0)} -> ${(rss / 1024).toFixed(0)} MiB (${(((rss - baseRss) / baseRss) * 100).toFixed(1)}%); HLS folders left ${folders.length}`);
+  t.diagnostic(`fds ${baseFds} -> ${fds}; RSS ${(baseRss / 1024).toFixed(0)} -> ${(rssAtEnd / 1024).toFixed(0)} MiB at the end, ${(rss / 1024).toFixed(0)} MiB settled (${(((rss - baseRss) / baseRss) * 100).toFixed(1)}%); HLS folders left ${folders.length}`);
   if (Math.abs(fds - baseFds) > 5) {
     const now = fdTargets(pid);
     t.diagnostic(`new fds: ${now.filter((f) => !baseTargets.includes(f)).slice(0, 20).join(', ')}`);
