@@ -44,8 +44,9 @@ function roleOf(pid: number, root: number): Role {
   if (pid === root) return 'server';
   let cmd = '';
   try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone */ }
-  if (cmd.includes('yuv4mpegpipe')) return 'decoder';
+  // Both speak YUV4MPEG2: the encoder is the one running libx264.
   if (cmd.includes('libx264')) return 'encoder';
+  if (cmd.includes('yuv4mpegpipe')) return 'decoder';
   return 'other';
 }
 
