@@ -110,8 +110,6 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private encoderSkipped = 0;
   /** Whether the current encoder was started with an audio input (fd 3). */
   private encoderHasAudio = false;
-  /** Whether the current encoder has been given the YUV4MPEG2 stream header. */
-  private encoderHasHeader = false;
   /** Whether the current encoder's audio input has been given the AAC sequence header. */
   private encoderHasAudioConfig = false;
   private pluginFailureLog = { lastAt: -Infinity, suppressed: 0 };
@@ -328,7 +326,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     if (!this.format) {
       this.pendingAudio.push({ ...tag, data: Buffer.from(tag.data) });
       if (this.pendingAudio.length > MAX_PENDING_AUDIO_TAGS) this.pendingAudio.shift();
-    } else if (this.format.hasAudio && this.encoder && this.encoderHasAudio) {
+    } else if (this.format.hasAudio && this.encoder) {
       this.writeAudio(tag);
     }
   }
@@ -341,7 +339,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
    * frame, and audio follows it (writeAudio).
    */
   get outputPtsOriginMs(): number | undefined {
-    if (!this.format || !this.encoder || !this.encoderHasHeader) return undefined;
+    if (!this.format || !this.encoder) return undefined;
     return this.epochPtsMs + ((this.encoderStartIndex + this.encoderSkipped) * 1000) / this.format.fps;
   }
 
@@ -369,7 +367,6 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     const encoder = new FfmpegProcess(s.ffmpegPath, args, hasAudio ? 1 : 0);
     this.encoder = encoder;
     this.encoderHasAudio = hasAudio;
-    this.encoderHasHeader = false;
     this.encoderHasAudioConfig = false;
     this.log.info({ pid: encoder.pid, hasAudio }, 'encoder started');
     encoder.exited.then((exit) => this.onEncoderExit(encoder, exit));
@@ -395,13 +392,14 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   /**
    * sendEncoderHeader starts the encoder's video: the YUV4MPEG2 header (size and rate only; no
    * colour tags, see buildEncoderArgs), then the audio held back until the output's time origin
-   * was known. The encoder's timestamp 0 is the next frame written.
+   * was known. The encoder's timestamp 0 is the next frame written. It runs as soon as both the
+   * encoder and the format exist (startEncoder, onDecoderHeader), before any frame can be written,
+   * so an encoder with a known format always has its header.
    */
   private sendEncoderHeader(): void {
     const { width, height, frameRate } = this.format!;
     const encoder = this.encoder!;
     encoder.stdin.write(`YUV4MPEG2 W${width} H${height} F${frameRate.replace('/', ':')}\n`);
-    this.encoderHasHeader = true;
     this.encoderStartIndex = this.written;
     this.encoderSkipped = 0;
     if (this.encoderHasAudio) for (const tag of this.pendingAudio) this.writeAudio(tag);
@@ -477,7 +475,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.stats.latency.add(performance.now() - frame.decodedAt);
     this.stats.out.mark();
     this.stats.queueDepth = this.scheduler?.queued ?? 0;
-    const stdin = this.encoderHasHeader ? this.encoder?.stdin : undefined;
+    const stdin = this.encoder?.stdin;
     if (!stdin || stdin.destroyed || !stdin.writable) return;
     // An encoder starved of CPU must not queue frames without bound: past ~1 s of frames waiting,
     // the frame is skipped and the audio timeline shifts with it (see writeAudio), keeping sync.
