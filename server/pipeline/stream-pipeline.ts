@@ -258,13 +258,8 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }, this.settings.maxQueueFrames);
     this.log.info({ width: header.width, height: header.height, fps: header.fps, hasAudio: this.format.hasAudio }, 'stream format');
     if (this.encoder && this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
-    else if (this.encoder) {
-      // Audio turned up (or did not) after the encoder was started: start it again with the right inputs.
-      const stale = this.encoder;
-      this.encoder = undefined;
-      stale.kill();
-      this.startEncoder();
-    }
+    // Audio turned up (or did not) after the encoder was started: start it again with the right inputs.
+    else this.replaceEncoder();
     this.emit('started', this.format);
   }
 
@@ -318,6 +313,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   // ---- audio ----------------------------------------------------------------------------------
 
   private onAudio(tag: FlvTag): void {
+    if (this.format && !this.format.hasAudio && !this.stopping) this.onLateAudio();
     if (isSequenceHeader(tag)) {
       this.audioSequenceHeader = Buffer.from(tag.data);
       this.sendEncoderAudioConfig();
@@ -329,6 +325,33 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     } else if (this.format.hasAudio && this.encoder) {
       this.writeAudio(tag);
     }
+  }
+
+  /**
+   * onLateAudio takes audio that first turns up after the stream format was settled without it (a
+   * publisher whose audio starts later than its video): the format gains audio and the encoder,
+   * which has no audio input, is started again with one. Its output continues after a
+   * discontinuity, as after an encoder restart (counted in `restarts`; the output time origin
+   * moves). Once per stream: the format keeps its audio from then on.
+   */
+  private onLateAudio(): void {
+    this.format!.hasAudio = true;
+    this.log.info({}, 'audio turned up after the stream format was settled; starting the encoder again with an audio input');
+    if (this.encoder) this.stats.restarts += 1;
+    this.replaceEncoder();
+  }
+
+  /**
+   * replaceEncoder kills the current encoder and starts one for the format as it is now (frames
+   * its stdin still held are lost). With no encoder running (between an exit and its restart),
+   * nothing happens: the restart takes the format as it is then.
+   */
+  private replaceEncoder(): void {
+    if (!this.encoder) return;
+    const stale = this.encoder;
+    this.encoder = undefined;
+    stale.kill();
+    this.startEncoder();
   }
 
   /**

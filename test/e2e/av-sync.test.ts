@@ -47,10 +47,10 @@ function summary(m: SyncMeasurement): string {
 
 /** Publishes the probe, waits a minute, records the output (and the input) and measures both. */
 async function publishAndMeasure(name: string, query: string, publishBeforeReadMs = PUBLISH_BEFORE_READ_MS,
-  extraEncodeArgs: string[] = []): Promise<{ input: SyncMeasurement; output: SyncMeasurement }> {
+  extraEncodeArgs: string[] = [], inputArgs = syncProbeInputArgs()): Promise<{ input: SyncMeasurement; output: SyncMeasurement; key: string }> {
   const s = server!;
   const key = uniqueKey(name);
-  const pub = publish(`${s.rtmpBase}/${key}${query}`, syncProbeInputArgs(), [...syncProbeEncodeArgs(), ...extraEncodeArgs]);
+  const pub = publish(`${s.rtmpBase}/${key}${query}`, inputArgs, [...syncProbeEncodeArgs(), ...extraEncodeArgs]);
   publishers.push(pub);
   const startedAt = Date.now();
   const out = `${s.rtmpBase}/stream-${key}`;
@@ -69,7 +69,7 @@ async function publishAndMeasure(name: string, query: string, publishBeforeReadM
   const outFile = join(workDir, `${key}-out.mkv`);
   await Promise.all([recordCopy(`${s.rtmpBase}/${key}`, inFile, RECORD_S), recordCopy(out, outFile, RECORD_S)]);
   const [input, output] = await Promise.all([measureSync(inFile), measureSync(outFile)]);
-  return { input, output };
+  return { input, output, key };
 }
 
 function assertInSync(m: { input: SyncMeasurement; output: SyncMeasurement }, minPairs: number): void {
@@ -106,6 +106,24 @@ describe('A/V sync of the processed output', { concurrency: 3 }, () => {
     const m = await publishAndMeasure('sync-offset', '?bg=none', 15000, ['-output_ts_offset', '0.4']);
     t.diagnostic(`input:  ${summary(m.input)}`);
     t.diagnostic(`output: ${summary(m.output)}`);
+    assertInSync(m, RECORD_S - 2);
+  });
+
+  // A publisher whose audio starts after its video, with nothing saying audio is coming: MP3 (no
+  // sequence header to send up front), no metadata, and the muxer told not to hold the video back
+  // for the audio. The server has settled the stream's format without audio by the time the first
+  // audio arrives, and must start the encoder again with an audio input rather than drop it.
+  test('audio that starts 2 s after the video reaches the output, in sync (?bg=none)', { timeout: 150000 }, async (t) => {
+    const m = await publishAndMeasure('sync-late', '?bg=none', 15000,
+      ['-c:a', 'libmp3lame', '-flvflags', 'no_metadata', '-max_interleave_delta', '100000'], syncProbeInputArgs(2));
+    t.diagnostic(`input:  ${summary(m.input)}`);
+    t.diagnostic(`output: ${summary(m.output)}`);
+    const logs = server!.logs.filter((l) => l.streamPath === `/live/${m.key}`);
+    const format = logs.findIndex((l) => l.msg === 'stream format');
+    const late = logs.findIndex((l) => String(l.msg).startsWith('audio turned up after the stream format'));
+    t.diagnostic(`log: ${logs.filter((l) => /encoder|format|audio/.test(String(l.msg))).map((l) => `${l.msg} (hasAudio ${l.hasAudio})`).join(' | ')}`);
+    assert.ok(format >= 0 && logs[format]!.hasAudio === false, 'the format was settled without audio');
+    assert.ok(late > format, 'then the audio turned up');
     assertInSync(m, RECORD_S - 2);
   });
 });
