@@ -249,6 +249,74 @@ export async function measureCapacity(input: { path: string }, opts: { maxStream
   return steps;
 }
 
+// ---------------------------------------------------------------- 2b: bare ffmpeg at the failing step
+
+/** BareCapacity is `streams` bare ffmpeg transcodes run at once in real time (see measureBareCapacity). */
+export interface BareCapacity {
+  streams: number;
+  /** Which command: 'issue' = the cost baseline's, 'server codecs' = the server's default decoder and encoder settings. */
+  label: string;
+  args: string[];
+  pass: boolean;
+  /** Output frames per second of each transcode over the window. */
+  fps: number[];
+  /** Cores busy on average for all the transcodes together. */
+  coresBusy: number;
+  /** RSS and PSS of one transcode process (mean over the processes, MB, at the end of the window). */
+  rssMBPerProcess: number;
+  pssMBPerProcess: number;
+}
+
+/** The two bare commands measureBareCapacity runs: the issue's baseline, and the server's own codec settings. */
+export const BARE_COMMANDS: { label: string; input: string[]; output: string[] }[] = [
+  { label: 'issue baseline (auto threads, veryfast)', input: [], output: ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'] },
+  // decoder.threads 2, encoder.preset superfast, encoder.threads 1, encoder.crf 23 (server defaults).
+  { label: 'server codec settings (decode threads 2, superfast, x264 threads 1)', input: ['-threads', '2'], output: ['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-crf', '23', '-threads', '1'] },
+];
+
+/**
+ * measureBareCapacity runs `streams` bare ffmpeg transcodes of the looped input at once, each read at
+ * the input's own rate (`-re`) and encoded to the null muxer: decode + encode with nothing between,
+ * no server. Pass = every transcode kept >= minFps over the window (a transcode that cannot keep up
+ * falls behind, it drops nothing). It says whether this machine, right now, could carry that many
+ * streams' decoding and encoding at all. Frame counts come from `-progress` (every 0.5 s).
+ */
+export async function measureBareCapacity(input: { path: string }, streamCount: number, command: { label: string; input: string[]; output: string[] }, opts: { warmupS: number; windowS: number; minFps: number }): Promise<BareCapacity> {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', ...command.input, '-i', input.path,
+    ...command.output, '-an', '-f', 'null', '-', '-progress', 'pipe:1', '-stats_period', '0.5'];
+  const procs = Array.from({ length: streamCount }, () => {
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const state = { child, frame: 0, err: '' };
+    child.stdout!.on('data', (d: Buffer) => { for (const m of d.toString().matchAll(/^frame=(\d+)$/gm)) state.frame = Number(m[1]); });
+    child.stderr!.on('data', (d: Buffer) => { state.err = (state.err + d.toString()).slice(-2000); });
+    return { state, stopper: track(childStopper(child, 'SIGKILL')) };
+  });
+  try {
+    await waitFor('bare transcodes running', () => procs.every((p) => p.state.frame > 0 || p.state.child.exitCode !== null), 30000, 100);
+    const dead = procs.find((p) => p.state.child.exitCode !== null);
+    if (dead) throw new Error(`bare ffmpeg exited ${dead.state.child.exitCode}: ${dead.state.err}`);
+    await sleep(opts.warmupS * 1000);
+    const pids = procs.map((p) => p.state.child.pid!);
+    const ta = pids.map((pid) => sampleTree(pid));
+    const fa = procs.map((p) => p.state.frame);
+    const t0 = performance.now();
+    await sleep(opts.windowS * 1000);
+    const fb = procs.map((p) => p.state.frame);
+    const t1 = performance.now();
+    const tb = pids.map((pid) => sampleTree(pid));
+    const fps = fb.map((b, i) => ((b - fa[i]!) * 1000) / (t1 - t0));
+    const cpuS = tb.reduce((acc, b, i) => acc + diffTree(ta[i]!, b).cpuS, 0);
+    return {
+      streams: streamCount, label: command.label, args, pass: fps.every((f) => f >= opts.minFps), fps,
+      coresBusy: cpuS / ((t1 - t0) / 1000),
+      rssMBPerProcess: tb.reduce((a, s) => a + s.rssBytes, 0) / MB / streamCount,
+      pssMBPerProcess: tb.reduce((a, s) => a + s.pssBytes, 0) / MB / streamCount,
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.stopper.stop()));
+  }
+}
+
 // ---------------------------------------------------------------- 3b: RTMP in -> RTMP out latency
 
 /**

@@ -18,8 +18,8 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import {
-  log, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, stopAll,
-  type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
+  BARE_COMMANDS, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, stopAll,
+  type BareCapacity, type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
 } from './pipeline.bench.ts';
 
 const argv = process.argv.slice(2);
@@ -82,6 +82,8 @@ interface Figures {
   costCpuMsPerFrame: Record<string, number>;
   baselineCpuMsPerFrame: number | null;
   capacityStreams: number | null;
+  /** Bare ffmpeg transcodes (no server) at the first stream count the server failed: did they keep real time? */
+  bareAtFailedStep?: { streams: number; issueBaseline: boolean; serverCodecs: boolean } | null;
   latency: {
     oneStream: { p50: number; p95: number; p99: number } | null;
     atCapacity: { p50: number; p95: number; p99: number } | null;
@@ -109,6 +111,7 @@ const out = (line = '') => { console.log(line); report.push(line); };
 
 let cost: ModeCost[] = [];
 let capacity: CapacityStep[] = [];
+let bare: BareCapacity[] = [];
 let e2e: E2eResult[] = [];
 let memory: MemoryResult | undefined;
 let inference: Record<string, { median: number; p95: number }> = {};
@@ -129,7 +132,16 @@ try {
     // The server's default encoder preset is superfast; colour again with the baseline's own preset.
     if (want('cost')) cost.push(...await measureCost(input, ['color'], { warmupS: W.warmupS, windowS: W.costS, baseline: true, baselineFrames: QUICK ? 300 : input.frames, env: { LIVEMATTE_ENCODER_PRESET: 'veryfast' }, label: 'encoder veryfast' }));
   }
-  if (want('capacity')) capacity = await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
+  if (want('capacity')) {
+    capacity = await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
+    // Where the server failed: could the machine carry that many bare transcodes right now?
+    const failed = capacity.find((s) => !s.pass);
+    for (const command of failed ? BARE_COMMANDS : []) {
+      const b = await measureBareCapacity(input, failed!.streams, command, { warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
+      log(`capacity: bare ffmpeg, ${b.label}, ${b.streams} at once: ${b.pass ? 'PASS' : 'FAIL'} fps ${b.fps.map((f) => f.toFixed(1)).join('/')}, ${b.coresBusy.toFixed(2)} cores`);
+      bare.push(b);
+    }
+  }
   if (want('latency')) {
     e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
     // At full capacity: the measured stream plus (capacity - 1) colour streams.
@@ -201,6 +213,16 @@ if (capacity.length) {
   }
   out();
 }
+if (bare.length) {
+  out(`#### 2b. The same machine without the server: ${bare[0]!.streams} bare ffmpeg transcodes at once (the step the server failed), ${W.capacityS} s window`);
+  out();
+  out('Each reads the input in real time (`-re`, looped) and encodes to the null muxer: decode and encode with nothing between. A transcode that cannot keep up falls behind (lower fps); it drops nothing. "server codec settings" is the server\'s own decoder and encoder defaults on the publisher\'s footage (the server encodes its composited output, which costs x264 less than this footage).');
+  out();
+  out('| command | result | fps per transcode | cores busy | RSS / PSS MB per process |');
+  out('|---|---|---|---:|---:|');
+  for (const b of bare) out(`| ${b.label}: \`ffmpeg ${b.args.slice(4).map((x, i, all) => (all[i - 1] === '-i' ? '<input>' : x)).join(' ')}\` | ${b.pass ? 'pass' : 'FAIL'} | ${b.fps.map((f) => f2(f, 1)).join(' / ')} | ${f2(b.coresBusy)} | ${f2(b.rssMBPerProcess, 0)} / ${f2(b.pssMBPerProcess, 0)} |`);
+  out();
+}
 
 /** e2eOf finds the end-to-end row of a mode at a stream count. */
 const e2eOf = (streams: number, mode: string) => e2e.find((r) => r.streams === streams && r.mode === mode);
@@ -239,6 +261,8 @@ if (memory) {
   out(`- idle server tree RSS ${f2(memory.idleRssMB, 0)} MB; with streams: tree RSS / streams = **${f2(memory.rssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPerStreamMB, 0)} MB per stream)`);
   out(`- PSS (shared library pages divided among the processes that map them): idle ${f2(memory.idlePssMB, 0)} MB; tree PSS / streams = **${f2(memory.pssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPssPerStreamMB, 0)} MB per stream)`);
   out(`- growth first -> last sample: tree ${f2(memory.growthPct, 1)} %, server process alone ${f2(memory.serverGrowthPct, 1)} %`);
+  const bareServer = bare[1];
+  if (bareServer) out(`- for scale: one bare ffmpeg transcode process (server codec settings, section 2b) held ${f2(bareServer.rssMBPerProcess, 0)} MB RSS; the server runs two ffmpeg processes per stream (decoder and encoder), each mapping Debian's ffmpeg libraries`);
   out(`- samples (s: tree MB / server MB): ${memory.samples.map((s) => `${f2(s.t, 0)}: ${f2(s.treeMB, 0)}/${f2(s.serverMB, 0)}`).join(', ')}`);
   out();
 }
@@ -285,6 +309,7 @@ const figures: Figures = {
   costCpuMsPerFrame: Object.fromEntries(cost.map((c) => [c.mode, Number(f2(c.cpuPerFrameMs))])),
   baselineCpuMsPerFrame: medianBaseline ? Number(medianBaseline.toFixed(2)) : null,
   capacityStreams: capacity.length ? passed.length : null,
+  bareAtFailedStep: bare.length === BARE_COMMANDS.length ? { streams: bare[0]!.streams, issueBaseline: bare[0]!.pass, serverCodecs: bare[1]!.pass } : null,
   latency: {
     oneStream: one ? one.latencyMs : (budgetRow ? budgetRow.stats.latencyMs : null),
     atCapacity: atCap ? atCap.latencyMs : null,
