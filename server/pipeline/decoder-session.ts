@@ -28,6 +28,11 @@ export interface DecoderHooks {
   onAudio(tag: FlvTag): void;
   /** The publisher sent new video codec parameters (e.g. a resolution change). */
   onVideoConfigChange(): void;
+  /**
+   * This generation's first video frame arrived (not a sequence header): the sequence headers and
+   * metadata a publisher sends before its media have been seen. Called before the frame is decoded.
+   */
+  onFirstVideoFrame?(): void;
   /** A video tag was not given to ffmpeg because it was too far behind (dropped to the next keyframe). */
   onInputSkipped?(): void;
   /** The FLV or the decoder output was malformed. */
@@ -56,6 +61,8 @@ export class DecoderSession {
   readonly exited: Promise<FfmpegExit>;
   /** Presentation time (ms, publisher clock) of this generation's first video frame. */
   firstPtsMs?: number;
+  /** Decoding time (ms, publisher clock) of the newest video frame the publisher sent this generation. */
+  newestVideoDtsMs?: number;
   header?: Y4mHeader;
   private readonly demuxer: FlvDemuxer;
   private localIndex = 0;
@@ -167,8 +174,12 @@ export class DecoderSession {
           return;
         }
         this.videoConfig = Buffer.from(tag.data);
-      } else if (this.firstPtsMs === undefined) {
-        this.firstPtsMs = videoPts(tag);
+      } else {
+        this.newestVideoDtsMs = tag.dts;
+        if (this.firstPtsMs === undefined) {
+          this.firstPtsMs = videoPts(tag);
+          this.hooks.onFirstVideoFrame?.();
+        }
       }
     }
     // Video only: ffmpeg would start its timeline at a metadata tag's timestamp (0) and pad up to the

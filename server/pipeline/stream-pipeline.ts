@@ -75,6 +75,11 @@ const MAX_PENDING_AUDIO_TAGS = 2000;
 const STABLE_AFTER_MS = 30_000;
 const MAX_FAILED_STARTS = 3;
 const STOP_GRACE_MS = 3000;
+/**
+ * How far (ms, publisher clock) the publisher's video may run ahead of its newest audio before the
+ * stream's audio counts as stopped and its encoder is started again without an audio input.
+ */
+const AUDIO_GAP_MS = 2000;
 /** The line that precedes each frame in a YUV4MPEG2 stream. */
 const Y4M_FRAME_MARKER = Buffer.from('FRAME\n');
 
@@ -108,12 +113,16 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private encoderStartIndex = 0;
   /** Frames skipped because the current encoder's input was full. */
   private encoderSkipped = 0;
+  /** Whether an encoder was ever started for this stream (later ones are restarts). */
+  private encoderEverStarted = false;
   /** Whether the current encoder was started with an audio input (fd 3). */
   private encoderHasAudio = false;
   /** Whether the current encoder's audio input has been given the AAC sequence header. */
   private encoderHasAudioConfig = false;
   private pluginFailureLog = { lastAt: -Infinity, suppressed: 0 };
   private audioSequenceHeader?: Buffer;
+  /** Decoding time (ms, publisher clock) of the publisher's newest audio tag; undefined before any. */
+  private newestAudioDtsMs?: number;
   private pendingAudio: FlvTag[] = [];
   private failedStarts = 0;
   private readonly decoderBackoff = new Backoff();
@@ -149,15 +158,16 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * start creates the HLS folder and starts the decoder and the encoder together: the encoder's
-   * process start-up (~0.1 s of CPU, more on a busy machine) overlaps the decoder's, and it waits
-   * for the stream header, written once the first frame is decoded.
+   * start creates the HLS folder and starts the decoder. The encoder follows when the publisher's
+   * first video frame arrives (onFirstVideoFrame), before it is decoded: its process start-up (~0.1 s
+   * of CPU, more on a busy machine) overlaps the decoding, it waits for the stream header (written
+   * once the first frame is decoded), and by then the publisher's sequence headers and metadata
+   * have said whether there is audio.
    */
   async start(): Promise<void> {
     await mkdir(this.settings.hlsPlaylistPath.replace(/\/[^/]*$/, ''), { recursive: true });
     if (this.stopping) return;
     this.startDecoder();
-    this.startEncoder();
   }
 
   /** stop ends the stream: drains decoded frames, ends the outputs (playlist gets ENDLIST), reaps the children. */
@@ -202,6 +212,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       onHeader: (h) => this.onDecoderHeader(decoder, h),
       onPicture: (p) => this.onPicture(decoder, p),
       onAudio: (tag) => this.onAudio(tag),
+      onFirstVideoFrame: () => { if (!this.encoderEverStarted && !this.stopping) this.startEncoder(); },
       onVideoConfigChange: () => this.replaceDecoder(decoder, 'the publisher changed video parameters'),
       onInputSkipped: () => { this.stats.decoderSkippedTags += 1; },
       onError: (err) => this.fail(new MediaServerError('ERR_BAD_INPUT', 'ingest', err.message, { fatal: true, streamPath: this.streamPath, cause: err })),
@@ -257,7 +268,10 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       release: (buffer) => this.release(buffer),
     }, this.settings.maxQueueFrames);
     this.log.info({ width: header.width, height: header.height, fps: header.fps, hasAudio: this.format.hasAudio }, 'stream format');
-    if (this.encoder && this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
+    if (!this.encoder) {
+      if (!this.encoderEverStarted) this.startEncoder();
+      // else: between an encoder exit and its restart, which takes the format as it is then
+    } else if (this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
     // Audio turned up (or did not) after the encoder was started: start it again with the right inputs.
     else this.replaceEncoder();
     this.emit('started', this.format);
@@ -283,6 +297,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     }
     this.stats.in.mark();
     this.scheduler.push({ index: this.nextIndex++, yuv: picture.yuv, decodedAt: picture.decodedAt });
+    if (this.encoderHasAudio && this.format.hasAudio) this.checkAudioGoesOn(decoder);
     this.stats.queueDepth = this.scheduler.queued;
     this.shedder.observe(this.stats.queueDepth, this.stats.dropped > this.droppedSeen);
     this.droppedSeen = this.stats.dropped;
@@ -313,6 +328,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   // ---- audio ----------------------------------------------------------------------------------
 
   private onAudio(tag: FlvTag): void {
+    this.newestAudioDtsMs = tag.dts;
     if (this.format && !this.format.hasAudio && !this.stopping) this.onLateAudio();
     if (isSequenceHeader(tag)) {
       this.audioSequenceHeader = Buffer.from(tag.data);
@@ -338,6 +354,26 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.format!.hasAudio = true;
     this.log.info({}, 'audio turned up after the stream format was settled; starting the encoder again with an audio input');
     if (this.encoder) this.stats.restarts += 1;
+    this.replaceEncoder();
+  }
+
+  /**
+   * checkAudioGoesOn takes a publisher whose audio stopped while its video goes on: its video ran
+   * AUDIO_GAP_MS past its newest audio (or past its first video frame, for audio its metadata
+   * declared and never sent), by the publisher's own timestamps, so a stall of this process cannot
+   * fake it. ffmpeg muxes its inputs in timestamp order and waits for the audio input before it
+   * muxes video past the last audio, so an encoder with an audio input that gets none freezes its
+   * output. The format loses its audio and the encoder is started again without one (counted in
+   * `restarts`; the output continues after a discontinuity). Audio that comes back is taken again
+   * by onLateAudio.
+   */
+  private checkAudioGoesOn(decoder: DecoderSession): void {
+    const video = decoder.newestVideoDtsMs;
+    const audio = this.newestAudioDtsMs ?? this.epochPtsMs;
+    if (video === undefined || video - audio <= AUDIO_GAP_MS) return;
+    this.format!.hasAudio = false;
+    this.log.warn({ videoAheadMs: video - audio }, 'no audio from the publisher while video goes on; starting the encoder again without audio');
+    this.stats.restarts += 1;
     this.replaceEncoder();
   }
 
@@ -389,6 +425,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     });
     const encoder = new FfmpegProcess(s.ffmpegPath, args, hasAudio ? 1 : 0);
     this.encoder = encoder;
+    this.encoderEverStarted = true;
     this.encoderHasAudio = hasAudio;
     this.encoderHasAudioConfig = false;
     this.log.info({ pid: encoder.pid, hasAudio }, 'encoder started');
