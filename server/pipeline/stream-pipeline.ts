@@ -348,7 +348,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
    * publisher whose audio starts later than its video): the format gains audio and the encoder,
    * which has no audio input, is started again with one. Its output continues after a
    * discontinuity, as after an encoder restart (counted in `restarts`; the output time origin
-   * moves). Once per stream: the format keeps its audio from then on.
+   * moves). Audio that checkAudioGoesOn found stopped comes back the same way.
    */
   private onLateAudio(): void {
     this.format!.hasAudio = true;
