@@ -17,8 +17,8 @@ export const SYNC_PROBE_SAMPLE_RATE = 48000;
  * each whole second (t mod 1 < 0.02 holds for exactly one frame at 30 fps) is white, and a 1 kHz
  * tone gated on for the first 50 ms of each second; `samples_per_frame=480` makes the gate's
  * per-frame evaluation land exactly on the second (480 samples = 10 ms at 48 kHz).
- * `audioDelayS` (whole seconds, default 0) starts the audio that much after the video, its beeps
- * still on the video's whole seconds.
+ * `audioDelayS` (seconds, default 0) starts the audio that much after the video (`-itsoffset`),
+ * its gate shifted to match, so the beeps stay on the video's whole seconds.
  */
 export function syncProbeInputArgs(audioDelayS = 0): string[] {
   return [
@@ -26,7 +26,7 @@ export function syncProbeInputArgs(audioDelayS = 0): string[] {
       + "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t,1),0.02)'",
     ...(audioDelayS ? ['-itsoffset', String(audioDelayS)] : []),
     '-re', '-f', 'lavfi', '-i', `sine=f=1000:sample_rate=${SYNC_PROBE_SAMPLE_RATE}:samples_per_frame=480,`
-      + "volume='if(lt(mod(t,1),0.05),1,0)':eval=frame",
+      + `volume='if(lt(mod(t+${audioDelayS},1),0.05),1,0)':eval=frame`,
   ];
 }
 
