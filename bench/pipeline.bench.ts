@@ -12,6 +12,7 @@ import { startServer, waitFor, SHARED_MEDIA, type ServerProcess } from '../test/
 import { publish, type Publisher } from '../test/helpers/ffmpeg-tools.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import type { StreamStatsSnapshot } from '../server/pipeline/stream-stats.ts';
+import { defaultConfig } from '../server/config.ts';
 import { diffTree, sampleTree, type TreeSample } from './proc-tree.ts';
 
 const run = promisify(execFile);
@@ -268,10 +269,14 @@ export interface BareCapacity {
 }
 
 /** The two bare commands measureBareCapacity runs: the issue's baseline, and the server's own codec settings. */
+const DEFAULTS = defaultConfig();
 export const BARE_COMMANDS: { label: string; input: string[]; output: string[] }[] = [
   { label: 'issue baseline (auto threads, veryfast)', input: [], output: ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'] },
-  // decoder.threads 2, encoder.preset superfast, encoder.threads 1, encoder.crf 23 (server defaults).
-  { label: 'server codec settings (decode threads 2, superfast, x264 threads 1)', input: ['-threads', '2'], output: ['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-crf', '23', '-threads', '1'] },
+  {
+    label: `server codec settings (decode threads ${DEFAULTS.decoder.threads}, ${DEFAULTS.encoder.preset}, x264 threads ${DEFAULTS.encoder.threads})`,
+    input: ['-threads', String(DEFAULTS.decoder.threads)],
+    output: ['-c:v', 'libx264', '-preset', DEFAULTS.encoder.preset, '-tune', 'zerolatency', '-crf', String(DEFAULTS.encoder.crf), '-threads', String(DEFAULTS.encoder.threads)],
+  },
 ];
 
 /**

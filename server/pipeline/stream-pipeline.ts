@@ -166,8 +166,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
    */
   async start(): Promise<void> {
     await mkdir(this.settings.hlsPlaylistPath.replace(/\/[^/]*$/, ''), { recursive: true });
-    if (this.stopping) return;
-    this.startDecoder();
+    if (!this.stopping) this.startDecoder();
   }
 
   /** stop ends the stream: drains decoded frames, ends the outputs (playlist gets ENDLIST), reaps the children. */
@@ -268,10 +267,8 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
       release: (buffer) => this.release(buffer),
     }, this.settings.maxQueueFrames);
     this.log.info({ width: header.width, height: header.height, fps: header.fps, hasAudio: this.format.hasAudio }, 'stream format');
-    if (!this.encoder) {
-      if (!this.encoderEverStarted) this.startEncoder();
-      // else: between an encoder exit and its restart, which takes the format as it is then
-    } else if (this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
+    // The encoder was started at the first video frame (onFirstVideoFrame), before any header.
+    if (this.encoder && this.encoderHasAudio === this.format.hasAudio) this.sendEncoderHeader();
     // Audio turned up (or did not) after the encoder was started: start it again with the right inputs.
     else this.replaceEncoder();
     this.emit('started', this.format);
@@ -353,8 +350,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private onLateAudio(): void {
     this.format!.hasAudio = true;
     this.log.info({}, 'audio turned up after the stream format was settled; starting the encoder again with an audio input');
-    if (this.encoder) this.stats.restarts += 1;
-    this.replaceEncoder();
+    if (this.replaceEncoder()) this.stats.restarts += 1;
   }
 
   /**
@@ -373,21 +369,21 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     if (video === undefined || video - audio <= AUDIO_GAP_MS) return;
     this.format!.hasAudio = false;
     this.log.warn({ videoAheadMs: video - audio }, 'no audio from the publisher while video goes on; starting the encoder again without audio');
-    this.stats.restarts += 1;
-    this.replaceEncoder();
+    if (this.replaceEncoder()) this.stats.restarts += 1;
   }
 
   /**
    * replaceEncoder kills the current encoder and starts one for the format as it is now (frames
-   * its stdin still held are lost). With no encoder running (between an exit and its restart),
-   * nothing happens: the restart takes the format as it is then.
+   * its stdin still held are lost) and returns true. With no encoder running (between an exit and
+   * its restart), nothing happens and it returns false: the restart takes the format as it is then.
    */
-  private replaceEncoder(): void {
-    if (!this.encoder) return;
+  private replaceEncoder(): boolean {
+    if (!this.encoder) return false;
     const stale = this.encoder;
     this.encoder = undefined;
     stale.kill();
     this.startEncoder();
+    return true;
   }
 
   /**

@@ -19,7 +19,7 @@ const RETURNED = 'audio turned up after the stream format was settled; starting 
 
 const fixture = serverForTests();
 
-/** Publishes testsrc2 video with a sine tone through `audioFilter`, AAC, and returns the stream key. */
+/** Publishes testsrc2 video and the lavfi audio input `audioInput` (options and `-i`), AAC, and returns the stream key. */
 function publishWithAudio(prefix: string, audioInput: string[]): string {
   const s = fixture.server;
   const key = uniqueKey(prefix);
