@@ -12,7 +12,7 @@ import { startServer, waitFor, SHARED_MEDIA, type ServerProcess } from '../test/
 import { publish, type Publisher } from '../test/helpers/ffmpeg-tools.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import type { StreamStatsSnapshot } from '../server/pipeline/stream-stats.ts';
-import { defaultConfig } from '../server/config.ts';
+import { configEnvNames, configFromEnv, resolveConfig } from '../server/config.ts';
 import { diffTree, sampleTree, type TreeSample } from './proc-tree.ts';
 
 const run = promisify(execFile);
@@ -268,14 +268,27 @@ export interface BareCapacity {
   pssMBPerProcess: number;
 }
 
+/**
+ * SERVER_CONFIG is the configuration the bench's servers run with: defaults, overridden by any
+ * `LIVEMATTE_*` variable in the bench's environment (the servers inherit it).
+ */
+export const SERVER_CONFIG = resolveConfig({ env: configFromEnv(process.env) });
+
+/** serverSettingsNote says which settings differ from the defaults ('default settings' when none). */
+export function serverSettingsNote(): string {
+  const set = Object.values(configEnvNames()).filter((name) => process.env[name] !== undefined);
+  return set.length === 0 ? 'default settings' : `default settings except ${set.map((name) => `${name}=${process.env[name]}`).join(', ')}`;
+}
+
 /** The two bare commands measureBareCapacity runs: the issue's baseline, and the server's own codec settings. */
-const DEFAULTS = defaultConfig();
+const ENCODER = SERVER_CONFIG.encoder;
 export const BARE_COMMANDS: { label: string; input: string[]; output: string[] }[] = [
   { label: 'issue baseline (auto threads, veryfast)', input: [], output: ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'] },
   {
-    label: `server codec settings (decode threads ${DEFAULTS.decoder.threads}, ${DEFAULTS.encoder.preset}, x264 threads ${DEFAULTS.encoder.threads})`,
-    input: ['-threads', String(DEFAULTS.decoder.threads)],
-    output: ['-c:v', 'libx264', '-preset', DEFAULTS.encoder.preset, '-tune', 'zerolatency', '-crf', String(DEFAULTS.encoder.crf), '-threads', String(DEFAULTS.encoder.threads)],
+    label: `server codec settings (decode threads ${SERVER_CONFIG.decoder.threads}, ${ENCODER.preset}${ENCODER.deblock ? '' : ' without deblocking'}, x264 threads ${ENCODER.threads})`,
+    input: ['-threads', String(SERVER_CONFIG.decoder.threads)],
+    output: ['-c:v', 'libx264', '-preset', ENCODER.preset, '-tune', 'zerolatency', '-crf', String(ENCODER.crf),
+      '-x264-params', ENCODER.deblock ? 'deblock=0,0' : 'no-deblock=1', '-threads', String(ENCODER.threads)],
   },
 ];
 

@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import {
-  BARE_COMMANDS, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, stopAll,
+  BARE_COMMANDS, SERVER_CONFIG, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, serverSettingsNote, stopAll,
   type BareCapacity, type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
 } from './pipeline.bench.ts';
 
@@ -129,7 +129,7 @@ try {
   if (want('cost') || want('budget')) {
     const modes = want('cost') ? ['color', 'blur', 'none'] : ['color'];
     cost = await measureCost(input, modes, { warmupS: W.warmupS, windowS: W.costS, baseline: want('cost'), baselineFrames: QUICK ? 300 : input.frames });
-    // The server's default encoder preset is superfast; colour again with the baseline's own preset.
+    // Colour again with the baseline's own preset.
     if (want('cost')) cost.push(...await measureCost(input, ['color'], { warmupS: W.warmupS, windowS: W.costS, baseline: true, baselineFrames: QUICK ? 300 : input.frames, env: { LIVEMATTE_ENCODER_PRESET: 'veryfast' }, label: 'encoder veryfast' }));
   }
   if (want('capacity')) {
@@ -172,7 +172,7 @@ const loadEnd = loadavg();
 out(`## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''}${only.length ? ` (only ${only.join(',')})` : ''}`);
 out();
 out(machineLine.replace('(at start)', `(at start; ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end)`));
-out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; server: compiled dist/ with default settings, as npm start runs it; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
+out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; server: compiled dist/ with ${serverSettingsNote()}, as npm start runs it; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
 out();
 
 /** extrapolated scales the server's non-main-thread CPU (workers: the plugin) from the processed frames to all frames. */
@@ -186,7 +186,7 @@ const medianBaseline = baselines.length ? baselines[Math.floor(baselines.length 
 if (cost.length) {
   out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs `ffmpeg -c:v libx264 -preset veryfast -tune zerolatency -f null -`');
   out();
-  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too. The server runs its defaults (encoder.preset superfast); the "encoder veryfast" row encodes with the baseline's preset.`);
+  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too. The server runs with encoder.preset ${SERVER_CONFIG.encoder.preset}; the "encoder veryfast" row encodes with the baseline's preset.`);
   out();
   out('| mode | CPU ms/frame | ratio (vs median baseline) | baseline just before, ms | ratio vs it | frames in window | dropped | extrapolated CPU ms/frame if none dropped | its ratio |');
   out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -278,7 +278,7 @@ if (budgetRow && want('budget')) {
   out(`| decode (decoder ffmpeg) | ${both((c) => c.perFrameMs.decoder)} | CPU: FLV -> I420 y4m into a FIFO |`);
   out(`| server main thread | ${both((c) => c.perFrameMs.serverMainThread)} | CPU: FIFO reads into pooled frames, hand-over to the pool, scheduling, encoder writes, RTMP/HTTP |`);
   out(`| server other threads | ${both((c) => c.perFrameMs.serverOtherThreads)} | CPU: Piscina workers (plugin), onnxruntime, GC, libuv |`);
-  out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 (encoder.preset, default superfast) zerolatency + tee RTMP/HLS |`);
+  out(`| encode (encoder ffmpeg) | ${both((c) => c.perFrameMs.encoder)} | CPU: libx264 (encoder.preset ${SERVER_CONFIG.encoder.preset}) zerolatency + tee RTMP/HLS |`);
   out(`| other children | ${both((c) => c.perFrameMs.other)} | CPU |`);
   out(`| **total** | ${both((c) => c.cpuPerFrameMs)} | CPU |`);
   const stageKeys = [...new Set([...Object.keys(budgetRow.stats.stageMs), ...Object.keys(blur?.stats.stageMs ?? {})])].sort();

@@ -161,11 +161,6 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     return [...this.live.values()];
   }
 
-  /** isLive tells whether a stream path has a publisher now. */
-  isLive(streamPath: string): boolean {
-    return nmsContext.broadcasts.get(streamPath)?.publisher != null;
-  }
-
   /**
    * tap subscribes in-process to a stream's FLV bytes (header, metadata, codec headers, then every
    * tag); returns the function that unsubscribes.

@@ -60,6 +60,8 @@ export interface EncoderArgsInput {
   keyframeIntervalMs: number;
   /** libx264 threads, 0 = auto. */
   threads: number;
+  /** Deblocking filter on at x264's default strength (ultrafast turns it off by itself), or off. */
+  deblock: boolean;
   /** True to continue an existing playlist after an `#EXT-X-DISCONTINUITY` (restart, reconnect). */
   continuePlaylist: boolean;
 }
@@ -83,7 +85,7 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
   // x264's own keyframe limit is lifted: keyframes come only from the time expression.
   const video = ['-map', '0:v', '-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
     '-crf', String(input.crf), '-force_key_frames', `expr:gte(t,n_forced*${input.keyframeIntervalMs / 1000})`,
-    '-x264-params', 'keyint=infinite', '-sc_threshold', '0',
+    '-x264-params', `keyint=infinite:${input.deblock ? 'deblock=0,0' : 'no-deblock=1'}`, '-sc_threshold', '0',
     '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
   if (input.maxBitrateKbps > 0) {
     video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);

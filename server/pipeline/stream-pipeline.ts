@@ -36,7 +36,7 @@ export interface PipelineSettings {
   hlsPlaylistPath: string;
   segmentDurationMs: number;
   playlistLength: number;
-  encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number };
+  encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number; deblock: boolean };
   maxQueueFrames: number;
   /** Decoding threads per stream (0 = ffmpeg's automatic count). */
   decoderThreads: number;

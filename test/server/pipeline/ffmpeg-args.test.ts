@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildDecoderArgs, buildEncoderArgs, type EncoderArgsInput } from '../../../server/pipeline/ffmpeg-args.ts';
+import { resolveFfmpegPath } from '../../../server/pipeline/ffmpeg-path.ts';
 
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
@@ -22,7 +27,7 @@ test('decoder: a fixed output size scales with the aspect ratio kept and pads', 
 const encoder: EncoderArgsInput = {
   hasAudio: true,
   rtmpUrl: 'rtmp://127.0.0.1:1935/live/stream-demo?token=abc', hlsPlaylistPath: '/m/live/stream-demo/index.m3u8',
-  segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0, continuePlaylist: true,
+  segmentDurationMs: 2000, playlistLength: 6, preset: 'veryfast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 0, deblock: true, continuePlaylist: true,
 };
 
 test('encoder: YUV4MPEG2 in (size and rate from its header), libx264 zerolatency with a keyframe every 2 s, tee to RTMP and HLS', () => {
@@ -32,7 +37,7 @@ test('encoder: YUV4MPEG2 in (size and rate from its header), libx264 zerolatency
   assert.ok(!args.includes('-video_size') && !args.includes('-framerate'), 'no frame size or rate before the first frame');
   assert.equal(after(args, '-tune'), 'zerolatency');
   assert.equal(after(args, '-force_key_frames'), 'expr:gte(t,n_forced*2)');
-  assert.equal(after(args, '-x264-params'), 'keyint=infinite', 'keyframes only from the time expression');
+  assert.equal(after(args, '-x264-params'), 'keyint=infinite:deblock=0,0', 'keyframes only from the time expression; deblocking on');
   assert.equal(after(args, '-maxrate'), '4000k');
   assert.ok(args.includes('pipe:3') && args.includes('1:a'), 'audio from fd 3 is mapped and copied');
   const tee = args[args.length - 1];
@@ -51,4 +56,34 @@ test('encoder: no audio input without audio; uncapped bitrate omits VBV', () => 
   assert.ok(!args.includes('pipe:3'));
   assert.ok(!args.includes('1:a'));
   assert.ok(!args.includes('-maxrate'));
+});
+
+/** encodeSettings runs the real ffmpeg with the encoder's args on 10 frames and returns x264's settings line from the stream. */
+async function encodeSettings(input: Partial<EncoderArgsInput>): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'encoder-args-'));
+  try {
+    const ffmpeg = resolveFfmpegPath();
+    const args = buildEncoderArgs({ ...encoder, hasAudio: false, rtmpUrl: '', hlsPlaylistPath: join(dir, 'index.m3u8'), continuePlaylist: false, ...input });
+    const source = spawn(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '10', '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const encode = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    encode.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    source.stdout!.pipe(encode.stdin!);
+    const code = await new Promise<number | null>((resolve) => encode.once('exit', resolve));
+    assert.equal(code, 0, `encoder failed: ${stderr.slice(-500)}`);
+    // x264 writes its options into an SEI message of the first frame: "... options: cabac=0 ref=1 deblock=1:0:0 ...".
+    const text = readFileSync(join(dir, 'segment-0.ts')).toString('latin1');
+    const settings = /options: [^\0]*/.exec(text)?.[0];
+    assert.ok(settings, 'no x264 settings in the output');
+    return settings;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('encoder (real ffmpeg): deblocking on at the default strength even with ultrafast; off when asked', async () => {
+  assert.match(await encodeSettings({ preset: 'ultrafast', deblock: true }), / deblock=1:0:0 /);
+  assert.match(await encodeSettings({ preset: 'superfast', deblock: true }), / deblock=1:0:0 /);
+  assert.match(await encodeSettings({ preset: 'ultrafast', deblock: false }), / deblock=0:0:0 /);
+  assert.match(await encodeSettings({ preset: 'superfast', deblock: false }), / deblock=0:0:0 /);
 });
