@@ -71,7 +71,7 @@ export const configSchema: SchemaObject = {
     encoder: {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
-        preset: { type: 'string', enum: ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'], default: 'superfast', description: 'libx264 preset. superfast (default) spends about 35 % less encoder CPU than veryfast for about 14 % more bytes at the same CRF (measured on 720p footage: PSNR 48.3 vs 48.0 dB). ultrafast (with `deblock`) spends about 35 % less again for 1.5-2.4x the bytes, and is what kept three 720p30 streams free of dropped frames on 2 cores (docs/production.md); veryfast or slower where cores are plentiful.' },
+        preset: { type: 'string', enum: ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'], default: 'ultrafast', description: 'libx264 preset. ultrafast (default, with `deblock`) spends about 35 % less encoder CPU than superfast for about the same PSNR and SSIM at 1.5x (camera footage) to 2.35x (a colour-background output) the bytes, which is what keeps three 720p30 streams free of dropped frames on 2 cores (docs/production.md). superfast where bandwidth costs more than cores (on 2 cores it drops frames at three streams); it spends about 35 % less CPU than veryfast for about 14 % more bytes. veryfast or slower where cores are plentiful.' },
         crf: { type: 'integer', minimum: 0, maximum: 51, default: 23, description: 'libx264 constant rate factor.' },
         maxBitrateKbps: { type: 'integer', minimum: 0, default: 4000, description: 'VBV max bitrate in kbit/s (0 = uncapped).' },
         keyframeIntervalMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Keyframe (GOP) interval in ms.' },
