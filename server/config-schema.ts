@@ -22,7 +22,7 @@ export interface ServerConfig {
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
   decoder: { threads: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number; deblock: boolean };
-  pipeline: { maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
+  pipeline: { maxStreams: number; maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
   inference: { workers: number; intraOpThreads: number; maxModelIntervalFrames: number };
   background: Omit<BackgroundOptions, 'imagePath'> & { image: string; imagesDir: string };
   auth: { publishSecret: string };
@@ -82,6 +82,7 @@ export const configSchema: SchemaObject = {
     pipeline: {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
+        maxStreams: { type: 'integer', minimum: 0, maximum: 1000, default: 0, description: 'Publishers processed at once. One more is refused (its RTMP connection is closed, the refusal logged and counted in livematte_publishes_refused_total{reason="server_full"}), so that the streams already running keep real time; past its capacity a machine drops frames on every stream. 0 (default) = no limit. A 2-core machine carries three 720p30 colour streams (docs/production.md#sizing).' },
         maxQueueFrames: { type: 'integer', minimum: 1, maximum: 60, default: 6, description: 'Frames a stream may have waiting for the pool; beyond it frames are dropped (the last output repeats). It bounds the latency a CPU stall can add (6 frames = 200 ms at 30 fps); at 3, a 100 ms stall on a busy machine already drops frames.' },
         startTimeoutMs: { type: 'integer', minimum: 1000, default: 15000, description: 'How long a new stream may take to deliver its first decoded frame, in ms.' },
         plugins: { type: 'array', items: { type: 'string' }, default: ['background'], description: 'Frame plugins run on every stream, in order.' },

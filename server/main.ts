@@ -25,6 +25,7 @@ const program = new Command('live-matte')
   .option('--bg-image <name>', 'default background image name (in background.imagesDir)')
   .option('--workers <n>', 'inference worker threads (0 = cores)', int)
   .option('--publish-secret <secret>', 'require ?token=<secret> on publish')
+  .option('--max-streams <n>', 'publishers processed at once, more are refused (0 = no limit)', int)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
   .parse();
 
@@ -35,6 +36,7 @@ const cli = JSON.parse(JSON.stringify({
   http: { port: o.httpPort },
   mediaRoot: o.mediaRoot,
   background: { mode: o.bg, color: o.bgColor, image: o.bgImage },
+  pipeline: { maxStreams: o.maxStreams },
   inference: { workers: o.workers },
   auth: { publishSecret: o.publishSecret },
   log: { level: o.logLevel },

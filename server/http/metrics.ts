@@ -66,11 +66,14 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
 
 /** ACTIVE_STREAMS_HELP is the help text of `livematte_active_streams`. */
 const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
+/** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
+const REFUSED_HELP = 'Publishes refused since the server started, by reason: application, stream_key, output_name, token, server_full (pipeline.maxStreams), options (background options on the stream key).';
 
 /** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {
   return [
     { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
+    { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
   ];
 }
@@ -97,6 +100,16 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
     registers: [register],
     collect() {
       this.set(current.length);
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}publishes_refused_total`,
+    help: REFUSED_HELP,
+    labelNames: ['reason'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [reason, count] of streams.refusedPublishes()) this.inc({ reason }, count);
     },
   });
   for (const spec of STREAM_METRICS) {

@@ -69,7 +69,17 @@ export interface IngestEvents {
   publish: [info: PublishInfo];
   /** That publisher went away (socket closed). */
   unpublish: [info: PublishInfo];
+  /** A publish was refused (the publisher's connection closed). */
+  refused: [reason: RefusalReason, streamPath: string];
 }
+
+/**
+ * REFUSAL_REASONS say why a publish was refused: an application other than `live`, a stream key
+ * outside the allowed characters, a processed output name (`stream-<key>`) from outside the server,
+ * a missing or wrong token, or `pipeline.maxStreams` publishers already live.
+ */
+export const REFUSAL_REASONS = ['application', 'stream_key', 'output_name', 'token', 'server_full'] as const;
+export type RefusalReason = typeof REFUSAL_REASONS[number];
 
 /** IngestOptions configure the adapter. */
 export interface IngestOptions {
@@ -78,6 +88,8 @@ export interface IngestOptions {
   dataDir: string;
   /** Shared secret publishers must pass as `?token=`; '' = open. */
   publishSecret: string;
+  /** Publishers of `live/<key>` accepted at once; one more is refused ('server_full'). 0 = no limit. */
+  maxPublishers: number;
 }
 
 /** HANDSHAKE_TIMEOUT_MS is how long an RTMP connection may take to start publishing or playing. */
@@ -177,10 +189,11 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     return () => broadcast.donePlay(session);
   }
 
-  private reject(session: NmsSession, reason: string, streamPath = session.streamPath): void {
-    this.log.warn({ streamPath, ip: session.ip }, `publish refused: ${reason}`);
+  private reject(session: NmsSession, reason: RefusalReason, message: string, streamPath = session.streamPath): void {
+    this.log.warn({ streamPath, ip: session.ip, reason }, `publish refused: ${message}`);
     session.socket?.destroy();
     if (!session.socket) session.close();
+    this.emit('refused', reason, streamPath);
   }
 
   private onPrePublish(session: NmsSession): void {
@@ -189,17 +202,17 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     // an empty app and name; log what the client asked for, not an empty application.
     if (!session.streamApp && session.rtmp?.streamApp) {
       const asked = `/${session.rtmp.streamApp}/${session.rtmp.streamName ?? ''}`;
-      return this.reject(session, 'invalid stream key (allowed: 1-128 of A-Z a-z 0-9 _ -)',
+      return this.reject(session, 'stream_key', 'invalid stream key (allowed: 1-128 of A-Z a-z 0-9 _ -)',
         asked.length > 80 ? `${asked.slice(0, 80)}... (${asked.length} chars)` : asked);
     }
-    if (session.streamApp !== STREAM_APP) return this.reject(session, `unknown application '${session.streamApp}' (publish to ${STREAM_APP}/<key>)`);
+    if (session.streamApp !== STREAM_APP) return this.reject(session, 'application', `unknown application '${session.streamApp}' (publish to ${STREAM_APP}/<key>)`);
     if (isOutputName(name)) {
-      if (!secretMatches(session.streamQuery?.token, this.internalToken)) this.reject(session, 'processed outputs are published by the server only');
+      if (!secretMatches(session.streamQuery?.token, this.internalToken)) this.reject(session, 'output_name', 'processed outputs are published by the server only');
       return;
     }
-    if (!isValidStreamKey(name)) return this.reject(session, 'invalid stream key');
+    if (!isValidStreamKey(name)) return this.reject(session, 'stream_key', 'invalid stream key');
     if (this.options.publishSecret && !secretMatches(session.streamQuery?.token, this.options.publishSecret)) {
-      return this.reject(session, 'missing or wrong token');
+      return this.reject(session, 'token', 'missing or wrong token');
     }
   }
 
@@ -207,6 +220,11 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     if (session.streamApp !== STREAM_APP || isOutputName(session.streamName)) return;
     if (nmsContext.broadcasts.get(session.streamPath)?.publisher !== session) return;
     if (session.socket?.destroyed) return;
+    // Counted here, where publishes are confirmed one at a time: two arriving together cannot both take the last place.
+    const max = this.options.maxPublishers;
+    if (max > 0 && this.live.size >= max) {
+      return this.reject(session, 'server_full', `server full: ${this.live.size} of ${max} streams are live (pipeline.maxStreams)`);
+    }
     const info: PublishInfo = {
       key: session.streamName, streamPath: session.streamPath, query: { ...session.streamQuery },
       audioDeclared: () => Boolean(session.audioCodec), session,

@@ -12,7 +12,7 @@ import type { InferencePool } from '../inference/inference-pool.ts';
 import { PluginChain } from '../pipeline/plugin-chain.ts';
 import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
-import type { NmsIngest, PublishInfo } from './nms-adapter.ts';
+import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 import { backgroundOptions, queryToRequest, type BackgroundRequest } from './stream-options.ts';
 
@@ -52,6 +52,12 @@ interface Entry {
   startedAt: Date;
 }
 
+/**
+ * PUBLISH_REFUSAL_REASONS are the reasons refused publishes are counted under: the ingest's (see
+ * REFUSAL_REASONS) and 'options', background options on the stream key that are not valid.
+ */
+export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options'] as const;
+
 /** RegistryEvents let the metrics and logs follow streams. */
 export interface RegistryEvents {
   streamStarted: [key: string];
@@ -62,6 +68,7 @@ export interface RegistryEvents {
 export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly streams = new Map<string, Entry>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
+  private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
 
   constructor(
     private readonly config: ServerConfig,
@@ -73,6 +80,16 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     super();
     ingest.on('publish', (info) => void this.onPublish(info));
     ingest.on('unpublish', (info) => void this.onUnpublish(info));
+    ingest.on('refused', (reason) => this.countRefusal(reason));
+  }
+
+  /** refusedPublishes counts refused publishes by reason (PUBLISH_REFUSAL_REASONS) since the server started. */
+  refusedPublishes(): ReadonlyMap<string, number> {
+    return this.refusals;
+  }
+
+  private countRefusal(reason: string): void {
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
   /** list returns the live streams. */
@@ -139,6 +156,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     } catch (err) {
       log.error({ code: (err as MediaServerError).code, err: (err as Error).message }, 'stream refused: bad options on the stream key');
       info.session.socket?.destroy();
+      this.countRefusal('options');
       return;
     }
     const pipeline = new StreamPipeline(info.streamPath, chain, this.pool, {

@@ -9,6 +9,7 @@ import { startServerOnFreePorts, uniqueKey, apiStreams } from '../helpers/e2e-me
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { streamEntry } from '../helpers/fault-tools.ts';
+import { parsePrometheusText } from '../ops/ops-helpers.ts';
 
 let server: ServerProcess;
 const publishers = new Set<Publisher>();
@@ -86,4 +87,10 @@ test('nobody outside the server can publish live/stream-<key>, even with the sec
   const video = out.streams.find((s) => s.codec_type === 'video');
   assert.deepEqual([video?.width, video?.height], [320, 240], 'live/stream-<key> is still the real processed output');
   assert.deepEqual((await apiStreams(server.httpBase)).map((s) => s.key), [key], 'no extra stream');
+});
+
+test('/metrics counts the refusals by reason', async () => {
+  const { samples } = parsePrometheusText(await (await fetch(`${server.httpBase}/metrics`)).text());
+  const refused = Object.fromEntries(samples.filter((s) => s.name === 'livematte_publishes_refused_total').map((s) => [s.labels.reason, s.value]));
+  assert.deepEqual(refused, { application: 0, stream_key: 0, output_name: 3, token: 4, server_full: 0, options: 0 });
 });
