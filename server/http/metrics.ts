@@ -66,6 +66,8 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
 
 /** ACTIVE_STREAMS_HELP is the help text of `livematte_active_streams`. */
 const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
+/** MAX_STREAMS_HELP is the help text of `livematte_max_streams`. */
+const MAX_STREAMS_HELP = 'pipeline.maxStreams: streams processed at once before more publishers are refused (0 = no limit).';
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
 const REFUSED_HELP = 'Publishes refused since the server started, by reason: application, stream_key, output_name, token, server_full (pipeline.maxStreams), options (background options on the stream key).';
 
@@ -73,6 +75,7 @@ const REFUSED_HELP = 'Publishes refused since the server started, by reason: app
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {
   return [
     { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
+    { name: `${METRIC_PREFIX}max_streams`, type: 'gauge', labels: [], help: MAX_STREAMS_HELP },
     { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
   ];
@@ -100,6 +103,14 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
     registers: [register],
     collect() {
       this.set(current.length);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}max_streams`,
+    help: MAX_STREAMS_HELP,
+    registers: [register],
+    collect() {
+      this.set(streams.maxStreams);
     },
   });
   new Counter({

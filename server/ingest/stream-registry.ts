@@ -103,6 +103,11 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     return e && this.describe(e);
   }
 
+  /** maxStreams is `pipeline.maxStreams`: publishers processed at once before more are refused (0 = no limit). */
+  get maxStreams(): number {
+    return this.config.pipeline.maxStreams;
+  }
+
   /** size is the number of live streams. */
   get size(): number {
     return this.streams.size;

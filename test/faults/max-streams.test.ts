@@ -37,10 +37,13 @@ async function framesOut(keys: string[]): Promise<(number | undefined)[]> {
   }));
 }
 
-async function refusedTotal(reason: string): Promise<number | undefined> {
+/** scrape reads `/metrics` once; the returned function finds a sample's value by name and labels. */
+async function scrape(): Promise<(name: string, labels?: Record<string, string>) => number | undefined> {
   const { samples } = parsePrometheusText(await (await fetch(`${server.httpBase}/metrics`)).text());
-  return samples.find((s) => s.name === 'livematte_publishes_refused_total' && s.labels.reason === reason)?.value;
+  return (name, labels = {}) => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
+
+const refusedTotal = async (reason: string) => (await scrape())('livematte_publishes_refused_total', { reason });
 
 before(async () => {
   server = await startServerOnFreePorts(['--max-streams', String(MAX_STREAMS)]);
@@ -58,7 +61,10 @@ test('a publisher beyond pipeline.maxStreams is refused and the live streams go 
     const out = await framesOut([first, second]);
     return out.every((n) => n !== undefined && n > 25) && out;
   }, 60000, 250);
-  assert.equal(await refusedTotal('server_full'), 0, 'the series exists before any refusal');
+  const metric = await scrape();
+  assert.equal(metric('livematte_publishes_refused_total', { reason: 'server_full' }), 0, 'the series exists before any refusal');
+  assert.equal(metric('livematte_max_streams'), MAX_STREAMS);
+  assert.equal(metric('livematte_active_streams'), MAX_STREAMS);
 
   const from = server.logs.length;
   const extra = start(third);

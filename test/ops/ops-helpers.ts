@@ -68,7 +68,10 @@ export function parsePrometheusText(text: string): { types: Map<string, string>;
       if (consumed !== m[2].length) throw new Error(`line ${i + 1}: bad labels: ${line}`);
     }
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`line ${i + 1}: bad value: ${line}`);
+    // Prometheus reads values with Go's strconv.ParseFloat, which takes NaN in any case; prom-client
+    // 15 writes 'Nan' (e.g. the event-loop lag mean when a scrape follows the previous one within its
+    // 10 ms sampling resolution).
+    if (Number.isNaN(value) && m[3].toLowerCase() !== 'nan') throw new Error(`line ${i + 1}: bad value: ${line}`);
     const family = SUFFIXES.map((s) => (s && m[1].endsWith(s) ? m[1].slice(0, -s.length) : m[1])).find((f) => types.has(f));
     if (!family) throw new Error(`line ${i + 1}: sample of an undeclared family: ${line}`);
     samples.push({ name: m[1], labels, value });
