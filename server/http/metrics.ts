@@ -97,22 +97,13 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
   // One registry.list() per scrape, shared by every collect() below.
   let current: StreamInfo[] = [];
 
-  new Gauge({
-    name: `${METRIC_PREFIX}active_streams`,
-    help: ACTIVE_STREAMS_HELP,
-    registers: [register],
-    collect() {
-      this.set(current.length);
-    },
-  });
-  new Gauge({
-    name: `${METRIC_PREFIX}max_streams`,
-    help: MAX_STREAMS_HELP,
-    registers: [register],
-    collect() {
-      this.set(streams.maxStreams);
-    },
-  });
+  const serverGauges: [name: string, help: string, read: () => number][] = [
+    ['active_streams', ACTIVE_STREAMS_HELP, () => current.length],
+    ['max_streams', MAX_STREAMS_HELP, () => streams.maxStreams],
+  ];
+  for (const [name, help, read] of serverGauges) {
+    new Gauge({ name: METRIC_PREFIX + name, help, registers: [register], collect() { this.set(read()); } });
+  }
   new Counter({
     name: `${METRIC_PREFIX}publishes_refused_total`,
     help: REFUSED_HELP,
