@@ -13,6 +13,7 @@ import { publish, type Publisher } from '../test/helpers/ffmpeg-tools.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import type { StreamStatsSnapshot } from '../server/pipeline/stream-stats.ts';
 import { configEnvNames, configFromEnv, resolveConfig } from '../server/config.ts';
+import { x264DeblockParam } from '../server/pipeline/ffmpeg-args.ts';
 import { diffTree, sampleTree, type TreeSample } from './proc-tree.ts';
 
 const run = promisify(execFile);
@@ -288,7 +289,7 @@ export const BARE_COMMANDS: { label: string; input: string[]; output: string[] }
     label: `server codec settings (decode threads ${SERVER_CONFIG.decoder.threads}, ${ENCODER.preset}${ENCODER.deblock ? '' : ' without deblocking'}, x264 threads ${ENCODER.threads})`,
     input: ['-threads', String(SERVER_CONFIG.decoder.threads)],
     output: ['-c:v', 'libx264', '-preset', ENCODER.preset, '-tune', 'zerolatency', '-crf', String(ENCODER.crf),
-      '-x264-params', ENCODER.deblock ? 'deblock=0,0' : 'no-deblock=1', '-threads', String(ENCODER.threads)],
+      '-x264-params', x264DeblockParam(ENCODER.deblock), '-threads', String(ENCODER.threads)],
   },
 ];
 

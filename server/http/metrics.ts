@@ -4,7 +4,7 @@
  * frame path is untouched. A stream's series disappear at the first scrape after it ends.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StreamInfo, StreamRegistry } from '../ingest/stream-registry.ts';
+import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '../ingest/stream-registry.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -69,7 +69,7 @@ const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
 /** MAX_STREAMS_HELP is the help text of `livematte_max_streams`. */
 const MAX_STREAMS_HELP = 'pipeline.maxStreams: streams processed at once before more publishers are refused (0 = no limit).';
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
-const REFUSED_HELP = 'Publishes refused since the server started, by reason: application, stream_key, output_name, token, server_full (pipeline.maxStreams), options (background options on the stream key).';
+const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: background options on the stream key not valid).`;
 
 /** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {

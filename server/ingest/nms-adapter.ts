@@ -70,7 +70,7 @@ export interface IngestEvents {
   /** That publisher went away (socket closed). */
   unpublish: [info: PublishInfo];
   /** A publish was refused (the publisher's connection closed). */
-  refused: [reason: RefusalReason, streamPath: string];
+  refused: [reason: RefusalReason];
 }
 
 /**
@@ -193,7 +193,7 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     this.log.warn({ streamPath, ip: session.ip, reason }, `publish refused: ${message}`);
     session.socket?.destroy();
     if (!session.socket) session.close();
-    this.emit('refused', reason, streamPath);
+    this.emit('refused', reason);
   }
 
   private onPrePublish(session: NmsSession): void {

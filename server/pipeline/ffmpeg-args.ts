@@ -71,6 +71,14 @@ function teeEscape(value: string): string {
 }
 
 /**
+ * x264DeblockParam is the `-x264-params` entry for `encoder.deblock`: the loop filter at x264's
+ * default strength (which ultrafast alone turns off), or off for every preset.
+ */
+export function x264DeblockParam(deblock: boolean): string {
+  return deblock ? 'deblock=0,0' : 'no-deblock=1';
+}
+
+/**
  * buildEncoderArgs: YUV4MPEG2 I420 frames on stdin (+ FLV audio on fd 3) -> one libx264 encode
  * (zerolatency, a keyframe every `keyframeIntervalMs` of stream time, forced by time so that no
  * frame rate is needed up front) -> the tee muxer feeding RTMP (FLV) and HLS (rolling window, old
@@ -85,7 +93,7 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
   // x264's own keyframe limit is lifted: keyframes come only from the time expression.
   const video = ['-map', '0:v', '-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
     '-crf', String(input.crf), '-force_key_frames', `expr:gte(t,n_forced*${input.keyframeIntervalMs / 1000})`,
-    '-x264-params', `keyint=infinite:${input.deblock ? 'deblock=0,0' : 'no-deblock=1'}`, '-sc_threshold', '0',
+    '-x264-params', `keyint=infinite:${x264DeblockParam(input.deblock)}`, '-sc_threshold', '0',
     '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
   if (input.maxBitrateKbps > 0) {
     video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);
