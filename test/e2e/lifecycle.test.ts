@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { uniqueKey, startServerOnFreePorts, apiStreams, fetchPlaylist, ffmpegChildren } from '../helpers/e2e-media.ts';
 
 let server: ServerProcess | undefined;
@@ -123,7 +123,7 @@ test('an outside client may not publish live/stream-<x>', { timeout: 60000 }, as
   const s = server!;
   const name = `stream-${uniqueKey('intruder')}`;
   const intruder = start(name);
-  await waitFor('the intruder\'s connection to be closed', () => intruder.child.exitCode !== null || intruder.child.signalCode !== null, 20000);
+  await waitFor('the intruder\'s connection to be closed', () => hasExited(intruder), 20000);
   assert.notEqual(intruder.child.exitCode, 0, 'ffmpeg should fail when its publish is refused');
   await s.waitForLog((l) => String(l.msg).startsWith('publish refused') && String(l.streamPath).endsWith(name), 5000);
   const keys = (await apiStreams(s.httpBase)).map((x) => x.key);

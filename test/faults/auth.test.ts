@@ -7,9 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServerOnFreePorts, uniqueKey, apiStreams } from '../helpers/e2e-media.ts';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { streamEntry } from '../helpers/fault-tools.ts';
-import { parsePrometheusText } from '../ops/ops-helpers.ts';
+import { scrapeMetrics } from '../ops/ops-helpers.ts';
 
 let server: ServerProcess;
 const publishers = new Set<Publisher>();
@@ -23,13 +23,11 @@ function start(path: string, size = '320x240'): Publisher {
   return p;
 }
 
-const exited = (p: Publisher) => p.child.exitCode !== null || p.child.signalCode !== null;
-
 /** refused starts a publisher, waits for it to be disconnected and returns the refusal line. */
 async function refused(path: string, size = '160x120'): Promise<Record<string, unknown>> {
   const from = server.logs.length;
   const p = start(path, size);
-  await waitFor(`the publisher of '${path}' to be disconnected`, () => exited(p), 20000);
+  await waitFor(`the publisher of '${path}' to be disconnected`, () => hasExited(p), 20000);
   publishers.delete(p);
   const line = server.logs.slice(from).find((l) => String(l.msg).startsWith('publish refused'));
   assert.ok(line, `no refusal logged for '${path}'`);
@@ -59,7 +57,7 @@ test('publishing with ?token=s3cret is accepted and processed', { timeout: 90000
   const started = Date.now();
   const p = start(`${key}?token=s3cret&bg=none`);
   await waitFor('the stream to be live', async () => {
-    assert.ok(!exited(p), `publisher exited: ${p.stderr()}`);
+    assert.ok(!hasExited(p), `publisher exited: ${p.stderr()}`);
     const e = await streamEntry(server.httpBase, key);
     return e?.state === 'live' && Number(e.stats.framesOut) > 25;
   }, 60000, 250);
@@ -90,7 +88,7 @@ test('nobody outside the server can publish live/stream-<key>, even with the sec
 });
 
 test('/metrics counts the refusals by reason', async () => {
-  const { samples } = parsePrometheusText(await (await fetch(`${server.httpBase}/metrics`)).text());
+  const samples = await scrapeMetrics(server.httpBase);
   const refused = Object.fromEntries(samples.filter((s) => s.name === 'livematte_publishes_refused_total').map((s) => [s.labels.reason, s.value]));
   assert.deepEqual(refused, { application: 0, stream_key: 0, output_name: 3, token: 4, server_full: 0, options: 0 });
 });

@@ -18,7 +18,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { waitFor } from '../helpers/server-process.ts';
-import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { apiStreams, uniqueKey } from '../helpers/e2e-media.ts';
 import { HEALTHY_FPS, makeH264Flv, startHealthyBench, streamEntry, type HealthyBench, type HealthyWindow } from '../helpers/fault-tools.ts';
 
@@ -149,7 +149,7 @@ test('audio-only publisher: refused after the start timeout with one clear line'
   t.diagnostic(`audio-only reported after ${Date.now() - since} ms: ${line.code}: ${line.err}`);
   assert.equal(line.code, 'ERR_STREAM_START_TIMEOUT');
   assert.match(String(line.err), /no decodable H\.264 video/);
-  await waitFor('the publisher to be disconnected', () => p.child.exitCode !== null || p.child.signalCode !== null, 15000);
+  await waitFor('the publisher to be disconnected', () => hasExited(p), 15000);
   assert.equal(bench.server.logs.filter(streamLog(path, 'stream failed')).length, 1, 'exactly one failure line');
   assert.ok(!(await streamEntry(bench.server.httpBase, key)), 'gone from /api/streams');
   await checkHealthy(t, since, 'an audio-only publisher');
@@ -163,7 +163,7 @@ test('Sorenson H.263 (flv1) video: ends with an unsupported-codec line', { timeo
   const line = await bench.server.waitForLog(streamLog(path, 'stream failed'), 30000);
   t.diagnostic(`flv1 reported after ${Date.now() - since} ms: ${line.code}: ${line.err}`);
   assert.match(String(line.err), /unsupported video codec \(FLV codec id 2\)/);
-  await waitFor('the publisher to be disconnected', () => p.child.exitCode !== null || p.child.signalCode !== null, 15000);
+  await waitFor('the publisher to be disconnected', () => hasExited(p), 15000);
   assert.equal(bench.server.logs.filter(streamLog(path, 'stream failed')).length, 1, 'exactly one failure line');
   assert.ok(!(await streamEntry(bench.server.httpBase, key)), 'gone from /api/streams');
   await checkHealthy(t, since, 'an flv1 publisher');
@@ -193,7 +193,7 @@ test('hostile stream keys are refused before anything touches the file system', 
     const logsBefore = s.logs.length;
     const p = start(`${s.rtmpBase}/placeholder`, ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=10'],
       ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p', '-rtmp_app', 'live', '-rtmp_playpath', key]);
-    await waitFor(`the publisher of '${key.slice(0, 20)}' to be refused`, () => p.child.exitCode !== null || p.child.signalCode !== null, 20000);
+    await waitFor(`the publisher of '${key.slice(0, 20)}' to be refused`, () => hasExited(p), 20000);
     publishers.delete(p);
     const refusal = s.logs.slice(logsBefore).find((l) => String(l.msg).startsWith('publish refused'));
     t.diagnostic(`key '${key.length > 40 ? `${key.slice(0, 8)}... (${key.length} chars)` : key}': ${refusal ? `${refusal.msg} (streamPath ${String(refusal.streamPath).slice(0, 50)})` : `no refusal logged; ffmpeg: ${p.stderr().trim().split('\n').pop()}`}`);

@@ -7,16 +7,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServerOnFreePorts, uniqueKey, apiStreams } from '../helpers/e2e-media.ts';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import type { Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { publishHealthy, streamEntry } from '../helpers/fault-tools.ts';
-import { parsePrometheusText } from '../ops/ops-helpers.ts';
+import { scrapeMetrics } from '../ops/ops-helpers.ts';
 
 const MAX_STREAMS = 2;
 let server: ServerProcess;
 const publishers = new Map<string, Publisher>();
 const [first, second, third] = ['full-a', 'full-b', 'full-c'].map(uniqueKey);
-
-const exited = (p: Publisher) => p.child.exitCode !== null || p.child.signalCode !== null;
 
 function start(key: string): Publisher {
   const p = publishHealthy(server.rtmpBase, key);
@@ -39,7 +37,7 @@ async function framesOut(keys: string[]): Promise<(number | undefined)[]> {
 
 /** scrape reads `/metrics` once; the returned function finds a sample's value by name and labels. */
 async function scrape(): Promise<(name: string, labels?: Record<string, string>) => number | undefined> {
-  const { samples } = parsePrometheusText(await (await fetch(`${server.httpBase}/metrics`)).text());
+  const samples = await scrapeMetrics(server.httpBase);
   return (name, labels = {}) => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
@@ -68,7 +66,7 @@ test('a publisher beyond pipeline.maxStreams is refused and the live streams go 
 
   const from = server.logs.length;
   const extra = start(third);
-  await waitFor('the third publisher to be disconnected', () => exited(extra), 20000);
+  await waitFor('the third publisher to be disconnected', () => hasExited(extra), 20000);
   publishers.delete(third);
   const line = server.logs.slice(from).find((l) => String(l.msg).startsWith('publish refused'));
   assert.ok(line, 'a refusal is logged');

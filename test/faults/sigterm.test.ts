@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { fetchPlaylist, startServerOnFreePorts, uniqueKey } from '../helpers/e2e-media.ts';
 import { cmdline, ffmpegChildArgs, processesMentioning, streamEntry } from '../helpers/fault-tools.ts';
 
@@ -48,7 +48,7 @@ test('SIGTERM with two live streams: publishers dropped, playlists ended, childr
   t.diagnostic(`server exited (code ${exit.code}, signal ${exit.signal}) ${exitMs} ms after SIGTERM`);
   assert.equal(exit.code, 0, 'clean exit');
   assert.ok(exitMs <= 5000, `exit took ${exitMs} ms`);
-  await waitFor('both publishers disconnected', () => publishers.every((p) => p.child.exitCode !== null || p.child.signalCode !== null), 5000, 50);
+  await waitFor('both publishers disconnected', () => publishers.every((p) => hasExited(p)), 5000, 50);
   for (const key of keys) {
     const text = readFileSync(join(server.mediaRoot, 'live', `stream-${key}`, 'index.m3u8'), 'utf8');
     assert.match(text, /#EXT-X-ENDLIST\s*$/, `playlist of ${key} ends with ENDLIST`);

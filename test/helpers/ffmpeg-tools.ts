@@ -14,6 +14,11 @@ export interface Publisher {
   stderr(): string;
 }
 
+/** hasExited tells whether a publisher's ffmpeg has exited (with a code or on a signal). */
+export function hasExited(p: Pick<Publisher, 'child'>): boolean {
+  return p.child.exitCode !== null || p.child.signalCode !== null;
+}
+
 /**
  * publish runs `ffmpeg -re <inputArgs> <encodeArgs> -f flv <url>`; by default it loops a file
  * (`-stream_loop -1 -i file`) and re-encodes to H.264 (+AAC if the input has audio) with a 1 s GOP.
@@ -27,7 +32,7 @@ export function publish(url: string, inputArgs: string[], encodeArgs = ['-c:v', 
     child,
     stderr: () => err,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      if (!hasExited({ child })) child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(t);

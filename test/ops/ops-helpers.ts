@@ -79,6 +79,11 @@ export function parsePrometheusText(text: string): { types: Map<string, string>;
   return { types, samples };
 }
 
+/** scrapeMetrics reads `<httpBase>/metrics` once and parses it (see parsePrometheusText). */
+export async function scrapeMetrics(httpBase: string): Promise<PromSample[]> {
+  return parsePrometheusText(await (await fetch(`${httpBase}/metrics`)).text()).samples;
+}
+
 /** tcpOpen is true when something accepts connections on 127.0.0.1:`port`. */
 export function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
