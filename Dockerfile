@@ -1,11 +1,19 @@
-# live-matte server image: Node 20 on Debian bookworm, ffmpeg from Debian, models built at install.
+# live-matte server image: Node 20 on Debian bookworm, the stream ffmpeg built from Debian's ffmpeg
+# source, models built at install.
 # Build: docker build -t live-matte .   Run: see docker-compose.yml and docs/production.md.
+
+# The stream ffmpeg: Debian's ffmpeg source with only what the server runs (scripts/build-ffmpeg.sh,
+# the same script and flags .ci/run builds the tested one with).
+FROM node:20-bookworm-slim AS ffmpeg
+COPY scripts/build-ffmpeg.sh /build-ffmpeg/scripts/
+RUN bash /build-ffmpeg/scripts/build-ffmpeg.sh --install-deps
+
 FROM node:20-bookworm-slim
 
-# ffmpeg is the one system package the server runs (a decoder and an encoder per stream).
-# Same apt-get flags as .ci/run, so the image runs what CI tested.
+# ffmpeg (a decoder and an encoder per stream) is the one native program the server runs; the
+# stream build links Debian's libx264 and nothing else beyond libc.
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libx264-164 >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -18,6 +26,7 @@ RUN npm ci --no-audit --no-fund \
  && npm cache clean --force
 
 COPY . .
+COPY --from=ffmpeg /build-ffmpeg/build/ffmpeg ./build/ffmpeg
 # npm start runs the compiled JavaScript in dist/ (no TypeScript loader in the running server).
 RUN npm run build
 # The media and data folders belong to the unprivileged user; a new named volume on /app/media

@@ -15,8 +15,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
+import { resolveFfmpegPath } from '../server/pipeline/ffmpeg-path.ts';
 import {
   BARE_COMMANDS, SERVER_CONFIG, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, serverSettingsNote, stopAll,
   type BareCapacity, type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
@@ -47,9 +49,12 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 // ---------------------------------------------------------------- machine line
 
-function ffmpegVersion(): string {
-  try { return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.replace(/^ffmpeg version (\S+).*/, '$1'); } catch { return 'unknown'; }
+/** ffmpegVersion is the version an ffmpeg binary reports (Debian's on PATH by default). */
+function ffmpegVersion(binary = 'ffmpeg'): string {
+  try { return execFileSync(binary, ['-version'], { encoding: 'utf8' }).split('\n')[0]!.replace(/^ffmpeg version (\S+).*/, '$1'); } catch { return 'unknown'; }
 }
+// The ffmpeg the bench's servers run, found as the server finds it.
+const serverFfmpeg = resolveFfmpegPath(SERVER_CONFIG.ffmpegPath);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const startedAt = new Date();
 const machineLine = `machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, load average ${load()} (at start), node ${process.version}, ffmpeg ${ffmpegVersion()}, onnxruntime-node ${ort.env.versions.common}, ${startedAt.toISOString()}${QUICK ? ', --quick' : ''}`;
@@ -172,7 +177,7 @@ const loadEnd = loadavg();
 out(`## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''}${only.length ? ` (only ${only.join(',')})` : ''}`);
 out();
 out(machineLine.replace('(at start)', `(at start; ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end)`));
-out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; server: compiled dist/ with ${serverSettingsNote()}, as npm start runs it; windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
+out(`input: ../shared/media/sister.mkv looped, 1280x720 30 fps H.264 (veryfast, GOP 60), published with -re -c copy; server: compiled dist/ with ${serverSettingsNote()}, as npm start runs it, its ffmpeg ${relative(process.cwd(), serverFfmpeg) || serverFfmpeg} (${ffmpegVersion(serverFfmpeg)}; the bare commands run Debian's, ffmpeg on PATH); windows: warm-up ${W.warmupS} s, cost ${W.costS} s, capacity ${W.capacityS} s, latency ${W.e2eS} s, soak ${W.soakS} s`);
 out();
 
 /** extrapolated scales the server's non-main-thread CPU (workers: the plugin) from the processed frames to all frames. */

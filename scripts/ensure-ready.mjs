@@ -1,6 +1,7 @@
 // Makes `npm start` and `npm test` work on a fresh clone: installs the locked dependencies when
 // node_modules is missing or older than package-lock.json, then builds any missing or stale
-// model (models/build.ts skips models whose hashes already match). With `--compile` (npm start) it
+// model (models/build.ts skips models whose hashes already match), and the stream ffmpeg when the
+// machine has its build tools (scripts/build-ffmpeg.sh --if-possible: else a one-line hint). With `--compile` (npm start) it
 // also compiles server/, plugins/ and models/ to dist/ when a source is newer than the last
 // compile (tsconfig.build.json). Plain JS: runs before tsx exists.
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,10 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   execFileSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 } else {
   execFileSync(process.execPath, ['--import', 'tsx', join(root, 'models', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+if (process.platform === 'linux') {
+  execFileSync('bash', [join(root, 'scripts', 'build-ffmpeg.sh'), '--if-possible'], { cwd: root, stdio: 'inherit' });
 }
 
 /** newestMtimeMs is the latest modification time of a .ts file under `dir` (0 when none). */

@@ -53,7 +53,7 @@ export const configSchema: SchemaObject = {
     mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },
     dataDir: { type: 'string', default: './data', description: 'Folder for node-media-server\'s small state store.' },
     modelsDir: { type: 'string', default: '', description: 'Folder of the built ONNX models; empty = models/build (the files must match the registry hashes).' },
-    ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
+    ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = build/ffmpeg/ffmpeg (npm run build:ffmpeg), else ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
     hls: {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT, type ServerProcess } from '../helpers/server-process.ts';
 import { startServerOnFreePorts } from '../helpers/e2e-media.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { STREAM_FFMPEG_PATH } from '../../server/pipeline/ffmpeg-path.ts';
 
 const run = promisify(execFile);
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
@@ -102,14 +103,27 @@ describe('Dockerfiles', () => {
   const nginxImage = dockerfile('nginx/Dockerfile');
   const runs = image.filter((i) => i.op === 'RUN').map((i) => i.args);
 
-  it('builds the server on node:20-bookworm-slim with only ffmpeg from apt, installed as .ci/run does', () => {
-    assert.equal(image[0].op, 'FROM');
-    assert.equal(image[0].args, 'node:20-bookworm-slim');
-    const apt = runs.find((r) => r.includes('apt-get install'));
+  it('builds the stream ffmpeg with .ci/run\'s script and flags, on node:20-bookworm-slim', () => {
+    assert.deepEqual(image.filter((i) => i.op === 'FROM').map((i) => i.args), ['node:20-bookworm-slim AS ffmpeg', 'node:20-bookworm-slim']);
+    assert.ok(runs.some((r) => r.endsWith('scripts/build-ffmpeg.sh --install-deps')), runs.join('\n'));
+    assert.ok(ciRun.includes('bash scripts/build-ffmpeg.sh --install-deps'), '.ci/run builds the stream ffmpeg differently: update the Dockerfile');
+    assert.ok(image.some((i) => i.op === 'COPY' && i.args === '--from=ffmpeg /build-ffmpeg/build/ffmpeg ./build/ffmpeg'));
+  });
+
+  it('installs from apt only the library the stream ffmpeg links beyond libc, as .ci/run installs packages', { skip: !existsSync(STREAM_FFMPEG_PATH) && 'stream ffmpeg not built here' }, async () => {
+    const apt = runs.find((r) => r.includes('apt-get install') && !r.includes('build-ffmpeg'));
     assert.ok(apt?.includes(APT_INSTALL), apt);
     assert.ok(ciRun.includes(APT_INSTALL), '.ci/run changed its apt-get flags: update the Dockerfiles');
-    assert.deepEqual(aptPackages(apt!), ['ffmpeg']);
-    assert.ok(ciPackages.includes('ffmpeg'), `.ci/run installs ${ciPackages.join(' ')}`);
+    // The packages that provide the built binary's shared libraries, libc's own package aside.
+    const { stdout } = await run('ldd', [STREAM_FFMPEG_PATH]);
+    const libs = [...stdout.matchAll(/=> (\/\S+)/g)].map((m) => m[1]);
+    const owners = new Set<string>();
+    for (const lib of libs) {
+      const { stdout: owner } = await run('dpkg-query', ['-S', lib.replace(/^\/lib\//, '/usr/lib/')]).catch(() => run('dpkg-query', ['-S', lib]));
+      owners.add(owner.split(':')[0]);
+    }
+    owners.delete('libc6');
+    assert.deepEqual(aptPackages(apt!), [...owners].sort());
   });
 
   it('installs npm dependencies with .ci/run\'s command, then starts with npm start', () => {
@@ -118,7 +132,7 @@ describe('Dockerfiles', () => {
     assert.ok(runs.some((r) => r.startsWith(ciNpm)), `no RUN starts with '${ciNpm}'`);
     assert.deepEqual(JSON.parse(image.find((i) => i.op === 'CMD')!.args), ['npm', 'start']);
     assert.deepEqual(image.find((i) => i.op === 'EXPOSE')?.args.split(' ').sort(), ['1935', '8000']);
-    for (const i of image.filter((x) => x.op === 'COPY' && !x.args.startsWith('. '))) {
+    for (const i of image.filter((x) => x.op === 'COPY' && !x.args.startsWith('. ') && !x.args.startsWith('--from='))) {
       for (const source of i.args.split(' ').slice(0, -1)) assert.ok(existsSync(join(REPO_ROOT, source)), `COPY source ${source} is missing`);
     }
     const ignored = read('.dockerignore').split('\n');

@@ -10,13 +10,15 @@ import { resolveFfmpegPath } from '../../../server/pipeline/ffmpeg-path.ts';
 import { FLV_VIDEO, FlvDemuxer, flvHeader, flvTagBytes, isSequenceHeader, type FlvTag } from '../../../server/pipeline/flv-demux.ts';
 import { waitFor } from '../../helpers/server-process.ts';
 
+/** The ffmpeg the server runs (the decoder under test). */
 const ffmpeg = resolveFfmpegPath();
 /** Tags given before counting: enough for ffmpeg's start-up probe (0.5 s at 30 fps). */
 const PRIMING_TAGS = 30;
 
 /** 90 frames of 320x240 30 fps H.264 without B-frames (one tag per frame), split into FLV tags. */
 function videoTags(): FlvTag[] {
-  const flv = execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30',
+  // Debian's ffmpeg makes the input: the stream ffmpeg has no lavfi.
+  const flv = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30',
     '-frames:v', '90', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '30', '-pix_fmt', 'yuv420p', '-f', 'flv', 'pipe:1'], { maxBuffer: 1 << 26 });
   const tags: FlvTag[] = [];
   new FlvDemuxer((tag) => { if (tag.type === FLV_VIDEO) tags.push(tag); }).push(flv);

@@ -64,7 +64,8 @@ async function encodeSettings(input: Partial<EncoderArgsInput>): Promise<string>
   try {
     const ffmpeg = resolveFfmpegPath();
     const args = buildEncoderArgs({ ...encoder, hasAudio: false, rtmpUrl: '', hlsPlaylistPath: join(dir, 'index.m3u8'), continuePlaylist: false, ...input });
-    const source = spawn(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '10', '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Debian's ffmpeg makes the frames (the stream ffmpeg has no lavfi); the server's ffmpeg encodes.
+    const source = spawn('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-frames:v', '10', '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const encode = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     encode.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
