@@ -267,7 +267,7 @@ if (memory) {
   out(`- PSS (shared library pages divided among the processes that map them): idle ${f2(memory.idlePssMB, 0)} MB; tree PSS / streams = **${f2(memory.pssPerStreamMB, 0)} MB per stream** (incremental over idle ${f2(memory.incrementalPssPerStreamMB, 0)} MB per stream)`);
   out(`- growth first -> last sample: tree ${f2(memory.growthPct, 1)} %, server process alone ${f2(memory.serverGrowthPct, 1)} %`);
   const bareServer = bare[1];
-  if (bareServer) out(`- for scale: one bare ffmpeg transcode process (server codec settings, section 2b) held ${f2(bareServer.rssMBPerProcess, 0)} MB RSS; the server runs two ffmpeg processes per stream (decoder and encoder), each mapping Debian's ffmpeg libraries`);
+  if (bareServer) out(`- for scale: one bare transcode process with Debian's ffmpeg (server codec settings, section 2b) held ${f2(bareServer.rssMBPerProcess, 0)} MB RSS; the server runs two ffmpeg processes per stream (decoder and encoder), here ${relative(process.cwd(), serverFfmpeg) || serverFfmpeg}`);
   out(`- samples (s: tree MB / server MB): ${memory.samples.map((s) => `${f2(s.t, 0)}: ${f2(s.treeMB, 0)}/${f2(s.serverMB, 0)}`).join(', ')}`);
   out();
 }

@@ -22,7 +22,12 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 if (process.platform === 'linux') {
-  execFileSync('bash', [join(root, 'scripts', 'build-ffmpeg.sh'), '--if-possible'], { cwd: root, stdio: 'inherit' });
+  try {
+    execFileSync('bash', [join(root, 'scripts', 'build-ffmpeg.sh'), '--if-possible'], { cwd: root, stdio: 'inherit' });
+  } catch {
+    // The script printed why; the server runs Debian's ffmpeg (or a stream ffmpeg built before).
+    process.stderr.write('the stream ffmpeg was not built; the server runs an earlier build if there is one, else ffmpeg on PATH\n');
+  }
 }
 
 /** newestMtimeMs is the latest modification time of a .ts file under `dir` (0 when none). */
