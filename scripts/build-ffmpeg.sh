@@ -8,7 +8,7 @@
 # Why: Debian's ffmpeg maps ~220 shared libraries (its libavfilter and libavdevice link flite,
 # librsvg, SDL, PulseAudio...). Each of a stream's two ffmpeg processes holds ~70 MB RSS, ~40 MB of
 # it those libraries' pages and ~8 MB their relocated data; this build holds ~25 MB
-# (docs/production.md, "Memory").
+# (docs/production.md, "The stream ffmpeg").
 #
 # Output: build/ffmpeg/ffmpeg and build/ffmpeg/VERSION (the Debian source version). Skips the build
 # when VERSION already names the version apt would fetch. Needs deb-src entries and the build tools

@@ -1,9 +1,9 @@
 // Makes `npm start` and `npm test` work on a fresh clone: installs the locked dependencies when
 // node_modules is missing or older than package-lock.json, then builds any missing or stale
 // model (models/build.ts skips models whose hashes already match), and the stream ffmpeg when the
-// machine has its build tools (scripts/build-ffmpeg.sh --if-possible: else a one-line hint). With `--compile` (npm start) it
-// also compiles server/, plugins/ and models/ to dist/ when a source is newer than the last
-// compile (tsconfig.build.json). Plain JS: runs before tsx exists.
+// machine has its build tools (scripts/build-ffmpeg.sh --if-possible: else a one-line hint). With
+// `--compile` (npm start) it also compiles server/, plugins/ and models/ to dist/ when a source is
+// newer than the last compile (tsconfig.build.json). Plain JS: runs before tsx exists.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
