@@ -2,7 +2,6 @@
  * Image backgrounds: a file loaded with sharp, scaled to cover the frame (centre crop), converted to
  * I420 with the BT.601 limited-range matrix, and cached per worker by (path, width, height).
  */
-import sharp from 'sharp';
 import { rgbToI420, type YuvPlanes } from './yuv-color.ts';
 
 /** Most (path, size) entries kept per worker thread; the least recently used one is dropped first. */
@@ -14,6 +13,22 @@ const failures = new Map<string, { at: number; error: Error }>();
 /** FAILED_IMAGE_RETRY_MS is how long a failed decode is answered from memory before the file is read again. */
 export const FAILED_IMAGE_RETRY_MS = 5000;
 
+type SharpFactory = typeof import('sharp').default;
+let sharpModule: Promise<SharpFactory> | undefined;
+
+/**
+ * loadSharp imports sharp on first use: libvips and its thread pool cost each worker thread about
+ * 6 MB (17 MB for the process with two workers), which a server with no image backgrounds never
+ * needs. Its operation cache is off: decoded backgrounds are cached here, as I420.
+ */
+function loadSharp(): Promise<SharpFactory> {
+  sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpModule;
+}
+
 /**
  * decodeImageBackground loads `imagePath` with sharp, resizes it to cover width x height (fit
  * 'cover', centre crop) and returns its I420 planes; rejects with an Error naming the file when it
@@ -23,6 +38,7 @@ export async function decodeImageBackground(imagePath: string, width: number, he
   if (imagePath === '') throw new Error("background image: 'imagePath' is empty");
   let rgb: Buffer;
   try {
+    const sharp = await loadSharp();
     rgb = await sharp(imagePath)
       .rotate()
       .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })

@@ -1,7 +1,8 @@
 /**
  * `npm start` runs the compiled JavaScript in dist/ with plain node, without the TypeScript loader
  * the other tests use: from there the server must still find its player page, hls.js, the built
- * models and its worker and plugin modules, and process a real stream.
+ * models and its worker and plugin modules, and process a real stream. Its launcher
+ * (scripts/run-server.sh) sets the memory settings docs/production.md's figures are measured with.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { startServer, waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import { apiStreams, childPids, mediaFile, mediaSkip, uniqueKey } from '../helpers/e2e-media.ts';
+import { scrapeMetrics } from '../ops/ops-helpers.ts';
 
 let server: ServerProcess | undefined;
 let publisher: Publisher | undefined;
@@ -46,4 +48,16 @@ test('the compiled server (dist/, as npm start runs it) serves the player and re
   t.diagnostic(`frames out ${stream.stats.framesOut}, inference ${stream.stats.inferenceMs} ms, children ${childPids(pid).map((c) => c.comm).join(', ')}`);
   assert.equal(stream.stats.pluginErrors, 0);
   assert.deepEqual(childPids(pid).map((c) => c.comm).filter((c) => c !== 'ffmpeg'), [], 'only ffmpeg children (tsx would add esbuild)');
+
+  // The launcher's settings are in effect in the server process, and not in its ffmpeg children.
+  const environ = (p: number) => readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
+  assert.ok(environ(pid).includes('MALLOC_MMAP_THRESHOLD_=1048576'), 'glibc maps frame-sized blocks of their own');
+  const children = childPids(pid);
+  assert.equal(children.length, 2, 'decoder and encoder');
+  for (const child of children) assert.ok(!environ(child.pid).some((v) => v.startsWith('MALLOC_MMAP_THRESHOLD_=')), `ffmpeg ${child.pid} does not inherit it`);
+  // After 60 frames of allocation the main thread's young generation would have grown past 8 MiB
+  // (to 32 MiB) without --max-semi-space-size=4.
+  const newSpace = (await scrapeMetrics(s.httpBase)).find((m) => m.name === 'nodejs_heap_space_size_total_bytes' && m.labels.space === 'new');
+  assert.ok(newSpace, 'the new-space gauge is exported');
+  assert.ok(newSpace.value <= 8 * 1024 * 1024, `new space ${newSpace.value} bytes`);
 });

@@ -5,6 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
 import {
@@ -38,7 +42,13 @@ const COLOUR_TOLERANCE = 12;
 const PERSON_TOLERANCE = 25;
 
 let server: ServerProcess | undefined;
+let work: string | undefined;
 const publishers: Publisher[] = [];
+// The image background: left half IMAGE_LEFT, right half IMAGE_RIGHT, the input's size (so
+// 'cover' scales it 1:1). Both are far from every background region of the input and from grey.
+const IMAGE_LEFT = [48, 112, 192];
+const IMAGE_RIGHT = [192, 112, 48];
+const hex = (rgb: number[]) => `0x${rgb.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 
 function publishSister(path: string): Publisher {
   // Video from the looped file, audio from lavfi (-shortest would end at the file's first pass).
@@ -48,21 +58,40 @@ function publishSister(path: string): Publisher {
   return p;
 }
 
+/**
+ * publishAndGrab publishes sister.mkv with `?<options>` and returns 3 processed RTMP frames, 15
+ * apart, from the 30th on (past the model's first masks and the smoothing's warm-up).
+ */
+async function publishAndGrab(name: string, options: string): Promise<{ pub: Publisher; frames: Buffer[] }> {
+  const key = uniqueKey(name);
+  const pub = publishSister(`${key}?${options}`);
+  const rtmpOut = `${server!.rtmpBase}/stream-${key}`;
+  await waitFor(`the ${name} stream to probe`, async () => {
+    assert.equal(pub.child.exitCode, null, `publisher exited: ${pub.stderr()}`);
+    return (await probe(rtmpOut, 8000)).streams.some((x) => x.codec_type === 'video');
+  }, 90000, 500);
+  return { pub, frames: await grabFramesRgb(rtmpOut, W, H, { count: 3, every: 15, skipFrames: 30 }) };
+}
+
 async function stopPublisher(p: Publisher): Promise<void> {
   await p.stop();
   publishers.splice(publishers.indexOf(p), 1);
 }
 
-/** The mean RGB of a region over several frames, each within `tolerance` of `expected`. */
-function assertRegionsColour(frames: Buffer[], expected: number[], what: string): number {
+/**
+ * assertRegionsColour checks that each BACKGROUND region's mean RGB in every frame is within
+ * `tolerance` of `expected` (one colour, or one per region); returns the worst channel difference.
+ */
+function assertRegionsColour(frames: Buffer[], expected: number[] | ((region: Rect) => number[]), what: string, tolerance = COLOUR_TOLERANCE): number {
   let worst = 0;
   for (const [i, frame] of frames.entries()) {
     for (const [name, rect] of Object.entries(BACKGROUND)) {
+      const want = typeof expected === 'function' ? expected(rect) : expected;
       const mean = regionMeanRgb(frame, W, rect);
-      const diff = maxChannelDiff(mean, expected);
+      const diff = maxChannelDiff(mean, want);
       worst = Math.max(worst, diff);
-      assert.ok(diff <= COLOUR_TOLERANCE,
-        `${what}: frame ${i} region ${name} mean ${mean.map((v) => v.toFixed(0))} is not within ${COLOUR_TOLERANCE} of ${expected}`);
+      assert.ok(diff <= tolerance,
+        `${what}: frame ${i} region ${name} mean ${mean.map((v) => v.toFixed(0))} is not within ${tolerance} of ${want}`);
     }
   }
   return worst;
@@ -70,12 +99,18 @@ function assertRegionsColour(frames: Buffer[], expected: number[], what: string)
 
 before(async () => {
   if (mediaSkip) return;
-  server = await startServerOnFreePorts();
+  work = mkdtempSync(join(tmpdir(), 'processed-output-'));
+  mkdirSync(join(work, 'backgrounds'));
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `color=c=${hex(IMAGE_LEFT)}:s=${W / 2}x${H}`,
+    '-f', 'lavfi', '-i', `color=c=${hex(IMAGE_RIGHT)}:s=${W / 2}x${H}`, '-filter_complex', 'hstack', '-frames:v', '1',
+    join(work, 'backgrounds', 'halves.png')]);
+  server = await startServerOnFreePorts([], { LIVEMATTE_BACKGROUND_IMAGES_DIR: join(work, 'backgrounds') });
 });
 
 after(async () => {
   await Promise.all(publishers.map((p) => p.stop()));
   await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 test('sister.mkv + AAC comes out processed on RTMP and HLS, background grey, person kept', { skip: mediaSkip, timeout: 180000 }, async (t) => {
@@ -136,24 +171,18 @@ test('sister.mkv + AAC comes out processed on RTMP and HLS, background grey, per
 });
 
 test('?bg=color&color=00ff00 paints the background green', { skip: mediaSkip, timeout: 150000 }, async (t) => {
-  const s = server!;
-  const key = uniqueKey('green');
-  const pub = publishSister(`${key}?bg=color&color=00ff00`);
-  const rtmpOut = `${s.rtmpBase}/stream-${key}`;
-  await waitFor('the green stream to probe', async () => {
-    assert.equal(pub.child.exitCode, null, `publisher exited: ${pub.stderr()}`);
-    return (await probe(rtmpOut, 8000)).streams.some((x) => x.codec_type === 'video');
-  }, 90000, 500);
-  const frames = await grabFramesRgb(rtmpOut, W, H, { count: 3, every: 15, skipFrames: 30 });
+  const { pub, frames } = await publishAndGrab('green', 'bg=color&color=00ff00');
   // Pure green survives I420 less exactly than grey (its chroma is at the edge of the gamut and
   // subsampled), hence a wider tolerance; the input's regions are still far outside it.
-  const green = [0, 255, 0];
-  for (const [i, frame] of frames.entries()) {
-    for (const [name, rect] of Object.entries(BACKGROUND)) {
-      const mean = regionMeanRgb(frame, W, rect);
-      t.diagnostic(`frame ${i} ${name}: ${mean.map((v) => v.toFixed(0))}`);
-      assert.ok(maxChannelDiff(mean, green) <= 20, `frame ${i} region ${name} mean ${mean.map((v) => v.toFixed(0))} is not green`);
-    }
-  }
+  const worst = assertRegionsColour(frames, [0, 255, 0], 'green 00ff00', 20);
+  t.diagnostic(`background regions: worst channel difference from green ${worst.toFixed(1)}`);
+  await stopPublisher(pub);
+});
+
+test('?bg=image&image=halves shows the image behind the person, each half where it belongs', { skip: mediaSkip, timeout: 150000 }, async (t) => {
+  const { pub, frames } = await publishAndGrab('image', 'bg=image&image=halves');
+  // Saturated colours, as green above: the wider tolerance.
+  const worst = assertRegionsColour(frames, (rect) => (rect[2] <= W / 2 ? IMAGE_LEFT : IMAGE_RIGHT), 'image halves', 20);
+  t.diagnostic(`background regions: worst channel difference from the image's half ${worst.toFixed(1)}`);
   await stopPublisher(pub);
 });

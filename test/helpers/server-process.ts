@@ -43,7 +43,7 @@ export function compileServer(): void {
   compiled = true;
 }
 
-/** StartOptions: `compiled` runs dist/server/main.js with plain node, as `npm start` does (see compileServer). */
+/** StartOptions: `compiled` runs dist/server/main.js with plain node through scripts/run-server.sh, as `npm start` does (see compileServer). */
 export interface StartOptions {
   compiled?: boolean;
 }
@@ -56,8 +56,11 @@ export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = 
   const dir = mkdtempSync(join(tmpdir(), 'live-matte-test-'));
   const mediaRoot = join(dir, 'media');
   if (options.compiled) compileServer();
-  const entry = options.compiled ? [join(REPO_ROOT, 'dist/server/main.js')] : ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts')];
-  const child = spawn(process.execPath, [...entry,
+  // Compiled: through npm start's launcher, which execs node on dist/server/main.js (same pid).
+  const [command, entry] = options.compiled
+    ? ['sh', [join(REPO_ROOT, 'scripts/run-server.sh')]]
+    : [process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts')]];
+  const child = spawn(command, [...entry,
     '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--media-root', mediaRoot, ...args], {
     cwd: dir,
     env: { ...process.env, LIVEMATTE_DATA_DIR: join(dir, 'data'), LIVEMATTE_LOG_LEVEL: 'debug', ...env },

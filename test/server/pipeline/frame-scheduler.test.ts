@@ -77,3 +77,32 @@ test('release: dropped inputs and replaced outputs are handed back, never the bu
   assert.ok(released.includes(out0), 'the last output is released once another replaces it');
   assert.ok(!released.includes(out2), 'the current last output is kept for repeats');
 });
+
+test('a stalled frame holds no more than the queue: frames dropped behind it are released at once', async () => {
+  const pending: ReturnType<typeof deferred>[] = [];
+  const written: Uint8Array[] = [];
+  const released = new Set<Uint8Array>();
+  const s = new FrameScheduler(() => { const d = deferred(); pending.push(d); return d.promise; }, {
+    write: (out) => written.push(out),
+    blank: () => new Uint8Array([255]),
+    release: (b) => { assert.ok(!released.has(b), 'released twice'); released.add(b); },
+  }, 3);
+  // Frame 0 is the stream's first and is processed; then 3 s of frames arrive while it stalls.
+  const frames = Array.from({ length: 91 }, (_, i) => frame(i));
+  for (const f of frames) s.push(f);
+  assert.equal(pending.length, 1);
+  const held = frames.filter((f) => !released.has(f.yuv) && f.yuv.byteLength > 0);
+  assert.deepEqual(held.map((f) => f.index), [0, 88, 89, 90], 'the running frame and the 3 queued ones');
+  const out0 = new Uint8Array([100]);
+  pending[0]!.resolve(out0);
+  await new Promise((r) => setImmediate(r));
+  // Frame 0's output repeats for each dropped frame.
+  assert.equal(written.length, 88);
+  assert.ok(written.every((o) => o === out0));
+  for (let i = 1; i <= 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    pending[i]!.resolve(new Uint8Array([100 + i]));
+  }
+  await s.idle();
+  assert.deepEqual(written.slice(88).map((o) => o[0]), [101, 102, 103]);
+});
