@@ -28,8 +28,6 @@ interface Slot {
   frame: DecodedFrame;
   status: SlotStatus;
   output?: Uint8Array;
-  /** The frame's input was handed back (release) when it was dropped. */
-  inputReleased?: boolean;
 }
 
 /** SchedulerHooks are told what happens to each frame. */
@@ -78,7 +76,11 @@ export class FrameScheduler {
         slot.frame.dropped = true;
         waiting -= 1;
         this.hooks.onDrop?.(slot.frame);
-        this.releaseDroppedInput(slot);
+        // Its input will never be read: only queued frames are dropped, and one always runs ahead
+        // of them, whose output repeats in their place. Handed back now, not at flush: a long stall
+        // of the running frame (a starved or stuck worker) would otherwise keep every frame decoded
+        // meanwhile, ~1.4 MB each at 720p, 30 a second.
+        this.hooks.release?.(slot.frame.yuv);
       }
     }
     this.pump();
@@ -98,18 +100,6 @@ export class FrameScheduler {
   idle(): Promise<void> {
     if (this.slots.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /**
-   * releaseDroppedInput hands a dropped frame's input back at once: it will never be read. Only
-   * queued frames are dropped, and one is always running ahead of them, so the output repeated in
-   * a dropped frame's place is what that one leaves as the last output. Without this, a long stall
-   * of the frame being processed (a starved or stuck worker) kept every frame decoded meanwhile:
-   * ~1.4 MB each at 720p, 30 a second.
-   */
-  private releaseDroppedInput(slot: Slot): void {
-    slot.inputReleased = true;
-    if (slot.frame.yuv.byteLength > 0) this.hooks.release?.(slot.frame.yuv);
   }
 
   private pump(): void {
@@ -134,15 +124,17 @@ export class FrameScheduler {
       const head = this.slots[0];
       if (head.status === 'queued' || head.status === 'running') break;
       this.slots.shift();
-      // A dropped or failed frame repeats the last output; before any output exists it goes out as decoded.
-      let output = head.output ?? this.lastOutput ?? (head.inputReleased ? this.hooks.blank() : head.frame.yuv);
+      // A dropped or failed frame repeats the last output. Before any output exists a failed frame
+      // goes out as decoded; a dropped one's input was handed back (push) or never existed (a gap).
+      const dropped = head.status === 'dropped';
+      let output = head.output ?? this.lastOutput ?? (dropped ? this.hooks.blank() : head.frame.yuv);
       // A failed worker keeps the transferred input; the frame's buffer is then detached (empty).
       if (output.byteLength === 0) output = this.lastOutput ?? this.hooks.blank();
       const previous = this.lastOutput;
       this.lastOutput = output;
       this.hooks.write(output, head.frame);
       if (previous !== undefined && previous !== output) this.hooks.release?.(previous);
-      if (head.frame.yuv !== output && !head.inputReleased) this.hooks.release?.(head.frame.yuv);
+      if (head.frame.yuv !== output && !dropped) this.hooks.release?.(head.frame.yuv);
     }
     if (this.slots.length === 0) {
       const waiters = this.idleWaiters;
