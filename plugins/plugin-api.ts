@@ -56,6 +56,81 @@ export interface FrameContext<Options, State> {
    * falls behind real time, falls back to 1 when it catches up. Undefined means 1.
    */
   modelIntervalFrames?: number;
+  /**
+   * What earlier plugins (and this one's `analyse`) published about this frame: read it, add to it.
+   * Lives for one frame only; `analyse` of every plugin runs on the original (decoded) pixels
+   * before any `process` edits them.
+   */
+  annotations: FrameAnnotations;
+}
+
+/** PixelBox is an axis-aligned box in px of the frame (x, y: top-left corner). */
+export interface PixelBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** FaceAnnotation is one tracked face on this frame, in px of the frame. */
+export interface FaceAnnotation {
+  /** Track id, unique within the stream, stable while the face stays in view. */
+  trackId: number;
+  /** The tracked box (predicted between detector runs), px. */
+  box: PixelBox;
+  /** Detector confidence 0..1 of the track's last detection. */
+  score: number;
+  /** 6 keypoints (right eye, left eye, nose tip, mouth, right ear, left ear), px; [] when predicted. */
+  keypoints: [number, number][];
+  /** True once the track has been confirmed (seen on enough detector runs). */
+  confirmed: boolean;
+  /** True when the detector found the face on this very frame (false: predicted). */
+  detected: boolean;
+  /** Identity, once a recognition plugin has settled it; null = unknown, undefined = not asked. */
+  label?: string | null;
+}
+
+/** PersonMaskAnnotation is the segmentation's person confidence at model resolution. */
+export interface PersonMaskAnnotation {
+  /** Mask width x height in px (model resolution), row-major. */
+  width: number;
+  height: number;
+  /** Person confidence 0..1 per mask px. */
+  confidence: Float32Array;
+}
+
+/**
+ * FrameAnnotations are the typed facts plugins publish about one frame for later plugins of the
+ * same frame. A plugin adds a key here (with its docs) when it publishes something new.
+ */
+export interface FrameAnnotations {
+  /** Tracked faces, published by `faces`. */
+  faces?: FaceAnnotation[];
+  /** Person mask, published by `background`. */
+  personMask?: PersonMaskAnnotation;
+}
+
+/**
+ * Detection is one tracked object a plugin reports to the main thread for a frame (the host emits
+ * them as a `detections` event, with stream key, frame index, PTS and wall-clock time).
+ */
+export interface Detection {
+  /** What was seen. */
+  kind: 'face' | 'person';
+  /** Track id, unique within the stream and kind, stable while the object stays in view. */
+  trackId: number;
+  /** Confidence 0..1. */
+  score: number;
+  /** Box in px of the frame. */
+  box: PixelBox;
+  /** True once the track is confirmed (a few detector runs): stores start events only then. */
+  confirmed: boolean;
+  /** True when the model saw it on this frame; false when the tracker predicted it. */
+  detected: boolean;
+  /** Identity (recognition); null = unknown, undefined = not asked. */
+  label?: string | null;
+  /** Similarity 0..1 behind `label`, when there is one. */
+  labelScore?: number;
 }
 
 /** What a plugin's worker part returns for one frame. */
@@ -69,12 +144,55 @@ export interface FrameResult<State> {
   state?: State;
   /** Named durations in ms for the stats (e.g. `{ inferenceMs: 4.2, compositeMs: 1.1 }`). */
   timings?: Record<string, number>;
+  /** Objects to report to the main thread for this frame (see {@link Detection}). */
+  detections?: Detection[];
+  /** Named counters for this frame (e.g. `{ faces: 2 }`); the host keeps the latest per stream. */
+  gauges?: Record<string, number>;
 }
 
 /** The worker-side module of a plugin: the default export of the file named by `workerModule`. */
 export interface FramePluginWorker<Options = unknown, State = unknown> {
+  /**
+   * Optional first phase: reads the original decoded frame (every plugin's `analyse` runs, in
+   * chain order, before any `process`), publishes annotations; must not edit the pixels. Its
+   * result is merged with `process`'s (state: process gets analyse's state as `ctx.state`).
+   */
+  analyse?(ctx: FrameContext<Options, State>): Promise<FrameResult<State>>;
   /** Processes one frame: edits `ctx.frame` in place; must not keep references to the frame. */
   process(ctx: FrameContext<Options, State>): Promise<FrameResult<State>>;
+  /**
+   * For `failurePolicy: 'fail-closed'` plugins: called when `analyse` or `process` threw on this
+   * frame, with the state of the previous frame; must hide what the plugin protects (e.g. cover
+   * the last known face boxes grown by a margin). When it throws too, or is absent, the host
+   * covers the whole frame. Returns the state to keep.
+   */
+  cover?(ctx: FrameContext<Options, State>, error: unknown): Promise<FrameResult<State>>;
+}
+
+/**
+ * FailurePolicy says what leaves when a plugin fails on a frame: 'pass-through' (the frame goes on
+ * without that plugin's edit, e.g. the background) or 'fail-closed' (never the unprotected frame:
+ * the worker's `cover`, else the whole frame covered; an anonymising plugin).
+ */
+export type FailurePolicy = 'pass-through' | 'fail-closed';
+
+/**
+ * QueryOptions is what a plugin reads from a publisher's stream-key query (`live/demo?faces=blur`):
+ * whether the stream turns the plugin on or off (undefined: the config's chain decides) and option
+ * values (strings as given; the plugin's schema coerces and validates them).
+ */
+export interface QueryOptions {
+  enabled?: boolean;
+  options: Record<string, unknown>;
+}
+
+/** PreparedOptions are the options as the worker gets them after `prepare` (may add derived keys). */
+export type PreparedOptions = Record<string, unknown>;
+
+/** PluginHostContext is what the host tells a plugin's main-thread hooks about the server. */
+export interface PluginHostContext {
+  /** The plugin's server-level settings (`plugins.<name>` minus per-stream options), validated. */
+  settings: Record<string, unknown>;
 }
 
 /** A frame plugin's declaration, validated by the host before any stream starts. */
@@ -93,6 +211,25 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
   workerModule: string;
   /** True when the plugin does nothing for these options (the pipeline then skips the pool). */
   isPassthrough?(options: Options): boolean;
+  /** What happens to a frame this plugin failed on; default 'pass-through'. */
+  failurePolicy?: FailurePolicy;
+  /**
+   * JSON schema of server-level settings that no stream may change (e.g. a folder), with defaults;
+   * they sit beside the options under `plugins.<name>` in the config file.
+   */
+  settingsSchema?: JSONSchemaType<any>;
+  /**
+   * fromQuery reads the plugin's keys from a stream-key query, including short aliases kept for
+   * published URLs (`?bg=blur`). The host also takes `?<name>=on|off` and `?<name>.<option>=v`.
+   */
+  fromQuery?(query: Readonly<Record<string, string | undefined>>): QueryOptions;
+  /**
+   * prepare turns validated options into what the worker gets, on the main thread, when a stream
+   * starts and when its options change (e.g. an image name to a checked file path).
+   * @throws an Error with a `code` and a message naming the option when the options cannot be used
+   *   (the publish is refused, or the PATCH answers 400).
+   */
+  prepare?(options: Options, host: PluginHostContext): PreparedOptions;
 }
 
 /**

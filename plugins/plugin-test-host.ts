@@ -121,7 +121,7 @@ export async function createPluginTestHost<Options, State = unknown>(
       return state;
     },
     async process(frame) {
-      const result = await worker.process({ frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames });
+      const result = await worker.process({ frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames, annotations: {} });
       // The pool posts state between threads: a structured clone catches state that could not travel.
       state = result.state === undefined ? undefined : structuredClone(result.state);
       return result;

@@ -89,6 +89,7 @@ export default async function processFrame(task: FrameTask): Promise<unknown> {
         model,
         streamPath: task.streamPath,
         modelIntervalFrames: task.modelIntervalFrames,
+        annotations: {},
       });
       states.push(result.state);
       for (const [k, v] of Object.entries(result.timings ?? {})) timings[`${call.name}.${k}`] = v;
