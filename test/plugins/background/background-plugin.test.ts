@@ -150,7 +150,7 @@ test('worker: switching model size ignores the old mask instead of failing', asy
   const landscape = await createPluginTestHost<BackgroundOptions, BackgroundState>(plugin, { model: 'selfie-landscape' }, { openModel: async () => runner });
   const frame = (await landscape.processRgb(image)).frame;
   const { state } = await (await import('../../../plugins/background/background-worker.ts')).default.process({
-    frame, options: landscape.options, state: host.state, model: async () => runner, streamPath: '/t',
+    frame, options: landscape.options, state: host.state, model: async () => runner, streamPath: '/t', annotations: {},
   });
   assert.equal(state!.previousMask.length, 256 * 144);
   await host.close();
@@ -166,7 +166,7 @@ test('worker: a mask emptied by a lost transfer (detached) is ignored, not read'
   structuredClone(moved.previousMask.buffer, { transfer: [moved.previousMask.buffer] });
   assert.equal(moved.previousMask.length, 0);
   const { state } = await (await import('../../../plugins/background/background-worker.ts')).default.process({
-    frame: { ...frame, index: frame.index + 1 }, options: host.options, state: moved, model: async () => runner, streamPath: '/t', modelIntervalFrames: 3,
+    frame: { ...frame, index: frame.index + 1 }, options: host.options, state: moved, model: async () => runner, streamPath: '/t', modelIntervalFrames: 3, annotations: {},
   });
   assert.equal(runner.runs, 2, 'the model ran again instead of reusing the empty mask');
   assert.equal(state!.previousMask.length, 256 * 144);
@@ -211,7 +211,7 @@ test('worker (fake model): frames that reuse the mask reuse its matte, the same 
   const options = { ...DEFAULTS };
   const call = async (index: number, state: BackgroundState | undefined, streamPath: string, opts = options) => {
     const frame = rgbToYuvFrame(image, index);
-    const result = await worker.process({ frame, options: opts, state, model: async () => runner, streamPath, modelIntervalFrames: 3 });
+    const result = await worker.process({ frame, options: opts, state, model: async () => runner, streamPath, modelIntervalFrames: 3, annotations: {} });
     return { frame, result, state: result.state as BackgroundState };
   };
   const first = await call(0, undefined, '/reuse');
@@ -221,7 +221,7 @@ test('worker (fake model): frames that reuse the mask reuse its matte, the same 
   assert.deepEqual([second.frame.y, second.frame.u, second.frame.v], [first.frame.y, first.frame.u, first.frame.v]);
   // Another stream's frame in between (same worker, same sizes) must not disturb this stream's matte.
   const other = fakeRunner(() => 0);
-  await worker.process({ frame: rgbToYuvFrame(image, 0), options, state: undefined, model: async () => other, streamPath: '/other', modelIntervalFrames: 3 });
+  await worker.process({ frame: rgbToYuvFrame(image, 0), options, state: undefined, model: async () => other, streamPath: '/other', modelIntervalFrames: 3, annotations: {} });
   const third = await call(2, second.state, '/reuse');
   assert.equal(third.result.timings!.maskMs, 0);
   assert.deepEqual([third.frame.y, third.frame.u, third.frame.v], [first.frame.y, first.frame.u, first.frame.v]);
