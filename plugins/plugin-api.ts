@@ -217,7 +217,7 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
    * JSON schema of server-level settings that no stream may change (e.g. a folder), with defaults;
    * they sit beside the options under `plugins.<name>` in the config file.
    */
-  settingsSchema?: JSONSchemaType<any>;
+  settingsSchema?: { type: 'object'; properties: Record<string, unknown>; required?: readonly string[]; additionalProperties?: boolean };
   /**
    * fromQuery reads the plugin's keys from a stream-key query, including short aliases kept for
    * published URLs (`?bg=blur`). The host also takes `?<name>=on|off` and `?<name>.<option>=v`.
@@ -230,6 +230,31 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
    *   (the publish is refused, or the PATCH answers 400).
    */
   prepare?(options: Options, host: PluginHostContext): PreparedOptions;
+  /**
+   * Option keys the worker receives but nobody sets (filled by `prepare`, e.g. a resolved file path):
+   * refused on the query, over HTTP and in the config, and left out of what the API shows.
+   */
+  internalOptions?: string[];
+  /**
+   * An older name the plugin's options were known by, kept so published URLs and configs do not
+   * break: a top-level config key, a field of each stream in `GET /api/streams`, and the route
+   * `POST /api/streams/:key/<legacyName>` (e.g. `background`).
+   */
+  legacyName?: string;
+  /** Command-line flags that set one option's server default, e.g. `{ flags: '--bg <mode>', option: 'mode' }`. */
+  cliFlags?: { flags: string; description: string; option: string }[];
+  /** Per-stream gauges the plugin reports in `FrameResult.gauges`, by name with their help text; exported as `livematte_<name>{stream}`. */
+  gauges?: Record<string, string>;
+  /** describe returns read-only facts for `GET /api/plugins` (e.g. the background images there are). */
+  describe?(host: PluginHostContext): Promise<Record<string, unknown>>;
+}
+
+/** PluginOptionsError is what `prepare` throws: a code (e.g. `ERR_BACKGROUND_IMAGE`) and a message naming the option. */
+export class PluginOptionsError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'PluginOptionsError';
+  }
 }
 
 /**

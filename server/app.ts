@@ -9,7 +9,7 @@ import type { ServerConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { MediaServerError } from './errors.ts';
 import { resolveFfmpegPath } from './pipeline/ffmpeg-path.ts';
-import { pluginDefinition } from './pipeline/plugin-chain.ts';
+import { PluginCatalog, pluginDefinition } from './pipeline/plugin-catalog.ts';
 import { InferencePool } from './inference/inference-pool.ts';
 import { NmsIngest } from './ingest/nms-adapter.ts';
 import { StreamRegistry } from './ingest/stream-registry.ts';
@@ -34,7 +34,9 @@ export interface RunningServer {
  */
 export async function start(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningServer> {
   const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
-  const models = new Set(config.pipeline.plugins.flatMap((name) => pluginDefinition(name).models));
+  const catalog = new PluginCatalog(config.pipeline.plugins, config.plugins);
+  // Every plugin a stream may turn on is checked and warmed up, not only the default chain's.
+  const models = new Set(catalog.models());
   // modelsDir (LIVEMATTE_MODELS_DIR) points at another folder of built models (deployments keeping models on a
   // volume, tests with a missing or corrupt model); the files must still match the registry's hashes.
   const modelsDir = config.modelsDir ? resolve(config.modelsDir) : undefined;
@@ -51,7 +53,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
 
   const pool = new InferencePool({ ...config.inference, modelsDir });
   try {
-    await pool.warmUp([...models], config.pipeline.plugins.map((name) => pluginDefinition(name).workerModule));
+    await pool.warmUp([...models], catalog.names.map((name) => pluginDefinition(name).workerModule));
   } catch (cause) {
     await pool.close();
     throw new MediaServerError('ERR_MODEL_LOAD', 'model', `a model failed to load in the inference pool: ${(cause as Error).message}`, { fatal: true, cause });
@@ -60,11 +62,11 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
     maxPublishers: config.pipeline.maxStreams,
   }, log);
-  const registry = new StreamRegistry(config, ingest, pool, ffmpegPath, log);
+  const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   let http: FastifyInstance | undefined;
   try {
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, log, metrics: createMetrics(registry), health: () => ({ rtmpPort, workers: pool.threads }) });
+    http = await buildHttpServer({ config, registry, catalog, log, metrics: createMetrics(registry), health: () => ({ rtmpPort, workers: pool.threads }) });
     await http.listen({ port: config.http.port, host: config.bind });
     const httpPort = (http.server.address() as { port: number }).port;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');

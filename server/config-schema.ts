@@ -5,10 +5,24 @@
  * checks that the two never drift.
  */
 import type { SchemaObject } from 'ajv';
-import { backgroundOptionsSchema, type BackgroundOptions } from '../plugins/background/background-options.ts';
+import { FRAME_PLUGINS } from '../plugins/index.ts';
 
-// The background plugin's own schema is the single source of its option defaults.
-const { imagePath: _imagePath, ...pluginProps } = backgroundOptionsSchema.properties;
+/**
+ * pluginConfigSchema is `plugins.<name>` for every plugin: its own options schema (the single source
+ * of its defaults; internal options left out) beside its server-level settings.
+ */
+function pluginConfigSchema(): SchemaObject {
+  const properties = Object.fromEntries(Object.values(FRAME_PLUGINS).map((def) => {
+    const options = { ...(def.optionsSchema.properties as Record<string, unknown>) };
+    for (const key of def.internalOptions ?? []) delete options[key];
+    const settings = (def.settingsSchema?.properties ?? {}) as Record<string, unknown>;
+    return [def.name, {
+      type: 'object', additionalProperties: false, required: [], default: {}, description: def.description,
+      properties: { ...options, ...settings },
+    }];
+  }));
+  return { type: 'object', additionalProperties: false, required: [], default: {}, properties };
+}
 
 /** ServerConfig is the validated configuration, all defaults applied. */
 export interface ServerConfig {
@@ -24,8 +38,9 @@ export interface ServerConfig {
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number; deblock: boolean };
   pipeline: { maxStreams: number; maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
   inference: { workers: number; intraOpThreads: number; maxModelIntervalFrames: number };
-  background: Omit<BackgroundOptions, 'imagePath'> & { image: string; imagesDir: string };
-  auth: { publishSecret: string };
+  /** Each plugin's option defaults and settings, by plugin name (each plugin's own schema). */
+  plugins: Record<string, Record<string, unknown>>;
+  auth: { publishSecret: string; adminToken: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -85,7 +100,7 @@ export const configSchema: SchemaObject = {
         maxStreams: { type: 'integer', minimum: 0, maximum: 1000, default: 0, description: 'Publishers processed at once. One more is refused (its RTMP connection is closed, the refusal logged and counted in livematte_publishes_refused_total{reason="server_full"}), so that the streams already running keep real time; past its capacity a machine drops frames on every stream. 0 (default) = no limit. A 2-core machine carries three 720p30 colour streams (docs/production.md#sizing).' },
         maxQueueFrames: { type: 'integer', minimum: 1, maximum: 60, default: 6, description: 'Frames a stream may have waiting for the pool; beyond it frames are dropped (the last output repeats). It bounds the latency a CPU stall can add (6 frames = 200 ms at 30 fps); at 3, a 100 ms stall on a busy machine already drops frames.' },
         startTimeoutMs: { type: 'integer', minimum: 1000, default: 15000, description: 'How long a new stream may take to deliver its first decoded frame, in ms.' },
-        plugins: { type: 'array', items: { type: 'string' }, default: ['background'], description: 'Frame plugins run on every stream, in order.' },
+        plugins: { type: 'array', items: { type: 'string' }, default: ['background'], description: 'The default chain: frame plugins run on every stream, in order. A stream key turns others on (`?faces=blur`) or these off (`?background=off`); their options are under `plugins.<name>`.' },
       },
     },
     inference: {
@@ -96,18 +111,12 @@ export const configSchema: SchemaObject = {
         maxModelIntervalFrames: { type: 'integer', minimum: 1, maximum: 30, default: 4, description: 'Under load, run the model at most every N frames per stream and reuse the last mask in between (1 = never shed).' },
       },
     },
-    background: {
-      type: 'object', additionalProperties: false, required: [], default: {},
-      properties: {
-        ...pluginProps,
-        image: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$', default: '', description: 'Background image name: a file <name>.jpg|.jpeg|.png|.webp in imagesDir (mode image).' },
-        imagesDir: { type: 'string', default: './backgrounds', description: 'Folder of background images.' },
-      },
-    },
+    plugins: pluginConfigSchema(),
     auth: {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
         publishSecret: { type: 'string', default: '', description: 'When set, publishers must add ?token=<secret> to the stream key.' },
+        adminToken: { type: 'string', default: '', description: 'When set, control routes (changing a stream\'s plugins, deleting events) need `Authorization: Bearer <token>`; read-only routes and HLS stay open. Set it through LIVEMATTE_AUTH_ADMIN_TOKEN rather than a flag, so it does not show in the process list.' },
       },
     },
     log: {

@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type ServerConfig } from './config-schema.ts';
 import { MediaServerError } from './errors.ts';
+import { FRAME_PLUGINS } from '../plugins/index.ts';
 
 export type { ServerConfig } from './config-schema.ts';
 
@@ -43,11 +44,33 @@ export function configLeafPaths(schema: Json = configSchema as unknown as Json, 
     sub.type === 'object' ? configLeafPaths(sub, [...prefix, key]) : [[...prefix, key]]);
 }
 
+/**
+ * legacyPath maps `plugins.<name>.<key>` to `<legacyName>.<key>` for a plugin that has an older
+ * name (e.g. `background.mode`, as configs were written before plugins had their own section).
+ */
+function legacyPath(path: string[]): string[] | undefined {
+  const legacy = path[0] === 'plugins' && path[1] ? FRAME_PLUGINS[path[1]]?.legacyName : undefined;
+  return legacy ? [legacy, ...path.slice(2)] : undefined;
+}
+
+/** withPluginAliases moves a layer's `<legacyName>: {...}` keys under `plugins.<name>` (the new keys win). */
+function withPluginAliases(layer: Json): Json {
+  let out = { ...layer };
+  for (const def of Object.values(FRAME_PLUGINS)) {
+    const legacy = def.legacyName;
+    if (!legacy || !isObject(out[legacy])) continue;
+    const { [legacy]: old, ...rest } = out;
+    out = merge({ plugins: { [def.name]: old } }, rest);
+  }
+  return out;
+}
+
 /** configFromEnv picks the `LIVEMATTE_*` variables that name a config key into a partial config. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Json {
   let out: Json = {};
   for (const path of configLeafPaths()) {
-    const raw = env[envName(path)];
+    const legacy = legacyPath(path);
+    const raw = env[envName(path)] ?? (legacy && env[envName(legacy)]);
     if (raw === undefined) continue;
     const value: unknown = path.join('.') === 'pipeline.plugins' ? raw.split(',').filter(Boolean) : raw;
     out = merge(out, path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);
@@ -66,7 +89,8 @@ export function configEnvNames(): Record<string, string> {
  *   `'hls.segmentDurationMs' must be >= 500`.
  */
 export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): ServerConfig {
-  const merged = merge(merge(merge({}, layers.file ?? {}), layers.env ?? {}), layers.cli ?? {});
+  const [file, env, cli] = [layers.file, layers.env, layers.cli].map((l) => withPluginAliases(l ?? {}));
+  const merged = merge(merge(merge({}, file!), env!), cli!);
   if (!validate(merged)) {
     const messages = (validate.errors ?? []).map((e) => {
       const key = e.instancePath.slice(1).replaceAll('/', '.') || '(root)';

@@ -2,7 +2,8 @@
  * The command line: `npm start -- [--config file.yaml] [--rtmp-port n] [--http-port n] [--media-root dir] ...`.
  * Precedence: defaults < config file < LIVEMATTE_* environment < flags. SIGTERM/SIGINT close cleanly.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FRAME_PLUGINS } from '../plugins/index.ts';
 import { configFromEnv, loadConfigFile, resolveConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { start } from './app.ts';
@@ -20,14 +21,17 @@ const program = new Command('live-matte')
   .option('--rtmp-port <port>', 'RTMP port', int)
   .option('--http-port <port>', 'HTTP port', int)
   .option('--media-root <dir>', 'folder HLS is written under')
-  .option('--bg <mode>', 'default background: color | blur | image | none')
-  .option('--bg-color <rrggbb>', 'default background colour')
-  .option('--bg-image <name>', 'default background image name (in background.imagesDir)')
   .option('--workers <n>', 'inference worker threads (0 = cores)', int)
   .option('--publish-secret <secret>', 'require ?token=<secret> on publish')
   .option('--max-streams <n>', 'publishers processed at once, more are refused (0 = no limit)', int)
-  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
-  .parse();
+  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent');
+// Plugins bring their own flags, each setting one option's server default (`plugins.<name>.<option>`).
+const pluginFlags = Object.values(FRAME_PLUGINS).flatMap((def) => (def.cliFlags ?? []).map((flag) => {
+  const option = new Option(flag.flags, flag.description);
+  program.addOption(option);
+  return { plugin: def.name, option: flag.option, attribute: option.attributeName() };
+}));
+program.parse();
 
 const o = program.opts<Record<string, string | number | undefined>>();
 const cli = JSON.parse(JSON.stringify({
@@ -35,7 +39,8 @@ const cli = JSON.parse(JSON.stringify({
   rtmp: { port: o.rtmpPort },
   http: { port: o.httpPort },
   mediaRoot: o.mediaRoot,
-  background: { mode: o.bg, color: o.bgColor, image: o.bgImage },
+  plugins: Object.fromEntries(Object.keys(FRAME_PLUGINS).map((name) => [name, Object.fromEntries(
+    pluginFlags.filter((f) => f.plugin === name).map((f) => [f.option, o[f.attribute]]))])),
   pipeline: { maxStreams: o.maxStreams },
   inference: { workers: o.workers },
   auth: { publishSecret: o.publishSecret },

@@ -12,7 +12,9 @@ export interface BackgroundOptions {
   color: string;
   /** Blur strength in px at the frame's resolution (Gaussian standard deviation). */
   blurRadiusPx: number;
-  /** Absolute path of the background image (resolved by the host). */
+  /** Background image name: a file `<name>.jpg|.jpeg|.png|.webp` in the plugin's `imagesDir` (mode 'image'). */
+  image: string;
+  /** Absolute path of the background image (internal: resolved from `image` by the plugin's prepare). */
   imagePath: string;
   /** Confidence (0..1) at which a pixel is half person. */
   threshold: number;
@@ -53,11 +55,28 @@ export const backgroundOptionsSchema: JSONSchemaType<BackgroundOptions> = {
     mode: { type: 'string', enum: ['color', 'blur', 'image', 'none'], default: 'color', description: 'What replaces the background.' },
     color: { type: 'string', pattern: '^[0-9a-fA-F]{6}$', default: 'c0c0c0', description: "Background colour 'rrggbb' (mode 'color')." },
     blurRadiusPx: { type: 'integer', minimum: 1, maximum: 64, default: 16, description: "Blur strength in px at frame resolution (mode 'blur')." },
-    imagePath: { type: 'string', default: '', description: "Absolute path of the background image (mode 'image')." },
+    image: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$', default: '', description: "Background image name: a file <name>.jpg|.jpeg|.png|.webp in imagesDir (mode 'image')." },
+    imagePath: { type: 'string', default: '', description: "Absolute path of the background image (internal: resolved from 'image')." },
     threshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Confidence at which a pixel is half person.' },
     edgeSoftness: { type: 'number', minimum: 0, maximum: 0.5, default: 0.15, description: 'Half-width of the smoothstep confidence ramp; 0 = hard edge.' },
     smoothing: { type: 'number', minimum: 0, maximum: 1, default: 0.7, description: 'Temporal smoothing (MediaPipe combine_with_previous_ratio); 0 = off.' },
     model: { type: 'string', enum: ['auto', 'selfie', 'selfie-landscape'], default: 'auto', description: "Segmentation model id; 'auto' runs 'selfie-landscape' (256x144) on frames at least 1.5 times as wide as tall, else 'selfie' (256x256)." },
   },
-  required: ['mode', 'color', 'blurRadiusPx', 'imagePath', 'threshold', 'edgeSoftness', 'smoothing', 'model'],
+  required: ['mode', 'color', 'blurRadiusPx', 'image', 'imagePath', 'threshold', 'edgeSoftness', 'smoothing', 'model'],
+};
+
+/** BackgroundSettings are the plugin's server-level settings (config `plugins.background`), not settable per stream. */
+export interface BackgroundSettings {
+  /** Folder of background images. */
+  imagesDir: string;
+}
+
+/** backgroundSettingsSchema is the ajv schema of {@link BackgroundSettings}. */
+export const backgroundSettingsSchema: JSONSchemaType<BackgroundSettings> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    imagesDir: { type: 'string', default: './backgrounds', description: 'Folder of background images.' },
+  },
+  required: ['imagesDir'],
 };

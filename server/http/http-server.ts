@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { PROJECT_ROOT } from '../project-root.ts';
-import { listBackgroundImages } from '../ingest/stream-options.ts';
+import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -22,6 +22,7 @@ const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/h
 export interface HttpDeps {
   config: ServerConfig;
   registry: StreamRegistry;
+  catalog: PluginCatalog;
   log: Logger;
   /** Prometheus text exposition, or undefined when metrics are off. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
@@ -37,7 +38,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }, { level: httpLevel }) as unknown as FastifyBaseLogger,
   }) as unknown as FastifyInstance;
-  await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(',') });
+  // CORS for reading only (HLS, the stream list, events): a page of another origin may watch, never
+  // change a stream (control routes also refuse cross-origin requests outright, control-auth.ts).
+  await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(','), methods: ['GET', 'HEAD'] });
 
   const mediaRoot = resolve(config.mediaRoot);
   mkdirSync(join(mediaRoot, 'live'), { recursive: true });
@@ -68,7 +71,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       return reply.type(contentType).send(body);
     });
   }
-  app.get('/api/backgrounds', async () => ({ images: await listBackgroundImages(config.background.imagesDir) }));
-  registerStreamRoutes(app, deps.registry);
+  registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
   return app;
 }

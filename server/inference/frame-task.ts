@@ -2,6 +2,7 @@
  * The message a stream sends the inference pool for one frame, and what comes back.
  * Pixel buffers are ArrayBuffers moved (transferred), never copied or serialised.
  */
+import type { Detection, FailurePolicy } from '../../plugins/plugin-api.ts';
 
 /**
  * stateTransferables lists the ArrayBuffers of the typed arrays held directly by plugin states
@@ -31,6 +32,8 @@ export interface PluginCall {
   options: unknown;
   /** State the plugin returned for the previous frame of this stream. */
   state: unknown;
+  /** What leaves when the plugin fails on this frame. */
+  failurePolicy: FailurePolicy;
 }
 
 /** FrameTask is one frame of one stream. */
@@ -55,6 +58,18 @@ export interface FrameTaskResult {
   states: unknown[];
   /** Durations in ms, keyed `<plugin>.<name>` plus `workerMs` for the whole task. */
   timings: Record<string, number>;
-  /** One message per plugin that threw on this frame (the frame then passes that plugin unprocessed). */
+  /**
+   * One message per plugin that threw on this frame: a pass-through plugin's frame then passes it
+   * unprocessed, a fail-closed plugin's frame is covered (see `covered`).
+   */
   errors: string[];
+  /** What the plugins reported on this frame, in chain order. */
+  detections: Detection[];
+  /** Per-frame gauges keyed `<plugin>.<name>` (e.g. `faces.faces`). */
+  gauges: Record<string, number>;
+  /**
+   * Fail-closed plugins that failed on this frame, with how the frame was covered: 'plugin' (the
+   * plugin's own cover, e.g. the last known face boxes) or 'frame' (the whole frame).
+   */
+  covered: { plugin: string; by: 'plugin' | 'frame' }[];
 }

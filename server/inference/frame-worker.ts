@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { FramePluginWorker, ModelRunner, YuvFrame } from '../../plugins/plugin-api.ts';
+import type { FrameAnnotations, FrameContext, FramePluginWorker, FrameResult, ModelRunner, YuvFrame } from '../../plugins/plugin-api.ts';
 import { modelPath, type ModelId } from '../../models/registry.ts';
 import { createCpuSession } from '../../models/runtime/ort-session.ts';
 import { stateTransferables, type FrameTask, type FrameTaskResult } from './frame-task.ts';
@@ -64,7 +64,20 @@ class MovedResult {
   }
 }
 
-/** processFrame runs every plugin of `task.plugins` in order on the frame, editing it in place. */
+/** coverWholeFrame paints the frame black: what a fail-closed plugin leaves when even its own cover failed. */
+function coverWholeFrame(frame: YuvFrame): void {
+  frame.y.fill(16);
+  frame.u.fill(128);
+  frame.v.fill(128);
+}
+
+/**
+ * processFrame runs the stream's plugin chain on one frame, editing it in place: first every
+ * plugin's `analyse` on the decoded pixels (annotations shared along the chain), then every
+ * plugin's `process`, in chain order. A plugin that throws is handled by its failure policy: a
+ * pass-through plugin's edit is skipped, a fail-closed plugin's `cover` runs at its place in the
+ * chain (else the whole frame is covered), so an anonymised frame never leaves in the clear.
+ */
 export default async function processFrame(task: FrameTask): Promise<unknown> {
   const started = performance.now();
   const { width, height } = task;
@@ -76,28 +89,55 @@ export default async function processFrame(task: FrameTask): Promise<unknown> {
     u: new Uint8Array(task.yuv, ySize, cSize),
     v: new Uint8Array(task.yuv, ySize + cSize, cSize),
   };
-  const states: unknown[] = [];
-  const errors: string[] = [];
-  const timings: Record<string, number> = {};
-  for (const call of task.plugins) {
+  const annotations: FrameAnnotations = {};
+  const states: unknown[] = task.plugins.map((call) => call.state);
+  const failed: (unknown | undefined)[] = task.plugins.map(() => undefined);
+  const result: FrameTaskResult = { yuv: task.yuv, states, timings: {}, errors: [], detections: [], gauges: {}, covered: [] };
+  const context = (i: number): FrameContext<unknown, unknown> => ({
+    frame, options: task.plugins[i]!.options, state: states[i], model, streamPath: task.streamPath,
+    modelIntervalFrames: task.modelIntervalFrames, annotations,
+  });
+  const take = (i: number, r: FrameResult<unknown>) => {
+    const name = task.plugins[i]!.name;
+    states[i] = r.state;
+    for (const [k, v] of Object.entries(r.timings ?? {})) result.timings[`${name}.${k}`] = (result.timings[`${name}.${k}`] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.gauges ?? {})) result.gauges[`${name}.${k}`] = v;
+    if (r.detections) result.detections.push(...r.detections);
+  };
+  const workers = await Promise.all(task.plugins.map((call) => pluginWorker(call.workerModule).catch((err: unknown) => err as Error)));
+  workers.forEach((w, i) => { if (w instanceof Error) failed[i] = w; });
+  for (let i = 0; i < task.plugins.length; i++) {
+    const worker = workers[i];
+    if (failed[i] !== undefined || !(worker && 'process' in worker) || !worker.analyse) continue;
     try {
-      const worker = await pluginWorker(call.workerModule);
-      const result = await worker.process({
-        frame,
-        options: call.options,
-        state: call.state,
-        model,
-        streamPath: task.streamPath,
-        modelIntervalFrames: task.modelIntervalFrames,
-        annotations: {},
-      });
-      states.push(result.state);
-      for (const [k, v] of Object.entries(result.timings ?? {})) timings[`${call.name}.${k}`] = v;
+      take(i, await worker.analyse(context(i)));
     } catch (err) {
-      states.push(call.state);
-      errors.push(`${call.name}: ${(err as Error).message}`);
+      failed[i] = err;
     }
   }
-  timings.workerMs = performance.now() - started;
-  return Piscina.move(new MovedResult({ yuv: task.yuv, states, timings, errors }) as never);
+  for (let i = 0; i < task.plugins.length; i++) {
+    const call = task.plugins[i]!;
+    const worker = workers[i] as FramePluginWorker;
+    if (failed[i] === undefined) {
+      try {
+        take(i, await worker.process(context(i)));
+        continue;
+      } catch (err) {
+        failed[i] = err;
+      }
+    }
+    result.errors.push(`${call.name}: ${(failed[i] as Error)?.message ?? String(failed[i])}`);
+    states[i] = call.state;
+    if (call.failurePolicy !== 'fail-closed') continue;
+    try {
+      if (!worker?.cover) throw new Error('no cover');
+      take(i, await worker.cover(context(i), failed[i]));
+      result.covered.push({ plugin: call.name, by: 'plugin' });
+    } catch {
+      coverWholeFrame(frame);
+      result.covered.push({ plugin: call.name, by: 'frame' });
+    }
+  }
+  result.timings.workerMs = performance.now() - started;
+  return Piscina.move(new MovedResult(result) as never);
 }

@@ -10,11 +10,12 @@ import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { PluginChain } from '../pipeline/plugin-chain.ts';
+import { pluginDefinition, type PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
+import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
-import { backgroundOptions, queryToRequest, type BackgroundRequest } from './stream-options.ts';
 
 /** StreamInfo is one live stream as `GET /api/streams` lists it. */
 export interface StreamInfo {
@@ -38,7 +39,8 @@ export interface StreamInfo {
    * Set once the encoder runs; it moves when the encoder restarts or skips frames.
    */
   outputPtsOriginMs?: number;
-  background: Record<string, unknown>;
+  /** The stream's plugin chain in order, each with its current options. */
+  plugins: Record<string, Record<string, unknown>>;
   stats: StreamStatsSnapshot;
   /** Error message when the stream failed to start. */
   error?: string;
@@ -48,13 +50,12 @@ interface Entry {
   info: PublishInfo;
   pipeline: StreamPipeline;
   chain: PluginChain;
-  request: BackgroundRequest;
   startedAt: Date;
 }
 
 /**
  * PUBLISH_REFUSAL_REASONS are the reasons refused publishes are counted under: the ingest's (see
- * REFUSAL_REASONS) and 'options', background options on the stream key that are not valid.
+ * REFUSAL_REASONS) and 'options', plugin options on the stream key that are not valid.
  */
 export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options'] as const;
 
@@ -62,6 +63,8 @@ export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options'] as const;
 export interface RegistryEvents {
   streamStarted: [key: string];
   streamEnded: [key: string, error?: MediaServerError];
+  /** A processed frame's detections (every processed frame of a stream whose plugins report any kind). */
+  detections: [event: DetectionsEvent];
 }
 
 /** StreamRegistry owns every stream's pipeline. */
@@ -72,6 +75,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
 
   constructor(
     private readonly config: ServerConfig,
+    private readonly catalog: PluginCatalog,
     private readonly ingest: NmsIngest,
     private readonly pool: InferencePool,
     private readonly ffmpegPath: string,
@@ -114,18 +118,32 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /**
-   * setBackground changes a live stream's background options; the next frames use them.
-   * @throws MediaServerError `ERR_STREAM_NOT_FOUND`, `ERR_PLUGIN_OPTIONS`, `ERR_BACKGROUND_IMAGE`.
+   * plugin returns a live stream's options of one plugin, or undefined when it is not in the chain.
+   * @throws MediaServerError `ERR_STREAM_NOT_FOUND`, `ERR_PLUGIN_UNKNOWN`.
    */
-  setBackground(key: string, request: BackgroundRequest): Record<string, unknown> {
+  plugin(key: string, name: string): Record<string, unknown> | undefined {
+    pluginDefinition(name);
+    return this.entry(key).chain.options(name);
+  }
+
+  /**
+   * updatePlugin changes a live stream's options of one plugin for its next frames (`patch` over the
+   * current options); `enabled` true adds a plugin not running, false removes it. Nothing changes
+   * when it throws.
+   * @throws MediaServerError `ERR_STREAM_NOT_FOUND`, `ERR_PLUGIN_UNKNOWN`, `ERR_PLUGIN_NOT_RUNNING`,
+   *   `ERR_PLUGIN_OPTIONS` or a plugin's own code (e.g. `ERR_BACKGROUND_IMAGE`).
+   */
+  updatePlugin(key: string, name: string, patch: Record<string, unknown>, enabled?: boolean): Record<string, unknown> | undefined {
+    const e = this.entry(key);
+    const options = e.chain.update(name, patch, enabled);
+    this.log.info({ streamPath: e.info.streamPath, plugin: name, options, enabled: options !== undefined }, 'plugin options changed');
+    return options;
+  }
+
+  private entry(key: string): Entry {
     const e = this.streams.get(key);
     if (!e) throw new MediaServerError('ERR_STREAM_NOT_FOUND', 'http', `no live stream '${key}'`);
-    const merged = { ...e.request, ...request };
-    e.chain.setOptions('background', backgroundOptions(this.config.background, merged));
-    e.request = merged;
-    const options = this.publicBackground(e);
-    this.log.info({ streamPath: e.info.streamPath, background: options }, 'background changed');
-    return options;
+    return e;
   }
 
   /** stopAll ends every stream (their playlists get EXT-X-ENDLIST) and waits for the children. */
@@ -152,12 +170,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     this.cleanupTimers.delete(info.key);
     if (!reconnect) await rm(this.hlsDir(info.key), { recursive: true, force: true });
     let chain: PluginChain;
-    const request = queryToRequest(info.query);
     try {
-      const plugins = this.config.pipeline.plugins.map((name) => ({
-        name, options: name === 'background' ? backgroundOptions(this.config.background, request) : {},
-      }));
-      chain = new PluginChain(plugins);
+      chain = new PluginChain(this.catalog, this.catalog.selectFromQuery(info.query));
     } catch (err) {
       log.error({ code: (err as MediaServerError).code, err: (err as Error).message }, 'stream refused: bad options on the stream key');
       info.session.socket?.destroy();
@@ -179,7 +193,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       tap: (onBytes) => this.ingest.tap(info.streamPath, onBytes),
       audioDeclared: info.audioDeclared,
     }, log);
-    const entry: Entry = { info, pipeline, chain, request, startedAt: new Date() };
+    const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
+    pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
     this.streams.set(info.key, entry);
     pipeline.once('ended', (error) => {
       if (this.streams.get(info.key) === entry) this.streams.delete(info.key);
@@ -212,14 +227,13 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     this.cleanupTimers.set(key, timer);
   }
 
-  /** The background options as users set them: the image by name, never a server path. */
-  private publicBackground(e: Entry): Record<string, unknown> {
-    const { imagePath: _path, ...options } = (e.chain.options('background') ?? {}) as Record<string, unknown>;
-    return options.mode === 'image' ? { ...options, image: e.request.image ?? this.config.background.image } : options;
-  }
-
   private describe(e: Entry): StreamInfo {
     const f = e.pipeline.format;
+    const plugins = e.chain.all();
+    // A plugin's older name stays a field of its own (e.g. `background`), so API clients keep working.
+    const legacy = Object.fromEntries(Object.entries(plugins)
+      .map(([name, options]) => [pluginDefinition(name).legacyName, options] as const)
+      .filter(([legacyName]) => legacyName !== undefined));
     return {
       key: e.info.key,
       streamPath: e.info.streamPath,
@@ -229,7 +243,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       startedAt: e.startedAt.toISOString(),
       width: f?.width, height: f?.height, fps: f?.fps, hasAudio: f?.hasAudio,
       outputPtsOriginMs: e.pipeline.outputPtsOriginMs,
-      background: this.publicBackground(e),
+      plugins,
+      ...legacy,
       stats: e.pipeline.stats.snapshot(),
     };
   }

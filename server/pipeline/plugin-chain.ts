@@ -1,96 +1,106 @@
 /**
- * The main-thread side of a stream's plugin chain: validated options, each plugin's state between
- * frames, and the calls sent to the pool per frame.
+ * The main-thread side of one stream's plugin chain: which plugins run, their options (as the
+ * stream set them, and as prepared for the worker), each plugin's state between frames, and the
+ * calls sent to the pool per frame.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { FramePluginDefinition } from '../../plugins/plugin-api.ts';
-import { FRAME_PLUGINS } from '../../plugins/index.ts';
 import { MediaServerError } from '../errors.ts';
 import type { PluginCall } from '../inference/frame-task.ts';
-
-const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true });
-const validators = new Map<string, ValidateFunction>();
-
-/**
- * pluginDefinition looks a plugin up by name.
- * @throws MediaServerError `ERR_PLUGIN_UNKNOWN` naming the plugin and the known ones.
- */
-export function pluginDefinition(name: string): FramePluginDefinition<any> {
-  const def = FRAME_PLUGINS[name];
-  if (!def) {
-    throw new MediaServerError('ERR_PLUGIN_UNKNOWN', 'config', `unknown frame plugin '${name}' (known: ${Object.keys(FRAME_PLUGINS).join(', ')})`, { fatal: true });
-  }
-  return def;
-}
-
-/**
- * validatePluginOptions applies defaults and checks options against the plugin's schema.
- * @throws MediaServerError `ERR_PLUGIN_OPTIONS` naming the plugin, key and rule.
- */
-export function validatePluginOptions<T>(def: FramePluginDefinition<T>, options: unknown): T {
-  let validate = validators.get(def.name);
-  if (!validate) {
-    validate = ajv.compile(def.optionsSchema);
-    validators.set(def.name, validate);
-  }
-  const copy = structuredClone(options ?? {});
-  if (!validate(copy)) {
-    const why = (validate.errors ?? []).map((e) => `'${def.name}${e.instancePath.replaceAll('/', '.')}' ${e.message}`).join('; ');
-    throw new MediaServerError('ERR_PLUGIN_OPTIONS', 'plugin', `invalid options: ${why}`);
-  }
-  return copy as T;
-}
+import { pluginDefinition, publicOptions, validatePluginOptions, type PluginCatalog, type PluginSelection } from './plugin-catalog.ts';
 
 interface ChainEntry {
   def: FramePluginDefinition<any>;
-  options: unknown;
+  /** Validated options, defaults applied (what the API shows, minus internal keys). */
+  options: Record<string, unknown>;
+  /** What the worker gets (after the plugin's prepare). */
+  prepared: Record<string, unknown>;
   state: unknown;
 }
 
 /** PluginChain holds one stream's plugins, their options and their state between frames. */
 export class PluginChain {
-  private readonly entries: ChainEntry[];
+  private entries: ChainEntry[];
 
-  /** @throws MediaServerError on an unknown plugin or invalid options. */
-  constructor(plugins: { name: string; options: unknown }[]) {
-    this.entries = plugins.map(({ name, options }) => {
-      const def = pluginDefinition(name);
-      const valid = validatePluginOptions(def, options);
-      return { def, options: valid, state: undefined };
-    });
+  /** @throws MediaServerError `ERR_PLUGIN_UNKNOWN`, `ERR_PLUGIN_OPTIONS` or a plugin's own code (e.g. `ERR_BACKGROUND_IMAGE`). */
+  constructor(private readonly catalog: PluginCatalog, selection: readonly PluginSelection[]) {
+    this.entries = selection.map(({ name, overrides }) => this.entry(pluginDefinition(name), { ...catalog.optionDefaults(name), ...overrides }));
+  }
+
+  private entry(def: FramePluginDefinition<any>, raw: Record<string, unknown>, state?: unknown): ChainEntry {
+    const options = validatePluginOptions(def, raw) as Record<string, unknown>;
+    let prepared = options;
+    try {
+      if (def.prepare) prepared = def.prepare(options, this.catalog.hostContext(def.name));
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'ERR_PLUGIN_OPTIONS';
+      throw new MediaServerError(code, 'plugin', (err as Error).message, { cause: err });
+    }
+    return { def, options, prepared, state };
+  }
+
+  /** names lists the plugins in the chain, in order. */
+  get names(): string[] {
+    return this.entries.map((e) => e.def.name);
   }
 
   /** passthrough is true when every plugin does nothing for its current options. */
   get passthrough(): boolean {
-    return this.entries.every((e) => e.def.isPassthrough?.(e.options) ?? false);
+    return this.entries.every((e) => e.def.isPassthrough?.(e.prepared) ?? false);
   }
 
-  /** options returns the current options of a plugin, or undefined if not in the chain. */
-  options(name: string): unknown {
-    return this.entries.find((e) => e.def.name === name)?.options;
+  /** options returns a plugin's current options as users see them, or undefined if not in the chain. */
+  options(name: string): Record<string, unknown> | undefined {
+    const e = this.entries.find((x) => x.def.name === name);
+    return e && publicOptions(e.def, e.options);
+  }
+
+  /** all returns every plugin's current options, by name (chain order). */
+  all(): Record<string, Record<string, unknown>> {
+    return Object.fromEntries(this.entries.map((e) => [e.def.name, publicOptions(e.def, e.options)]));
   }
 
   /**
-   * setOptions validates and swaps a plugin's options for the next frames (its state is kept).
-   * @throws MediaServerError `ERR_PLUGIN_OPTIONS`.
+   * update changes a plugin's options for the next frames (its state is kept): `patch` goes over
+   * the current options. A plugin not in the chain joins its end with the server defaults under
+   * `patch` when `enable` is true; `enable` false removes it.
+   * @throws MediaServerError `ERR_PLUGIN_NOT_RUNNING`, `ERR_PLUGIN_OPTIONS` or a plugin's own code;
+   *   nothing changes then.
    */
-  setOptions(name: string, options: unknown): unknown {
-    const entry = this.entries.find((e) => e.def.name === name);
-    if (!entry) throw new MediaServerError('ERR_PLUGIN_UNKNOWN', 'plugin', `plugin '${name}' is not running on this stream`);
-    entry.options = validatePluginOptions(entry.def, options);
-    return entry.options;
+  update(name: string, patch: Record<string, unknown>, enable?: boolean): Record<string, unknown> | undefined {
+    const def = pluginDefinition(name);
+    const index = this.entries.findIndex((e) => e.def.name === name);
+    if (enable === false) {
+      if (index >= 0) this.entries = this.entries.filter((_, i) => i !== index);
+      return undefined;
+    }
+    if (index < 0) {
+      if (enable !== true) throw new MediaServerError('ERR_PLUGIN_NOT_RUNNING', 'plugin', `plugin '${name}' is not running on this stream (send "enabled": true to start it)`);
+      const added = this.entry(def, { ...this.catalog.optionDefaults(name), ...patch });
+      this.entries = [...this.entries, added];
+      return publicOptions(def, added.options);
+    }
+    const current = this.entries[index]!;
+    const next = this.entry(def, { ...publicOptions(def, current.options), ...patch }, current.state);
+    this.entries = this.entries.map((e, i) => (i === index ? next : e));
+    return publicOptions(def, next.options);
   }
 
   /** calls returns the per-frame plugin calls with the current options and states. */
   calls(): PluginCall[] {
     return this.entries.map((e) => ({
-      name: e.def.name, workerModule: e.def.workerModule, options: e.options, state: e.state,
+      name: e.def.name, workerModule: e.def.workerModule, options: e.prepared, state: e.state,
+      failurePolicy: e.def.failurePolicy ?? 'pass-through',
     }));
   }
 
-  /** keepStates stores the states a worker returned for the frame just processed. */
-  keepStates(states: unknown[]): void {
-    states.forEach((state, i) => { if (this.entries[i]) this.entries[i].state = state; });
+  /**
+   * keepStates stores the states a worker returned for the frame just processed; `calls` are the
+   * calls that frame was sent with (the chain may have changed while it was in the pool).
+   */
+  keepStates(calls: readonly PluginCall[], states: readonly unknown[]): void {
+    calls.forEach((call, i) => {
+      const entry = this.entries.find((e) => e.def.name === call.name);
+      if (entry) entry.state = states[i];
+    });
   }
-
 }

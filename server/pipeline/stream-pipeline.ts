@@ -24,6 +24,7 @@ import { FramePool } from './frame-pool.ts';
 import { FrameScheduler, type DecodedFrame } from './frame-scheduler.ts';
 import { DecoderSession, type DecodedPicture } from './decoder-session.ts';
 import type { PluginChain } from './plugin-chain.ts';
+import type { Detection } from '../../plugins/plugin-api.ts';
 import { StreamStats } from './stream-stats.ts';
 import { LoadShedder } from './load-shedder.ts';
 
@@ -69,6 +70,18 @@ export interface PipelineEvents {
   started: [format: StreamFormat];
   /** The pipeline has stopped and every child has exited; `error` is set when it failed. */
   ended: [error?: MediaServerError];
+  /** A processed frame's detections (emitted after the frame left the pool; listeners never delay frames). */
+  detections: [event: FrameDetections];
+}
+
+/** FrameDetections is what one processed frame's plugins reported. */
+export interface FrameDetections {
+  frameIndex: number;
+  ptsMs: number;
+  wallClockMs: number;
+  width: number;
+  height: number;
+  detections: Detection[];
 }
 
 const MAX_PENDING_AUDIO_TAGS = 2000;
@@ -494,34 +507,42 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
   private async process(frame: DecodedFrame): Promise<Uint8Array> {
     if (this.chain.passthrough) return frame.yuv;
     const { width, height, fps } = this.format!;
+    const plugins = this.chain.calls();
+    const ptsMs = (frame.index * 1000) / fps;
     const result = await this.pool.run({
-      streamPath: this.streamPath, width, height, index: frame.index, ptsMs: (frame.index * 1000) / fps,
+      streamPath: this.streamPath, width, height, index: frame.index, ptsMs,
       yuv: frame.yuv.buffer as ArrayBuffer,
-      plugins: this.chain.calls(),
+      plugins,
       modelIntervalFrames: this.shedder.modelIntervalFrames,
     });
-    this.chain.keepStates(result.states);
+    this.chain.keepStates(plugins, result.states);
     if (result.errors.length > 0) {
       this.stats.pluginErrors += result.errors.length;
-      this.warnPluginFailure(result.errors);
+      this.warnPluginFailure(result.errors, result.covered.length > 0);
     }
+    for (const c of result.covered) this.stats.countCovered(c.plugin);
     this.stats.process.add(result.timings.workerMs ?? 0);
     this.stats.addStages(result.timings);
+    this.stats.gauges = result.gauges;
     let inference = 0;
     for (const [k, v] of Object.entries(result.timings)) if (k.endsWith('.inferenceMs')) inference += v;
     this.stats.inference.add(inference);
+    if (this.listenerCount('detections') > 0) {
+      this.emit('detections', { frameIndex: frame.index, ptsMs, wallClockMs: Date.now(), width, height, detections: result.detections });
+    }
     return new Uint8Array(result.yuv);
   }
 
   /** The first plugin failure is logged, then at most one line per 10 s with the count since. */
-  private warnPluginFailure(errors: string[]): void {
+  private warnPluginFailure(errors: string[], covered: boolean): void {
     const now = performance.now();
     const log = this.pluginFailureLog;
     if (now - log.lastAt < 10_000) {
       log.suppressed += 1;
       return;
     }
-    this.log.warn({ errors, failedFramesSinceLastLine: log.suppressed }, 'plugin failed on a frame; it passed unprocessed');
+    this.log.warn({ errors, failedFramesSinceLastLine: log.suppressed },
+      covered ? 'plugin failed on a frame; the frame was covered (fail-closed)' : 'plugin failed on a frame; it passed unprocessed');
     log.lastAt = now;
     log.suppressed = 0;
   }

@@ -83,6 +83,10 @@ export interface StreamStatsSnapshot {
   latencyMs: { p50: number; p95: number; p99: number };
   /** Mean worker-side stage times per processed frame, ms, keyed `<plugin>.<stage>` (e.g. `background.inferenceMs`). */
   stageMs: Record<string, number>;
+  /** The latest processed frame's plugin gauges, keyed `<plugin>.<name>` (e.g. `faces.faces`: faces in view). */
+  gauges: Record<string, number>;
+  /** Frames a fail-closed plugin failed on and that were covered instead, by plugin (since the stream started). */
+  coveredFrames: Record<string, number>;
 }
 
 /** StreamStats accumulates one stream's counters. */
@@ -104,6 +108,14 @@ export class StreamStats {
   readonly process = new RollingSamples();
   readonly inference = new RollingSamples();
   private readonly stages = new Map<string, RollingSamples>();
+  /** The latest processed frame's plugin gauges (`<plugin>.<name>`). */
+  gauges: Record<string, number> = {};
+  private readonly covered = new Map<string, number>();
+
+  /** countCovered counts one frame a fail-closed plugin failed on (covered instead of shown). */
+  countCovered(plugin: string): void {
+    this.covered.set(plugin, (this.covered.get(plugin) ?? 0) + 1);
+  }
 
   /** addStages records one frame's worker timings (ms by stage name). */
   addStages(timings: Record<string, number>): void {
@@ -135,6 +147,8 @@ export class StreamStats {
       inferenceMs: r(this.inference.mean()),
       latencyMs: { p50: r(this.latency.percentile(50)), p95: r(this.latency.percentile(95)), p99: r(this.latency.percentile(99)) },
       stageMs: Object.fromEntries([...this.stages].map(([k, v]) => [k, r(v.mean())])),
+      gauges: { ...this.gauges },
+      coveredFrames: Object.fromEntries(this.covered),
     };
   }
 }

@@ -19,8 +19,9 @@ test('defaults are what the README promises', () => {
   const c = defaultConfig();
   assert.equal(c.rtmp.port, 1935);
   assert.equal(c.http.port, 8000);
-  assert.equal(c.background.mode, 'color');
-  assert.equal(c.background.color, 'c0c0c0');
+  assert.equal(c.plugins.background!.mode, 'color');
+  assert.equal(c.plugins.background!.color, 'c0c0c0');
+  assert.equal(c.plugins.background!.imagesDir, './backgrounds');
   assert.equal(c.encoder.keyframeIntervalMs, 2000);
 });
 
@@ -37,10 +38,23 @@ test('precedence: defaults < file < environment < flags', () => {
 test('errors name the key and the rule', () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ hls: { segmentDurationMs: 100 } }, /'hls\.segmentDurationMs' must be >= 500/],
-    [{ background: { mode: 'sparkles' } }, /'background\.mode' must be equal to one of the allowed values: color, blur, image, none/],
-    [{ background: { color: '#fff' } }, /'background\.color' must match pattern/],
+    [{ plugins: { background: { mode: 'sparkles' } } }, /'plugins\.background\.mode' must be equal to one of the allowed values: color, blur, image, none/],
+    [{ background: { mode: 'sparkles' } }, /'plugins\.background\.mode' must be equal to one of the allowed values/],
+    [{ plugins: { background: { imagePath: '/etc/passwd' } } }, /'plugins\.background' must NOT have additional properties 'imagePath'/],
+    [{ plugins: { sparkles: {} } }, /'plugins' must NOT have additional properties 'sparkles'/],
+    [{ background: { color: '#fff' } }, /'plugins\.background\.color' must match pattern/],
     [{ rtmp: { port: 70000 } }, /'rtmp\.port' must be <= 65535/],
     [{ nope: 1 }, /must NOT have additional properties 'nope'/],
   ];
   for (const [file, re] of cases) assert.throws(() => resolveConfig({ file }), (e: Error & { code?: string }) => re.test(e.message) && e.code === 'ERR_CONFIG_INVALID', re.source);
+});
+
+test('a plugin\'s older config key and environment names still set its options', () => {
+  const env = configFromEnv({ LIVEMATTE_BACKGROUND_MODE: 'blur', LIVEMATTE_PLUGINS_BACKGROUND_COLOR: '00ff00' });
+  const c = resolveConfig({ file: { background: { blurRadiusPx: 8, imagesDir: './bg' } }, env });
+  assert.equal(c.plugins.background!.mode, 'blur');
+  assert.equal(c.plugins.background!.color, '00ff00');
+  assert.equal(c.plugins.background!.blurRadiusPx, 8);
+  assert.equal(c.plugins.background!.imagesDir, './bg');
+  assert.equal('background' in c, false, 'the alias is folded into plugins.background');
 });

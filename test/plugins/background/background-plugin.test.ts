@@ -10,7 +10,7 @@ import type { ModelRunner } from '../../../plugins/plugin-api.ts';
 import { createPluginTestHost, rgbToYuvFrame, solidRgbImage, validatePluginOptions } from '../../../plugins/plugin-test-host.ts';
 
 const DEFAULTS: BackgroundOptions = {
-  mode: 'color', color: 'c0c0c0', blurRadiusPx: 16, imagePath: '', threshold: 0.5, edgeSoftness: 0.15, smoothing: 0.7, model: 'auto',
+  mode: 'color', color: 'c0c0c0', blurRadiusPx: 16, image: '', imagePath: '', threshold: 0.5, edgeSoftness: 0.15, smoothing: 0.7, model: 'auto',
 };
 
 /** A fake model: confidence from `conf(x, y, w, h)`, shaped [1, h, w, 1]; counts runs. */
