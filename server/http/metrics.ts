@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '../ingest/stream-registry.ts';
+import { FRAME_PLUGINS } from '../../plugins/index.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -24,6 +25,19 @@ const one = (value: number) => [{ value }];
 const seconds = (ms: number) => ms / 1000;
 
 /**
+ * PLUGIN_GAUGES are the per-stream gauges plugins declare (`gauges` in a definition, e.g. faces'
+ * `livematte_faces`), read from the latest processed frame of streams that run the plugin.
+ */
+const PLUGIN_GAUGES: StreamMetricSpec[] = Object.values(FRAME_PLUGINS).flatMap((def) =>
+  Object.entries(def.gauges ?? {}).map(([name, help]) => ({
+    name, type: 'gauge' as const, help: `${help} (plugin ${def.name})`,
+    read: (s: StreamInfo) => {
+      const value = s.stats.gauges[`${def.name}.${name}`];
+      return def.name in s.plugins && value !== undefined ? one(value) : [];
+    },
+  })));
+
+/**
  * STREAM_METRICS lists the per-stream metrics. Counters are a stream's running totals since its
  * pipeline started; they start again at 0 when the publisher reconnects (Prometheus' `rate()`
  * handles that as a counter reset).
@@ -34,7 +48,14 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'frames_in_total', type: 'counter', help: 'Frames decoded since the stream started.', read: (s) => one(s.stats.framesIn) },
   { name: 'frames_out_total', type: 'counter', help: 'Frames written to the encoder since the stream started.', read: (s) => one(s.stats.framesOut) },
   { name: 'dropped_frames_total', type: 'counter', help: 'Frames dropped because the inference queue was full (the last output repeated).', read: (s) => one(s.stats.droppedFrames) },
-  { name: 'plugin_errors_total', type: 'counter', help: 'Frames a plugin failed on (passed unprocessed or the last frame repeated).', read: (s) => one(s.stats.pluginErrors) },
+  { name: 'plugin_errors_total', type: 'counter', help: 'Frames a plugin failed on (passed unprocessed, covered, or the last frame repeated).', read: (s) => one(s.stats.pluginErrors) },
+  {
+    name: 'frames_covered_total',
+    type: 'counter',
+    labels: ['plugin'],
+    help: 'Frames a fail-closed plugin (e.g. faces) failed on that left covered instead (its last known regions, or the whole frame), by plugin.',
+    read: (s) => Object.entries(s.stats.coveredFrames).map(([plugin, value]) => ({ labels: { plugin }, value })),
+  },
   { name: 'ffmpeg_restarts_total', type: 'counter', help: 'Restarts of the stream\'s ffmpeg children.', read: (s) => one(s.stats.restarts) },
   { name: 'queue_depth_frames', type: 'gauge', help: 'Frames waiting for the inference pool.', read: (s) => one(s.stats.queueDepth) },
   { name: 'process_seconds', type: 'gauge', help: 'Mean worker time per frame over the last 300 frames, seconds.', read: (s) => one(seconds(s.stats.processMs)) },
@@ -62,6 +83,7 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
       { labels: { quantile: '0.99' }, value: seconds(s.stats.latencyMs.p99) },
     ],
   },
+  ...PLUGIN_GAUGES,
 ];
 
 /** ACTIVE_STREAMS_HELP is the help text of `livematte_active_streams`. */
@@ -69,7 +91,7 @@ const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
 /** MAX_STREAMS_HELP is the help text of `livematte_max_streams`. */
 const MAX_STREAMS_HELP = 'pipeline.maxStreams: streams processed at once before more publishers are refused (0 = no limit).';
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
-const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: background options on the stream key not valid).`;
+const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: plugin options on the stream key not valid).`;
 
 /** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {

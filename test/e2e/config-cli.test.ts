@@ -99,7 +99,7 @@ test('npm start -- --rtmp-port <n> --http-port <n> --media-root <dir> serves the
 const INVALID: { args: string[]; mention: RegExp }[] = [
   { args: ['--rtmp-port', 'abc'], mention: /rtmp-port/ },
   { args: ['--http-port', '70000'], mention: /'http\.port' must be <= 65535/ },
-  { args: ['--bg', 'sparkles'], mention: /'background\.mode'/ },
+  { args: ['--bg', 'sparkles'], mention: /'plugins\.background\.mode'/ },
   { args: ['--workers', '-1'], mention: /'inference\.workers' must be >= 0/ },
   { args: ['--log-level', 'loud'], mention: /'log\.level'/ },
 ];
