@@ -109,7 +109,7 @@ describe('a live stream\'s plugins', () => {
 
 describe('who may change a stream', () => {
   test('without the admin token, or with a wrong one: 401; nothing changes', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }] as Record<string, string>[]) {
       const res = await patch({ mode: 'blur' }, headers);
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.equal(((await res.json()) as { error: string }).error, 'ERR_UNAUTHORISED');
