@@ -6,6 +6,11 @@
  * The client's end of the connection is found in /proc/net/tcp{,6} (its local port is the
  * server-side socket's remote port, its remote port our listening port), which gives the socket's
  * inode; a process holds that socket when one of its /proc/<pid>/fd links reads `socket:[inode]`.
+ *
+ * Chosen over handing ffmpeg the token another way: ffmpeg 5.1 (Debian 12's) reads an output URL
+ * and its RTMP options only from its arguments (no environment variable or file for them; reading
+ * option values from files came in later ffmpeg releases and does not cover the tee muxer's output
+ * list), and a secret that does not exist cannot leak.
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
