@@ -60,7 +60,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   }
   const ingest = new NmsIngest({
     bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
-    maxPublishers: config.pipeline.maxStreams,
+    maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   let http: FastifyInstance | undefined;

@@ -27,7 +27,7 @@ function pluginConfigSchema(): SchemaObject {
 /** ServerConfig is the validated configuration, all defaults applied. */
 export interface ServerConfig {
   bind: string;
-  rtmp: { port: number };
+  rtmp: { port: number; idlePublisherTimeoutMs: number };
   http: { port: number; corsOrigin: string };
   mediaRoot: string;
   dataDir: string;
@@ -56,7 +56,10 @@ export const configSchema: SchemaObject = {
     bind: { type: 'string', default: '0.0.0.0', description: 'Address the RTMP and HTTP listeners bind to.' },
     rtmp: {
       type: 'object', additionalProperties: false, required: [], default: {},
-      properties: { port: port(1935, 'RTMP ingest and playback port (0 = pick a free port).') },
+      properties: {
+        port: port(1935, 'RTMP ingest and playback port (0 = pick a free port).'),
+        idlePublisherTimeoutMs: { type: 'integer', minimum: 0, default: 10000, description: 'A publisher that sends no audio or video for this long (ms) is disconnected, its playlist ended and its stream key freed (like nginx-rtmp\'s drop_idle_publisher). 0 = never.' },
+      },
     },
     http: {
       type: 'object', additionalProperties: false, required: [], default: {},

@@ -65,12 +65,19 @@ function withPluginAliases(layer: Json): Json {
   return out;
 }
 
+/**
+ * ENV_ALIASES are shorter names kept beside a key's own variable (the own name wins when both are
+ * set): `LIVEMATTE_PUBLISH_SECRET` is how the docs tell operators to pass the publish secret.
+ */
+const ENV_ALIASES: Readonly<Record<string, string>> = { 'auth.publishSecret': `${ENV_PREFIX}PUBLISH_SECRET` };
+
 /** configFromEnv picks the `LIVEMATTE_*` variables that name a config key into a partial config. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Json {
   let out: Json = {};
   for (const path of configLeafPaths()) {
     const legacy = legacyPath(path);
-    const raw = env[envName(path)] ?? (legacy && env[envName(legacy)]);
+    const alias = ENV_ALIASES[path.join('.')];
+    const raw = env[envName(path)] ?? (legacy && env[envName(legacy)]) ?? (alias && env[alias]);
     if (raw === undefined) continue;
     const value: unknown = path.join('.') === 'pipeline.plugins' ? raw.split(',').filter(Boolean) : raw;
     out = merge(out, path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);

@@ -1,7 +1,12 @@
 /**
  * The command line: `npm start -- [--config file.yaml] [--rtmp-port n] [--http-port n] [--media-root dir] ...`.
  * Precedence: defaults < config file < LIVEMATTE_* environment < flags. SIGTERM/SIGINT close cleanly.
+ *
+ * The publish secret is best given as LIVEMATTE_AUTH_PUBLISH_SECRET or in a file
+ * (`--publish-secret-file`): a process's arguments are readable by every local user (`ps`), its
+ * environment only by its own user and root.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FRAME_PLUGINS } from '../plugins/index.ts';
 import { configFromEnv, loadConfigFile, resolveConfig } from './config.ts';
@@ -22,7 +27,8 @@ const program = new Command('live-matte')
   .option('--http-port <port>', 'HTTP port', int)
   .option('--media-root <dir>', 'folder HLS is written under')
   .option('--workers <n>', 'inference worker threads (0 = cores)', int)
-  .option('--publish-secret <secret>', 'require ?token=<secret> on publish')
+  .option('--publish-secret <secret>', 'require ?token=<secret> on publish (shown by ps: prefer LIVEMATTE_AUTH_PUBLISH_SECRET or --publish-secret-file)')
+  .option('--publish-secret-file <file>', 'read the publish secret from a file (its first line)')
   .option('--max-streams <n>', 'publishers processed at once, more are refused (0 = no limit)', int)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent');
 // Plugins bring their own flags, each setting one option's server default (`plugins.<name>.<option>`).
@@ -48,8 +54,23 @@ const cli = JSON.parse(JSON.stringify({
 }));
 
 try {
+  if (o.publishSecretFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(String(o.publishSecretFile), 'utf8');
+    } catch (err) {
+      throw Object.assign(new Error(`--publish-secret-file: cannot read ${o.publishSecretFile}: ${(err as Error).message}`), { code: 'ERR_CONFIG' });
+    }
+    const secret = text.split(/\r?\n/)[0];
+    if (!secret) throw Object.assign(new Error(`--publish-secret-file: ${o.publishSecretFile} holds no secret on its first line`), { code: 'ERR_CONFIG' });
+    cli.auth = { publishSecret: secret };
+  }
   const config = resolveConfig({ file: o.config ? loadConfigFile(String(o.config)) : {}, env: configFromEnv(process.env), cli });
-  const server = await start(config, createLogger(config.log.level));
+  const log = createLogger(config.log.level);
+  if (o.publishSecret !== undefined) {
+    log.warn({}, 'the publish secret was given with --publish-secret, where every local user can read it (ps); set LIVEMATTE_AUTH_PUBLISH_SECRET or use --publish-secret-file instead');
+  }
+  const server = await start(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -2,8 +2,8 @@
  * The HTTP side (Fastify): the player page, the stream API, HLS playlists and segments with CORS,
  * health and metrics.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -30,6 +30,35 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
 }
 
+/** ValidationIssue is the part of an ajv error the messages below read. */
+interface ValidationIssue { keyword: string; instancePath: string; message?: string; params: Record<string, unknown> }
+
+/**
+ * validationError words a request's schema errors: an unknown field is named (`body has an
+ * unknown field 'colour'`), anything else as ajv says it (`body/mode must be string`).
+ */
+function validationError(errors: ValidationIssue[], dataVar: string): Error {
+  const text = errors.map((e) => e.keyword === 'additionalProperties'
+    ? `${dataVar}${e.instancePath} has an unknown field '${String(e.params.additionalProperty)}'`
+    : `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}`).join('; ');
+  return new Error(text);
+}
+
+/**
+ * regularFileInside is true when `root`/`path` is a regular file reached through no symlink: the
+ * media root serves only the files the encoders wrote there, never what a link points at.
+ */
+function regularFileInside(root: string, path: string): boolean {
+  const base = resolve(root);
+  const full = resolve(base, `.${sep}${path}`);
+  if (!full.startsWith(base + sep)) return false;
+  try {
+    return lstatSync(full).isFile() && realpathSync(full) === join(realpathSync(base), full.slice(base.length));
+  } catch {
+    return false;
+  }
+}
+
 /** buildHttpServer makes the Fastify app (not listening yet). */
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -37,6 +66,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const httpLevel = deps.log.levelVal > deps.log.levels.values.warn ? deps.log.level : 'warn';
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }, { level: httpLevel }) as unknown as FastifyBaseLogger,
+    // Fastify's ajv removes fields a schema does not list by default; refuse them instead (400).
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaErrorFormatter: (errors, dataVar) => validationError(errors as ValidationIssue[], dataVar),
   }) as unknown as FastifyInstance;
   // CORS for reading only (HLS, the stream list, events): a page of another origin may watch, never
   // change a stream (control routes also refuse cross-origin requests outright, control-auth.ts).
@@ -44,11 +76,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   const mediaRoot = resolve(config.mediaRoot);
   mkdirSync(join(mediaRoot, 'live'), { recursive: true });
+  const hlsRoot = join(mediaRoot, 'live');
   await app.register(fastifyStatic, {
-    root: join(mediaRoot, 'live'),
+    root: hlsRoot,
     prefix: '/live/',
     decorateReply: false,
     cacheControl: false,
+    allowedPath: (path) => regularFileInside(hlsRoot, path),
     setHeaders(reply, path) {
       // Playlists change every segment; segments never change once written.
       if (path.endsWith('.m3u8')) {

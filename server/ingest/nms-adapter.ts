@@ -4,13 +4,23 @@
  *
  * node-media-server fires prePublish/postPublish before its own checks, so a publish is only
  * taken as real once, on the next tick, the session is its stream's publisher.
+ *
+ * node-media-server forwards every audio/video/metadata message an RTMP session sends to the
+ * broadcast of the path it named, whether or not it is that path's publisher (a refused second
+ * publisher, even a player), and refuses a second publisher by half-closing its socket only, so
+ * it goes on sending. Each RTMP session's packet callback is therefore wrapped when it connects:
+ * only the broadcast's accepted publisher reaches it. The same wrapper notes when a publisher last
+ * sent audio or video, which drops idle publishers (`rtmp.idlePublisherTimeoutMs`).
  */
 import { createRequire } from 'node:module';
 import { once, EventEmitter } from 'node:events';
-import { timingSafeEqual, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import { STREAM_APP, isOutputName, isValidStreamKey } from './stream-key.ts';
+import { secretMatches } from '../security/secret-compare.ts';
+import { socketFromChildProcess, socketOwnerCheckAvailable } from '../security/socket-owner.ts';
 
 const require = createRequire(import.meta.url);
 const NodeMediaServer = require('node-media-server') as new (config: object) => NmsServer;
@@ -37,13 +47,22 @@ export interface NmsSession {
   videoWidth: number;
   videoHeight: number;
   socket?: Socket;
-  /** node-media-server's RTMP protocol state: app and name as the client sent them. */
-  rtmp?: { streamApp?: string; streamName?: string };
+  /** node-media-server's RTMP protocol state: app and name as the client sent them, and its packet callback. */
+  rtmp?: { streamApp?: string; streamName?: string; onPacketCallback?: (packet: NmsPacket) => void };
+  /** The broadcast of the path the session named (a placeholder before it named one). */
+  broadcast?: NmsBroadcast;
   close(): void;
+}
+
+/** NmsPacket is node-media-server's parsed RTMP message (codec_type 8 audio, 9 video, 18 metadata). */
+interface NmsPacket {
+  codec_type: number;
 }
 
 interface NmsBroadcast {
   publisher: NmsSession | null;
+  /** 'reconnecting' while a gone publisher's grace time runs (a new publisher may take over). */
+  getPublishStatus(): 'publishing' | 'reconnecting' | 'idle';
   postPlay(session: object): string | null;
   donePlay(session: object): void;
 }
@@ -76,9 +95,10 @@ export interface IngestEvents {
 /**
  * REFUSAL_REASONS say why a publish was refused: an application other than `live`, a stream key
  * outside the allowed characters, a processed output name (`stream-<key>`) from outside the server,
- * a missing or wrong token, or `pipeline.maxStreams` publishers already live.
+ * a missing or wrong token, `pipeline.maxStreams` publishers already live, or a key that already
+ * has a live publisher.
  */
-export const REFUSAL_REASONS = ['application', 'stream_key', 'output_name', 'token', 'server_full'] as const;
+export const REFUSAL_REASONS = ['application', 'stream_key', 'output_name', 'token', 'server_full', 'key_in_use'] as const;
 export type RefusalReason = typeof REFUSAL_REASONS[number];
 
 /** IngestOptions configure the adapter. */
@@ -90,6 +110,18 @@ export interface IngestOptions {
   publishSecret: string;
   /** Publishers of `live/<key>` accepted at once; one more is refused ('server_full'). 0 = no limit. */
   maxPublishers: number;
+  /** A publisher that sends no audio or video for this long (ms) is disconnected; 0 = never. */
+  idlePublisherTimeoutMs: number;
+}
+
+/** SessionState is what the adapter keeps per RTMP session. */
+interface SessionState {
+  /** performance.now() of the session's last audio or video packet that reached its broadcast. */
+  lastMediaAt: number;
+  /** Set once the session is refused: nothing it sends reaches a broadcast any more. */
+  refused: boolean;
+  /** Packets dropped because the session was not its broadcast's publisher. */
+  dropped: number;
 }
 
 /** HANDSHAKE_TIMEOUT_MS is how long an RTMP connection may take to start publishing or playing. */
@@ -106,18 +138,19 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-function secretMatches(given: string | undefined, secret: string): boolean {
-  const a = Buffer.from(given ?? '');
-  const b = Buffer.from(secret);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** NmsIngest owns the embedded node-media-server. */
 export class NmsIngest extends EventEmitter<IngestEvents> {
-  /** Token our own encoders use to publish `live/stream-<key>`; nobody else can. */
-  readonly internalToken = randomBytes(18).toString('base64url');
+  /**
+   * Token our own encoders use to publish `live/stream-<key>` where the connection's process cannot
+   * be checked (no Linux /proc); see outputQuery.
+   */
+  private readonly internalToken = randomBytes(18).toString('base64url');
+  /** True where an output publish is authenticated by its socket's process (a child of ours) alone. */
+  private readonly ownerCheck = socketOwnerCheckAvailable();
   private nms?: NmsServer;
   private readonly live = new Map<string, PublishInfo>();
+  private readonly sessions = new WeakMap<NmsSession, SessionState>();
+  private idleTimer?: NodeJS.Timeout;
   private port = 0;
 
   constructor(private readonly options: IngestOptions, private readonly log: Logger) {
@@ -126,6 +159,15 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     const levels: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { trace: 'trace', debug: 'debug', info: 'debug', warn: 'warn', error: 'warn' };
     const nmsLog = log.child({ component: 'node-media-server' });
     nmsLogger.log = (message: string, level = 'info') => nmsLog[levels[level] ?? 'debug'](message);
+  }
+
+  /**
+   * outputQuery is what our encoders append to `rtmp://.../live/stream-<key>`: '' on Linux, where
+   * the connection is recognised as one of our child processes' (no secret on any command line),
+   * else `?token=<internal token>` (then visible in `ps`; a warning says so at listen).
+   */
+  get outputQuery(): string {
+    return this.ownerCheck ? '' : `?token=${this.internalToken}`;
   }
 
   /** rtmpPort is the bound RTMP port (after listen). */
@@ -154,10 +196,22 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     const server = nms.rtmpServer.tcpServer!;
     // node-media-server has no idle timeout: a client that never gets to publish or play (a port
     // scanner, random bytes) would hold its socket forever.
-    server.on('connection', (socket: Socket) => socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => {
-      this.log.debug({ remote: socket.remoteAddress }, 'RTMP connection closed: no publish or play in time');
-      socket.destroy();
-    }));
+    server.on('connection', (socket: Socket) => {
+      socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => {
+        this.log.debug({ remote: socket.remoteAddress }, 'RTMP connection closed: no publish or play in time');
+        socket.destroy();
+      });
+      // node-media-server's own 'connection' listener (registered first) has made the session.
+      const session = [...nmsContext.sessions.values()].reverse().find((s) => s.socket === socket);
+      if (session) this.guardPackets(session);
+      else {
+        this.log.warn({ remote: socket.remoteAddress }, 'RTMP connection without a session; closed');
+        socket.destroy();
+      }
+    });
+    if (!this.ownerCheck) {
+      this.log.warn({}, 'no /proc: the encoders publish their outputs with an internal token that `ps` shows to local users');
+    }
     if (!server.listening) await once(server, 'listening');
     this.port = (server.address() as AddressInfo).port;
     return this.port;
@@ -165,7 +219,45 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
 
   /** close stops RTMP and disconnects every publisher and player. */
   async close(): Promise<void> {
+    clearInterval(this.idleTimer);
     await this.nms?.stop();
+  }
+
+  /**
+   * guardPackets lets a session's packets reach its broadcast only while it is the broadcast's
+   * accepted publisher, and notes when it last sent audio or video.
+   */
+  private guardPackets(session: NmsSession): void {
+    const rtmp = session.rtmp;
+    const forward = rtmp?.onPacketCallback;
+    if (!rtmp || !forward) return;
+    const state: SessionState = { lastMediaAt: performance.now(), refused: false, dropped: 0 };
+    this.sessions.set(session, state);
+    rtmp.onPacketCallback = (packet) => {
+      if (!state.refused && session.broadcast?.publisher === session) {
+        if (packet.codec_type === 8 || packet.codec_type === 9) state.lastMediaAt = performance.now();
+        forward(packet);
+        return;
+      }
+      if (state.dropped++ === 0) {
+        this.log.debug({ streamPath: session.streamPath, ip: session.ip }, 'packets from an RTMP session that is not the stream\'s publisher dropped');
+      }
+    };
+  }
+
+  /** dropIdlePublishers disconnects every accepted publisher that sent no audio or video for `idlePublisherTimeoutMs`. */
+  private dropIdlePublishers(): void {
+    const timeout = this.options.idlePublisherTimeoutMs;
+    const now = performance.now();
+    for (const info of this.live.values()) {
+      const state = this.sessions.get(info.session);
+      if (!state || state.refused || now - state.lastMediaAt <= timeout) continue;
+      state.refused = true;
+      this.log.warn({ streamPath: info.streamPath, ip: info.session.ip, idleMs: Math.round(now - state.lastMediaAt) },
+        `publisher dropped: no audio or video for ${timeout} ms (rtmp.idlePublisherTimeoutMs)`);
+      info.session.socket?.destroy();
+      if (!info.session.socket) info.session.close();
+    }
   }
 
   /** publishers lists the accepted live publishers. */
@@ -190,6 +282,9 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
   }
 
   private reject(session: NmsSession, reason: RefusalReason, message: string, streamPath = session.streamPath): void {
+    const state = this.sessions.get(session);
+    if (state?.refused) return;
+    if (state) state.refused = true;
     this.log.warn({ streamPath, ip: session.ip, reason }, `publish refused: ${message}`);
     session.socket?.destroy();
     if (!session.socket) session.close();
@@ -207,19 +302,32 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     }
     if (session.streamApp !== STREAM_APP) return this.reject(session, 'application', `unknown application '${session.streamApp}' (publish to ${STREAM_APP}/<key>)`);
     if (isOutputName(name)) {
-      if (!secretMatches(session.streamQuery?.token, this.internalToken)) this.reject(session, 'output_name', 'processed outputs are published by the server only');
+      if (!this.isOwnEncoder(session)) this.reject(session, 'output_name', 'processed outputs are published by the server only');
       return;
     }
     if (!isValidStreamKey(name)) return this.reject(session, 'stream_key', 'invalid stream key');
     if (this.options.publishSecret && !secretMatches(session.streamQuery?.token, this.options.publishSecret)) {
       return this.reject(session, 'token', 'missing or wrong token');
     }
+    // node-media-server would refuse it too, but only half-close its socket (see the file's comment).
+    const broadcast = nmsContext.broadcasts.get(session.streamPath);
+    if (broadcast?.publisher && broadcast.publisher !== session && broadcast.getPublishStatus() === 'publishing') {
+      return this.reject(session, 'key_in_use', `stream key already has a live publisher`);
+    }
+  }
+
+  /** isOwnEncoder tells whether a publisher of `live/stream-<key>` is one of our encoders. */
+  private isOwnEncoder(session: NmsSession): boolean {
+    if (this.ownerCheck) return session.socket !== undefined && socketFromChildProcess(session.socket);
+    return secretMatches(session.streamQuery?.token, this.internalToken);
   }
 
   private onPostPublish(session: NmsSession): void {
     if (session.streamApp !== STREAM_APP || isOutputName(session.streamName)) return;
-    if (nmsContext.broadcasts.get(session.streamPath)?.publisher !== session) return;
-    if (session.socket?.destroyed) return;
+    if (this.sessions.get(session)?.refused || session.socket?.destroyed) return;
+    if (nmsContext.broadcasts.get(session.streamPath)?.publisher !== session) {
+      return this.reject(session, 'key_in_use', 'stream key already has a live publisher');
+    }
     // Counted here, where publishes are confirmed one at a time: two arriving together cannot both take the last place.
     const max = this.options.maxPublishers;
     if (max > 0 && this.live.size >= max) {
@@ -230,6 +338,13 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
       audioDeclared: () => Boolean(session.audioCodec), session,
     };
     this.live.set(session.id, info);
+    const state = this.sessions.get(session);
+    if (state) state.lastMediaAt = performance.now();
+    const timeout = this.options.idlePublisherTimeoutMs;
+    if (timeout > 0 && !this.idleTimer) {
+      this.idleTimer = setInterval(() => this.dropIdlePublishers(), Math.min(1000, Math.max(100, timeout / 4)));
+      this.idleTimer.unref();
+    }
     const done = () => {
       if (this.live.delete(session.id)) this.emit('unpublish', info);
     };

@@ -82,8 +82,13 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     private readonly log: Logger,
   ) {
     super();
-    ingest.on('publish', (info) => void this.onPublish(info));
-    ingest.on('unpublish', (info) => void this.onUnpublish(info));
+    // Each handler's promise ends in a handled error for its stream alone, never the process's.
+    ingest.on('publish', (info) => {
+      this.onPublish(info).catch((err) => this.onPublishFailed(info, err as Error));
+    });
+    ingest.on('unpublish', (info) => {
+      this.onUnpublish(info).catch((err) => this.log.error({ streamPath: info.streamPath, err: (err as Error).message }, 'stopping the stream failed'));
+    });
     ingest.on('refused', (reason) => this.countRefusal(reason));
   }
 
@@ -180,7 +185,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     }
     const pipeline = new StreamPipeline(info.streamPath, chain, this.pool, {
       ffmpegPath: this.ffmpegPath,
-      outputRtmpUrl: `rtmp://127.0.0.1:${this.ingest.rtmpPort}/${STREAM_APP}/${outputName(info.key)}?token=${this.ingest.internalToken}`,
+      outputRtmpUrl: `rtmp://127.0.0.1:${this.ingest.rtmpPort}/${STREAM_APP}/${outputName(info.key)}${this.ingest.outputQuery}`,
       hlsPlaylistPath: join(this.hlsDir(info.key), 'index.m3u8'),
       segmentDurationMs: this.config.hls.segmentDurationMs,
       playlistLength: this.config.hls.playlistLength,
@@ -208,6 +213,20 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const { token, ...query } = info.query;
     log.info({ query: token === undefined ? query : { ...query, token: '[redacted]' } }, 'stream started');
     this.emit('streamStarted', info.key);
+  }
+
+  /**
+   * onPublishFailed ends a publish whose start failed (its HLS folder cannot be removed or created,
+   * ...): one error line, the publisher disconnected, the half-made pipeline ended.
+   */
+  private async onPublishFailed(info: PublishInfo, err: Error): Promise<void> {
+    const code = err instanceof MediaServerError ? err.code : 'ERR_STREAM_START';
+    this.log.error({ streamPath: info.streamPath, code, err: err.message }, 'stream failed to start; publisher disconnected');
+    info.session.socket?.destroy();
+    const e = this.streams.get(info.key);
+    if (e?.info !== info) return;
+    this.streams.delete(info.key);
+    await e.pipeline.stop().catch(() => {});
   }
 
   private async onUnpublish(info: PublishInfo): Promise<void> {

@@ -90,5 +90,5 @@ test('nobody outside the server can publish live/stream-<key>, even with the sec
 test('/metrics counts the refusals by reason', async () => {
   const samples = await scrapeMetrics(server.httpBase);
   const refused = Object.fromEntries(samples.filter((s) => s.name === 'livematte_publishes_refused_total').map((s) => [s.labels.reason, s.value]));
-  assert.deepEqual(refused, { application: 0, stream_key: 0, output_name: 3, token: 4, server_full: 0, options: 0 });
+  assert.deepEqual(refused, { application: 0, stream_key: 0, output_name: 3, token: 4, server_full: 0, key_in_use: 0, options: 0 });
 });

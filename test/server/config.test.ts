@@ -58,3 +58,8 @@ test('a plugin\'s older config key and environment names still set its options',
   assert.equal(c.plugins.background!.imagesDir, './bg');
   assert.equal('background' in c, false, 'the alias is folded into plugins.background');
 });
+
+test('LIVEMATTE_PUBLISH_SECRET sets the publish secret; LIVEMATTE_AUTH_PUBLISH_SECRET wins over it', () => {
+  assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PUBLISH_SECRET: 's3cret' }) }).auth.publishSecret, 's3cret');
+  assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PUBLISH_SECRET: 'a', LIVEMATTE_AUTH_PUBLISH_SECRET: 'b' }) }).auth.publishSecret, 'b');
+});
