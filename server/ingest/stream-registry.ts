@@ -13,6 +13,7 @@ import { PluginChain } from '../pipeline/plugin-chain.ts';
 import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
+import { NmsFlvSource } from './nms-flv-source.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 import { backgroundOptions, queryToRequest, type BackgroundRequest } from './stream-options.ts';
 
@@ -175,10 +176,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       decoderThreads: this.config.decoder.threads,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
-    }, {
-      tap: (onBytes) => this.ingest.tap(info.streamPath, onBytes),
-      audioDeclared: info.audioDeclared,
-    }, log);
+    }, new NmsFlvSource(this.ingest, info), log);
     const entry: Entry = { info, pipeline, chain, request, startedAt: new Date() };
     this.streams.set(info.key, entry);
     pipeline.once('ended', (error) => {

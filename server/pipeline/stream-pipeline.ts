@@ -1,5 +1,5 @@
 /**
- * One published stream's processing: FLV from the publisher (an in-process tap) -> decoder ffmpeg
+ * One published stream's processing: FLV from the publisher (a StreamSource) -> decoder ffmpeg
  * -> frame scheduler -> plugin chain in the inference pool -> encoder ffmpeg -> RTMP
  * `live/stream-<key>` + HLS. It supervises both ffmpeg children: one that dies is restarted with
  * backoff, and the output's timeline goes on without a jump.
@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
+import type { StreamSource } from '../ingest/stream-source.ts';
 import { buildEncoderArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
 import { FLV_AUDIO, flvHeader, flvTagBytes, isSequenceHeader, type FlvTag } from './flv-demux.ts';
@@ -44,14 +45,6 @@ export interface PipelineSettings {
   startTimeoutMs: number;
   /** Load shedding: the most frames between model runs (1 = never shed). */
   maxModelIntervalFrames: number;
-}
-
-/** PipelineSource is where the publisher's FLV comes from. */
-export interface PipelineSource {
-  /** tap subscribes to the stream's FLV bytes (codec headers and the current GOP first); returns unsubscribe. */
-  tap(onBytes: (chunk: Buffer) => void): () => void;
-  /** audioDeclared tells whether the publisher's metadata declares audio. */
-  audioDeclared(): boolean;
 }
 
 /** StreamFormat is the processed output's format. */
@@ -148,7 +141,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     private readonly chain: PluginChain,
     private readonly pool: InferencePool,
     private readonly settings: PipelineSettings,
-    private readonly source: PipelineSource,
+    private readonly source: StreamSource,
     private readonly log: Logger,
   ) {
     super();
