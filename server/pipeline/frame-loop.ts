@@ -23,8 +23,7 @@ const Y4M_FRAME_MARKER = Buffer.from('FRAME\n');
 export class FrameLoop {
   /** Frame buffers, recycled once the encoder has taken a frame's bytes. */
   readonly framePool = new FramePool();
-  /** Frames written out so far (to the encoder, or skipped): the output index of the next one. */
-  written = 0;
+  private written = 0;
   private scheduler?: FrameScheduler;
   private pluginFailureLog = { lastAt: -Infinity, suppressed: 0 };
   private blankFrame?: Uint8Array;
@@ -42,6 +41,11 @@ export class FrameLoop {
     private readonly encoders: EncoderSupervisor,
   ) {
     this.shedder = new LoadShedder(ctx.settings.maxModelIntervalFrames);
+  }
+
+  /** framesWritten counts the frames written out so far (to the encoder, or skipped): the output index of the next one. */
+  get framesWritten(): number {
+    return this.written;
   }
 
   private get format(): StreamFormat | undefined {

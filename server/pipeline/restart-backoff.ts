@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 
 const STABLE_AFTER_MS = 30_000;
 
-/** Backoff keeps consecutive restarts apart: 250 ms, 500 ms, 1 s, 2 s, then 4 s; reset once stable. */
+/** Backoff keeps consecutive restarts apart: 250 ms, 500 ms, 1 s, 2 s, then 4 s; reset once stable (30 s without a restart). */
 export class Backoff {
   private attempts = 0;
   private lastAt = 0;

@@ -65,7 +65,7 @@ export class StreamPipeline extends EventEmitter<PipelineEvents> {
     this.encoders = new EncoderSupervisor(this.ctx, {
       audioSeen: () => this.audio.audioSeen(),
       audioSequenceHeader: () => this.audio.sequenceHeader,
-      framesWritten: () => this.frames.written,
+      framesWritten: () => this.frames.framesWritten,
       onTimeOrigin: () => this.audio.flushPending(),
       onStoppedExit: async () => {
         const decoder = this.decoders.current;
