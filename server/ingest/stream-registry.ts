@@ -15,6 +15,7 @@ import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
 import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
+import { NmsFlvSource } from './nms-flv-source.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 
 /** StreamInfo is one live stream as `GET /api/streams` lists it. */
@@ -194,10 +195,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       decoderThreads: this.config.decoder.threads,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
-    }, {
-      tap: (onBytes) => this.ingest.tap(info.streamPath, onBytes),
-      audioDeclared: info.audioDeclared,
-    }, log);
+    }, new NmsFlvSource(this.ingest, info), log);
     const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
     this.streams.set(info.key, entry);
