@@ -66,6 +66,15 @@ export function registerStreamRoutes(app: FastifyInstance, { registry, catalog, 
       return reply.code(400).send({ error: 'ERR_PLUGIN_OPTIONS', message: "'enabled' must be true or false" });
     }
     try {
+      // The body is checked for the plugin's option names first: a request that names no option of
+      // the plugin is a 400 whether or not the stream is live.
+      const def = pluginDefinition(name);
+      const known = Object.keys(def.optionsSchema.properties ?? {}).filter((k) => !(def.internalOptions ?? []).includes(k));
+      const unknown = Object.keys(patch).find((k) => !known.includes(k));
+      if (unknown !== undefined) {
+        const why = (def.internalOptions ?? []).includes(unknown) ? `'${name}.${unknown}' is set by the server, not by streams` : `'${name}' has no option '${unknown}' (options: ${known.join(', ')})`;
+        return reply.code(400).send({ error: 'ERR_PLUGIN_OPTIONS', message: `invalid options: ${why}` });
+      }
       const options = registry.updatePlugin(key, name, patch, enabled as boolean | undefined);
       return { name, enabled: options !== undefined, options: options ?? null };
     } catch (err) {
