@@ -4,8 +4,8 @@ import { access } from 'node:fs/promises';
 import { PROJECT_ROOT } from '../server/project-root.ts';
 import { fileSha256 } from './file-sha256.ts';
 
-/** ModelId names a model the project builds: 'selfie' (256x256 general), 'selfie-landscape' (144x256) and 'face-short' (BlazeFace short range). */
-export type ModelId = 'selfie' | 'selfie-landscape' | 'face-short';
+/** ModelId names a model the project builds: 'selfie' (256x256 general), 'selfie-landscape' (144x256), 'face-short' (BlazeFace short range, 128x128) and 'face-full' (BlazeFace full range sparse, 192x192). */
+export type ModelId = 'selfie' | 'selfie-landscape' | 'face-short' | 'face-full';
 
 /** ModelTensorSpec describes one graph input or output: name, static shape, layout and meaning. */
 export interface ModelTensorSpec {
@@ -91,6 +91,31 @@ export const MODEL_REGISTRY: Readonly<Record<ModelId, ModelEntry>> = {
         meaning: 'per anchor: box centre dx, dy, w, h then 6 keypoints (x, y), in 128-px input units relative to the anchor; decode with models/face/decode.ts',
       },
       { name: 'classificators', shape: [1, 896, 1], meaning: 'per anchor face score logit (apply sigmoid)' },
+    ],
+    licence: 'Apache-2.0',
+  },
+  'face-full': {
+    id: 'face-full',
+    sourcePackage: '@mediapipe/face_detection',
+    sourceFile: 'face_detection_full_range_sparse.tflite',
+    sourceSha256: '671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce',
+    onnxFile: 'face-full.onnx',
+    onnxSha256: '0247a8354a2b60666241b2293923a1a34211c425a07dbbd949d430bd15cc8efe',
+    input: {
+      name: 'input',
+      shape: [1, 192, 192, 3],
+      layout: 'NHWC',
+      normalisation: 'RGB / 127.5 - 1 (MediaPipe face detection range [-1, 1]), frame letterboxed to 192x192',
+      range: [-1, 1],
+      meaning: 'RGB frame',
+    },
+    outputs: [
+      {
+        name: 'regressors',
+        shape: [1, 2304, 16],
+        meaning: 'per anchor (48x48 grid): box centre dx, dy, w, h then 6 keypoints (x, y), in 192-px input units relative to the anchor (TFLite name Identity); decode with models/face/decode.ts and FACE_MODELS.full',
+      },
+      { name: 'classificators', shape: [1, 2304, 1], meaning: 'per anchor face score logit (apply sigmoid; TFLite name Identity_1)' },
     ],
     licence: 'Apache-2.0',
   },

@@ -35,9 +35,7 @@ export const FACE_MODELS: Readonly<Record<FaceModelName, FaceModelSpec>> = {
   },
   full: {
     name: 'full',
-    // 'face-full' is not in the registry yet (the next commit adds it); until then this cast keeps
-    // the contract's type and verifyModelFile('face-full') rejects with ERR_MODEL_UNKNOWN.
-    modelId: 'face-full' as ModelId,
+    modelId: 'face-full',
     inputSize: 192,
     anchors: FACE_FULL_RANGE_ANCHORS,
     decode: { minScore: 0.6, iouThreshold: 0.3, nms: 'weighted', inputScale: 192 },

@@ -17,8 +17,8 @@ describe('model registry', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('lists selfie, selfie-landscape and face-short with NHWC float inputs named input', () => {
-    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short']);
+  test('lists selfie, selfie-landscape, face-short and face-full with NHWC float inputs named input', () => {
+    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short', 'face-full']);
     for (const id of MODEL_IDS) {
       const e = MODEL_REGISTRY[id];
       assert.equal(e.input.name, 'input');
