@@ -42,7 +42,7 @@ describe('face-full model', () => {
   }
 
   test('the source keeps 46 weights sparse (CSR on the last dim), each densified by a DENSIFY op', async () => {
-    const model = readTfliteModel(await readFile(sourceModelPath('face-full')), entry.sourceFile);
+    const model = readTfliteModel(await readFile(sourceModelPath('face-full')), 'face_detection_full_range_sparse.tflite');
     const sparse = model.tensors.filter((t) => t.sparsity);
     assert.equal(sparse.length, 46);
     assert.equal(model.operators.filter((o) => o.opName === 'DENSIFY').length, 46);
