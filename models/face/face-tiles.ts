@@ -68,7 +68,7 @@ export interface TileDetections {
   detections: FaceDetection[];
 }
 
-/** mergeTileDetections maps every region's detections to frame px (through its letterbox, then its offset), drops tile detections cut by an edge shared with another tile (TILE_EDGE_FRACTION), and suppresses duplicates across regions with `nms` (default 'weighted') at `iouThreshold` (default 0.3, MediaPipe's); returns frame-px detections sorted by score. */
+/** mergeTileDetections maps every region's detections to frame px (through its letterbox, then its offset), drops tile detections cut by an edge shared with another tile (TILE_EDGE_FRACTION), and, when there is more than one region, suppresses duplicates across regions with `nms` (default 'weighted') at `iouThreshold` (default 0.3, MediaPipe's); returns frame-px detections sorted by score. */
 export function mergeTileDetections(
   regions: readonly TileDetections[],
   frameWidth: number,
@@ -92,6 +92,8 @@ export function mergeTileDetections(
       all.push(f);
     }
   }
+  // one region was already suppressed by the decoder: suppressing again could merge boxes MediaPipe keeps apart
+  if (regions.length === 1) return all.sort((a, b) => b.score - a.score);
   return nonMaxSuppression(all, iouThreshold, nms);
 }
 
