@@ -12,7 +12,7 @@ interface CliOptions {
   json?: boolean;
 }
 
-/** Exit codes: 1 for a failure while running (model missing, inference), 2 for bad usage or an unreadable image. */
+/** UsageError marks bad usage or an unreadable image (exit 2); any other failure (model missing, inference) exits 1. */
 class UsageError extends Error {}
 
 const MODELS: readonly FaceModelName[] = ['short', 'full'];
