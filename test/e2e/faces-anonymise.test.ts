@@ -2,7 +2,8 @@
  * Issue #18, done-when: live face anonymisation through the real server, judged by the original
  * MediaPipe face detector (the @mediapipe/face_detection JS solution in Chromium). The clip is
  * face-demographics-walking-and-pause.gif (three adults in a corridor, faces to camera, 480x270,
- * 12 fps), converted to H.264 and published in a loop: the oracle finds faces in the input's
+ * 12 fps; faces ~30-70 px, beyond the short-range model's reach, so both the plugin and the oracle
+ * run BlazeFace full range), converted to H.264 and published in a loop: the oracle finds faces in the input's
  * frames and none in frames sampled from the RTMP output, with `?faces=pixelate` (after the
  * default background replacement: two plugins in one chain), with `?faces=blur`, and while the
  * pool's worker threads are killed mid-stream (fail closed: no frame leaves with a face in the clear).
@@ -41,7 +42,7 @@ before(async () => {
   inspectPort = await freePort();
   [server, oracle] = await Promise.all([startServerOnFreePorts([], inspectorEnv(inspectPort)), MediaPipeFaceOracle.launch()]);
   const frames = await grabFramesRgb(clip, WIDTH, HEIGHT, { count: 41 });
-  inputFaces = await oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'short' });
+  inputFaces = await oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'full' });
 });
 
 after(async () => {
@@ -72,7 +73,7 @@ async function outputFaces(key: string, count: number, every: number): Promise<O
     for (let i = 0; i < rgb.length; i += 3) sum += rgb[i + 1]!;
     assert.ok(sum / (rgb.length / 3) > 20, 'an output frame is not blank: the test would prove nothing');
   }
-  return oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'short' });
+  return oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'full' });
 }
 
 function describeFaces(perFrame: OracleFace[][]): string {
@@ -87,7 +88,7 @@ test('the oracle finds faces in every frame of the input clip', { skip: mediaSki
 
 test('?faces=pixelate (after the background replacement): no face in the output', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('pixelate');
-  publishClip(key, 'faces=pixelate');
+  publishClip(key, 'faces=pixelate&faceModel=full');
   await waitFaces(key);
   const found = await outputFaces(key, 24, 3);
   t.diagnostic(`output faces per frame: ${describeFaces(found)}`);
@@ -99,7 +100,7 @@ test('?faces=pixelate (after the background replacement): no face in the output'
 
 test('?faces=blur: no face in the output', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('blur');
-  publishClip(key, 'background=off&faces=blur');
+  publishClip(key, 'background=off&faces=blur&faceModel=full');
   await waitFaces(key);
   const found = await outputFaces(key, 24, 3);
   t.diagnostic(`output faces per frame: ${describeFaces(found)}`);
@@ -108,7 +109,7 @@ test('?faces=blur: no face in the output', { skip: mediaSkip, timeout: 180000 },
 
 test('the pool\'s worker threads killed mid-stream: no output frame shows a face in the clear', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('kill');
-  publishClip(key, 'background=off&faces=pixelate');
+  publishClip(key, 'background=off&faces=pixelate&faceModel=full');
   await waitFaces(key);
   const before = await streamEntry(server.httpBase, key);
   const from = server.logs.length;
