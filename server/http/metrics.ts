@@ -25,10 +25,10 @@ const one = (value: number) => [{ value }];
 const seconds = (ms: number) => ms / 1000;
 
 /**
- * PLUGIN_GAUGES are the per-stream gauges plugins declare (`gauges` in a definition, e.g. faces'
+ * PLUGIN_GAUGES are the per-stream gauges plugins declare (a stream has them while it runs the plugin) (`gauges` in a definition, e.g. faces'
  * `livematte_faces`), read from the latest processed frame of streams that run the plugin.
  */
-const PLUGIN_GAUGES: StreamMetricSpec[] = Object.values(FRAME_PLUGINS).flatMap((def) =>
+export const PLUGIN_GAUGES: readonly StreamMetricSpec[] = Object.values(FRAME_PLUGINS).flatMap((def) =>
   Object.entries(def.gauges ?? {}).map(([name, help]) => ({
     name, type: 'gauge' as const, help: `${help} (plugin ${def.name})`,
     read: (s: StreamInfo) => {
@@ -53,8 +53,8 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
     name: 'frames_covered_total',
     type: 'counter',
     labels: ['plugin'],
-    help: 'Frames a fail-closed plugin (e.g. faces) failed on that left covered instead (its last known regions, or the whole frame), by plugin.',
-    read: (s) => Object.entries(s.stats.coveredFrames).map(([plugin, value]) => ({ labels: { plugin }, value })),
+    help: 'Frames a fail-closed plugin (e.g. faces) failed on that left covered instead (its last known regions, or the whole frame), by plugin in the stream\'s chain (always 0 for pass-through plugins).',
+    read: (s) => Object.keys(s.plugins).map((plugin) => ({ labels: { plugin }, value: s.stats.coveredFrames[plugin] ?? 0 })),
   },
   { name: 'ffmpeg_restarts_total', type: 'counter', help: 'Restarts of the stream\'s ffmpeg children.', read: (s) => one(s.stats.restarts) },
   { name: 'queue_depth_frames', type: 'gauge', help: 'Frames waiting for the inference pool.', read: (s) => one(s.stats.queueDepth) },
