@@ -59,10 +59,19 @@ export class ConversionContext {
     return this.folded.has(index) || this.tensor(index).data !== undefined;
   }
 
-  /** floatConstant returns the float32 data of a constant tensor (folded DEQUANTIZE results included); throws if it is not a float constant. */
+  /** floatConstant returns the float32 data of a constant tensor (folded DENSIFY / DEQUANTIZE results included); throws if it is not a float constant or is a sparse one not yet densified. */
   floatConstant(index: number, what: string): Float32Array {
-    const data = this.folded.get(index) ?? tensorFloat32(this.tensor(index));
+    const folded = this.folded.get(index);
+    if (!folded && this.tensor(index).sparsity) throw this.fail(`${what} (tensor '${this.tensor(index).name}') is sparse and must go through DENSIFY first`);
+    const data = folded ?? tensorFloat32(this.tensor(index));
     if (!data) throw this.fail(`${what} (tensor '${this.tensor(index).name}') must be a float32/float16 constant`);
+    return data;
+  }
+
+  /** floatConstantOfStoredValues returns the stored (non-zero) values of a sparse float32/float16 constant as float32, in storage order, for DENSIFY. */
+  floatConstantOfStoredValues(index: number): Float32Array {
+    const data = tensorFloat32(this.tensor(index));
+    if (!data) throw this.fail(`tensor '${this.tensor(index).name}' has no float32/float16 data`);
     return data;
   }
 
@@ -73,7 +82,7 @@ export class ConversionContext {
     return data;
   }
 
-  /** fold stores `data` as the constant value of tensor `index` (used by DEQUANTIZE). */
+  /** fold stores `data` as the constant value of tensor `index` (used by DENSIFY and DEQUANTIZE). */
   fold(index: number, data: Float32Array): void {
     this.folded.set(index, data);
   }

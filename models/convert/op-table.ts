@@ -2,6 +2,8 @@ import type { OpMapping } from './op-mapping.ts';
 import { addMapping, mulMapping } from './ops/binary-elementwise.ts';
 import { concatenationMapping } from './ops/concatenation.ts';
 import { conv2dMapping } from './ops/conv2d.ts';
+import { densifyMapping } from './ops/densify.ts';
+import { depthToSpaceMapping } from './ops/depth-to-space.ts';
 import { depthwiseConv2dMapping } from './ops/depthwise-conv2d.ts';
 import { dequantizeMapping } from './ops/dequantize.ts';
 import { meanMapping } from './ops/mean.ts';
@@ -19,6 +21,8 @@ export const OP_TABLE: Readonly<Record<string, OpMapping>> = {
   CONCATENATION: concatenationMapping,
   CONV_2D: conv2dMapping,
   Convolution2DTransposeBias: transposeConvBiasMapping,
+  DENSIFY: densifyMapping,
+  DEPTH_TO_SPACE: depthToSpaceMapping,
   DEPTHWISE_CONV_2D: depthwiseConv2dMapping,
   DEQUANTIZE: dequantizeMapping,
   HARD_SWISH: hardSwishMapping,

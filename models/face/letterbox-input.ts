@@ -15,27 +15,44 @@ export function letterboxToTensor(image: RgbImage, size = 128, range: [number, n
   const padX = (size - image.width * scale) / 2;
   const padY = (size - image.height * scale) / 2;
   const k = (range[1] - range[0]) / 255;
+  const offset = range[0];
   const tensor = new Float32Array(size * size * 3);
   const { data, width, height, channels } = image;
+  // Per-column taps are the same for every row: compute them once (element offsets of x0 / x1, weight).
+  const colValid = new Uint8Array(size);
+  const colX0 = new Int32Array(size);
+  const colX1 = new Int32Array(size);
+  const colFx = new Float64Array(size);
+  for (let ox = 0; ox < size; ox++) {
+    const sx = (ox + 0.5 - padX) / scale - 0.5;
+    if (sx < -0.5 || sx > width - 0.5) continue;
+    const cx = Math.min(Math.max(sx, 0), width - 1);
+    const x0 = Math.floor(cx);
+    colValid[ox] = 1;
+    colX0[ox] = x0 * channels;
+    colX1[ox] = Math.min(x0 + 1, width - 1) * channels;
+    colFx[ox] = cx - x0;
+  }
   for (let oy = 0; oy < size; oy++) {
     const sy = (oy + 0.5 - padY) / scale - 0.5;
     if (sy < -0.5 || sy > height - 0.5) continue;
     const cy = Math.min(Math.max(sy, 0), height - 1);
     const y0 = Math.floor(cy);
-    const y1 = Math.min(y0 + 1, height - 1);
+    const row0 = y0 * width * channels;
+    const row1 = Math.min(y0 + 1, height - 1) * width * channels;
     const fy = cy - y0;
     for (let ox = 0; ox < size; ox++) {
-      const sx = (ox + 0.5 - padX) / scale - 0.5;
-      if (sx < -0.5 || sx > width - 0.5) continue;
-      const cx = Math.min(Math.max(sx, 0), width - 1);
-      const x0 = Math.floor(cx);
-      const x1 = Math.min(x0 + 1, width - 1);
-      const fx = cx - x0;
+      if (colValid[ox] === 0) continue;
+      const a = row0 + colX0[ox]!;
+      const b = row0 + colX1[ox]!;
+      const c0 = row1 + colX0[ox]!;
+      const d = row1 + colX1[ox]!;
+      const fx = colFx[ox]!;
+      const o = (oy * size + ox) * 3;
       for (let c = 0; c < 3; c++) {
-        const p = (yy: number, xx: number) => data[(yy * width + xx) * channels + c]!;
-        const top = p(y0, x0) + (p(y0, x1) - p(y0, x0)) * fx;
-        const bottom = p(y1, x0) + (p(y1, x1) - p(y1, x0)) * fx;
-        tensor[(oy * size + ox) * 3 + c] = (top + (bottom - top) * fy) * k + range[0];
+        const top = data[a + c]! + (data[b + c]! - data[a + c]!) * fx;
+        const bottom = data[c0 + c]! + (data[d + c]! - data[c0 + c]!) * fx;
+        tensor[o + c] = (top + (bottom - top) * fy) * k + offset;
       }
     }
   }

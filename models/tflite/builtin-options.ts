@@ -31,6 +31,7 @@ export type BuiltinOptions =
   | { alignCorners: boolean; halfPixelCenters: boolean }
   | { newShape: number[] }
   | { keepDims: boolean }
+  | { blockSize: number }
   | Record<string, never>;
 
 // Field indices follow schema.fbs table declarations (vtable slot = 4 + 2 * index).
@@ -61,6 +62,7 @@ const PARSERS: Record<string, (t: FlatTable | undefined) => BuiltinOptions> = {
   RESIZE_BILINEAR: (t) => ({ alignCorners: t?.bool(2) ?? false, halfPixelCenters: t?.bool(3) ?? false }),
   RESHAPE: (t) => ({ newShape: t?.int32s(0) ?? [] }),
   MEAN: (t) => ({ keepDims: t?.bool(0) ?? false }),
+  DEPTH_TO_SPACE: (t) => ({ blockSize: t?.int32(0) ?? 0 }),
 };
 
 function parsePool(t: FlatTable | undefined): PoolOptions {

@@ -93,6 +93,17 @@ export class FlatTable {
     return out;
   }
 
+  /** uint16s reads a vector-of-ushort field as a plain array (empty when absent). */
+  uint16s(field: number): number[] {
+    const o = this.offset(field);
+    if (!o) return [];
+    const start = this.bb.__vector(this.pos + o);
+    const n = this.bb.__vector_len(this.pos + o);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.bb.readUint16(start + 2 * i));
+    return out;
+  }
+
   /** bytes returns a vector-of-ubyte field as a view into the file (no copy; empty when absent). */
   bytes(field: number): Uint8Array {
     const o = this.offset(field);

@@ -6,8 +6,25 @@ export interface TfliteTensor {
   shape: number[];
   /** element type name from TENSOR_TYPE, e.g. 'FLOAT32', 'FLOAT16', 'INT32' */
   type: string;
-  /** little-endian constant bytes, absent for activations */
+  /** little-endian constant bytes, absent for activations; for a sparse tensor only the stored (non-zero) values */
   data?: Uint8Array;
+  /** sparsity metadata of a sparse constant (schema.fbs SparsityParameters), read by DENSIFY */
+  sparsity?: TfliteSparsity;
+}
+
+/** TfliteDimensionMetadata is one traversal-order dimension of a sparse tensor: DENSE with its size, or SPARSE_CSR with segment offsets and indices. */
+export interface TfliteDimensionMetadata {
+  format: 'DENSE' | 'SPARSE_CSR';
+  denseSize: number;
+  arraySegments: number[];
+  arrayIndices: number[];
+}
+
+/** TfliteSparsity is schema.fbs SparsityParameters: traversal order over the original dims then block dims, block dim -> original dim map, per-level metadata. */
+export interface TfliteSparsity {
+  traversalOrder: number[];
+  blockMap: number[];
+  dimMetadata: TfliteDimensionMetadata[];
 }
 
 /** TfliteOperator is one operator of a TFLite subgraph with its resolved op name and parsed builtin options. */

@@ -1,11 +1,13 @@
 import { FlatTable } from './flatbuffer-table.ts';
 import { parseBuiltinOptions } from './builtin-options.ts';
 import { BUILTIN_OPERATOR, TENSOR_TYPE } from './tflite-schema.ts';
-import type { TfliteModel, TfliteOperator, TfliteTensor } from './tflite-model.ts';
+import type { TfliteDimensionMetadata, TfliteModel, TfliteOperator, TfliteSparsity, TfliteTensor } from './tflite-model.ts';
 
 // Field indices from schema.fbs: Model{version, operator_codes, subgraphs, description, buffers},
 // SubGraph{tensors, inputs, outputs, operators, name}, Tensor{shape, type, buffer, name},
-// Buffer{data, offset, size}, OperatorCode{deprecated_builtin_code, custom_code, version, builtin_code},
+// Buffer{data, offset, size}, Tensor.sparsity (field 6) = SparsityParameters{traversal_order, block_map,
+// dim_metadata}, DimensionMetadata{format, dense_size, array_segments (union type + value),
+// array_indices (union type + value)}, SparseIndexVector 1 Int32Vector / 2 Uint16Vector / 3 Uint8Vector, OperatorCode{deprecated_builtin_code, custom_code, version, builtin_code},
 // Operator{opcode_index, inputs, outputs, builtin_options_type, builtin_options, custom_options}.
 
 /** readTfliteModel parses the first subgraph of a TFLite flatbuffer (`source` names the file in errors); throws if the file identifier is not TFL3 or the model has no subgraph or uses external buffers. */
@@ -34,6 +36,8 @@ export function readTfliteModel(file: Uint8Array, source: string): TfliteModel {
     if (buffer?.has(1)) throw new Error(`${source}: tensor '${tensor.name}' uses an external buffer, which is not supported`);
     const data = buffer?.bytes(0);
     if (data && data.byteLength > 0) tensor.data = data;
+    const sparsity = t.table(6);
+    if (sparsity) tensor.sparsity = readSparsity(sparsity);
     return tensor;
   });
 
@@ -50,4 +54,27 @@ export function readTfliteModel(file: Uint8Array, source: string): TfliteModel {
   });
 
   return { source, tensors, operators, inputs: subgraph.int32s(1), outputs: subgraph.int32s(2) };
+}
+
+function readSparsity(t: FlatTable): TfliteSparsity {
+  return {
+    traversalOrder: t.int32s(0),
+    blockMap: t.int32s(1),
+    dimMetadata: t.tables(2).map(
+      (d): TfliteDimensionMetadata => ({
+        format: d.int8(0) === 1 ? 'SPARSE_CSR' : 'DENSE',
+        denseSize: d.int32(1),
+        arraySegments: readIndexVector(d.uint8(2), d.table(3)),
+        arrayIndices: readIndexVector(d.uint8(4), d.table(5)),
+      }),
+    ),
+  };
+}
+
+function readIndexVector(type: number, table: FlatTable | undefined): number[] {
+  if (!table || type === 0) return [];
+  if (type === 1) return table.int32s(0);
+  if (type === 2) return table.uint16s(0);
+  if (type === 3) return Array.from(table.bytes(0));
+  throw new Error(`unknown SparseIndexVector type ${type}`);
 }

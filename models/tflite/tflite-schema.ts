@@ -19,6 +19,7 @@ export const BUILTIN_OPERATOR: Readonly<Record<number, string>> = {
   2: 'CONCATENATION',
   3: 'CONV_2D',
   4: 'DEPTHWISE_CONV_2D',
+  5: 'DEPTH_TO_SPACE',
   6: 'DEQUANTIZE',
   9: 'FULLY_CONNECTED',
   14: 'LOGISTIC',
@@ -38,6 +39,7 @@ export const BUILTIN_OPERATOR: Readonly<Record<number, string>> = {
   41: 'SUB',
   42: 'DIV',
   117: 'HARD_SWISH',
+  124: 'DENSIFY',
 };
 
 /** Padding is the TFLite `enum Padding : byte` (SAME = 0, VALID = 1) as a name. */

@@ -17,13 +17,15 @@ describe('model registry', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('lists selfie, selfie-landscape and face-short with NHWC float inputs named input', () => {
-    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short']);
+  test('lists selfie, selfie-landscape, face-short and face-full with NHWC float inputs named input', () => {
+    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short', 'face-full']);
     for (const id of MODEL_IDS) {
       const e = MODEL_REGISTRY[id];
       assert.equal(e.input.name, 'input');
       assert.equal(e.input.layout, 'NHWC');
-      assert.equal(e.licence, 'Apache-2.0');
+      assert.equal(e.source.kind, 'tflite');
+      assert.equal(e.licence.spdx, 'Apache-2.0');
+      assert.ok(e.licence.holder && e.licence.text && e.licence.note, `${id}: licence fields filled`);
       assert.equal(modelPath(id), path.join(MODELS_BUILD_DIR, e.onnxFile));
       assert.ok(path.isAbsolute(modelPath(id)));
     }
@@ -32,7 +34,9 @@ describe('model registry', () => {
 
   for (const id of MODEL_IDS) {
     test(`${id}: source sha256 and deterministic build sha256 match the registry`, async () => {
-      assert.equal(await fileSha256(sourceModelPath(id)), MODEL_REGISTRY[id].sourceSha256);
+      const source = MODEL_REGISTRY[id].source;
+      assert.ok(source.kind === 'tflite');
+      assert.equal(await fileSha256(sourceModelPath(id)), source.sha256);
       const [first, second] = [await buildModelBytes(id), await buildModelBytes(id)];
       assert.equal(first.onnxSha256, second.onnxSha256, 'build is not deterministic');
       assert.equal(first.onnxSha256, MODEL_REGISTRY[id].onnxSha256, 'registry onnxSha256 is stale');

@@ -9,8 +9,9 @@ const run = promisify(execFile);
 /** repoRoot is the absolute path of the repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** sharedDir is ../shared relative to the repository root (test media and the oracle model). */
-export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+/** sharedDir holds the test media and the oracle model: $LIVE_MATTE_SHARED_DIR if set, else ../shared beside the repository root, else ../../shared (a git worktree one folder deeper, e.g. wt/<name>/). */
+export const sharedDir =
+  process.env.LIVE_MATTE_SHARED_DIR ?? [path.resolve(repoRoot, '..', 'shared'), path.resolve(repoRoot, '..', '..', 'shared')].find((d) => existsSync(d)) ?? path.resolve(repoRoot, '..', 'shared');
 
 /** mediaDir holds the real test footage (see ../shared/media/SOURCES.md). */
 export const mediaDir = path.join(sharedDir, 'media');
