@@ -150,6 +150,27 @@ describe('MediaPipe face oracle finds faces in real footage and only there', { s
     assert.deepEqual(await oracle!.detect([frame], { model: 'full' }), full, 'same frame, different detections');
   });
 
+  test('CPU (float32, default) and GPU (WebGL float16) inference agree', async (t) => {
+    for (const model of ['short', 'full'] as const) {
+      const frames = [walking[5], walking[9], headPose[0], headPose[6]];
+      const cpu = await oracle!.detect(frames, { model, inference: 'cpu' });
+      const gpu = await oracle!.detect(frames, { model, inference: 'gpu' });
+      let minIou = 1;
+      let maxScoreDiff = 0;
+      for (const [i, faces] of cpu.entries()) {
+        assert.equal(gpu[i].length, faces.length, `${model} frame ${i}: ${faces.length} faces on the CPU, ${gpu[i].length} on the GPU`);
+        const { matches } = matchFaces(faces, gpu[i]);
+        assert.equal(matches.length, faces.length);
+        for (const { a, b, iou } of matches) {
+          minIou = Math.min(minIou, iou);
+          maxScoreDiff = Math.max(maxScoreDiff, Math.abs(faces[a].score - gpu[i][b].score));
+        }
+      }
+      t.diagnostic(`${model}: ${cpu.flat().length} faces, CPU vs GPU min IoU ${minIou.toFixed(4)}, max |dscore| ${maxScoreDiff.toFixed(4)}`);
+      assert.ok(minIou >= 0.98 && maxScoreDiff <= 0.005, `${model}: CPU and GPU disagree (IoU ${minIou}, score ${maxScoreDiff})`);
+    }
+  });
+
   test('a PNG file and the raw RGB of one frame give the same detections', async () => {
     const { data, info } = await (await import('sharp')).default(headPosePng).raw().toBuffer({ resolveWithObject: true });
     assert.equal(info.channels, 3);

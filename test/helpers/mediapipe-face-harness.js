@@ -11,13 +11,14 @@ function fromBase64(text) {
 }
 
 let solution;
-let currentModel;
+let current = '';
 let pending;
 
 /**
  * getSolution returns the page's one FaceDetection instance, created on first use, running the given
- * model ('short' | 'full'). One instance serves every frame: the graph has no temporal state (no
- * tracking or smoothing; the oracle's self-test checks this).
+ * model ('short' | 'full') with TFLite inference on the CPU (wasm, float32) or the GPU (WebGL, here
+ * SwiftShader; about 20x slower and float16). One instance serves every frame: the graph has no
+ * temporal state (no tracking or smoothing; the oracle's self-test checks this).
  *
  * Two quirks of this solution build (0.4.1657300184) shape this function:
  * - A new model takes effect one initialize() late: initialize() first loads the graph it already
@@ -29,7 +30,7 @@ let pending;
  *   options instead of merging into them and the graph aborts (RET_CHECK options_.has_num_classes()).
  *   The graph's own min_score_thresh applies (0.5 short, 0.6 full) and the caller filters above it.
  */
-async function getSolution(model) {
+async function getSolution(model, useCpuInference) {
   if (!solution) {
     solution = new FaceDetection({ locateFile: (file) => '/mediapipe/' + file });
     // Detections are only valid inside the callback, so copy them out here.
@@ -37,11 +38,12 @@ async function getSolution(model) {
       if (pending) pending.read(results);
     });
   }
-  if (currentModel !== model) {
-    solution.setOptions({ model, selfieMode: false });
+  const wanted = model + (useCpuInference ? '/cpu' : '/gpu');
+  if (current !== wanted) {
+    solution.setOptions({ model, useCpuInference, selfieMode: false });
     await solution.initialize();
     await solution.initialize();
-    currentModel = model;
+    current = wanted;
   }
   return solution;
 }
@@ -80,12 +82,13 @@ const canvas = document.createElement('canvas');
 const ctx = canvas.getContext('2d');
 
 /**
- * detect runs MediaPipe on packed RGB24 frames (one base64 string per frame, all width x height px)
- * and returns one list of detections per frame. Calls must not overlap.
+ * detect runs MediaPipe (model 'short' | 'full', CPU inference when useCpuInference) on packed RGB24
+ * frames (one base64 string per frame, all width x height px) and returns one list of detections per
+ * frame. Calls must not overlap.
  */
-async function detect(framesBase64, width, height, model) {
+async function detect(framesBase64, width, height, model, useCpuInference) {
   if (pending) throw new Error('detect() called while another call is running');
-  const fd = await getSolution(model);
+  const fd = await getSolution(model, useCpuInference);
   canvas.width = width;
   canvas.height = height;
   const image = new ImageData(width, height);

@@ -5,10 +5,14 @@
 //
 // What the solution's graph does (FaceDetectionShortRangeGpu / FaceDetectionFullRangeGpu, compiled
 // into the wasm; upstream mediapipe/modules/face_detection/face_detection.pbtxt and
-// face_detection_{short,full}_range.pbtxt at v0.8.10):
-// - ImageToTensorCalculator: the whole frame, aspect ratio kept (letterbox, BORDER_ZERO padding,
-//   centred), bilinear resize to 128x128 (short) or 192x192 (full), RGB scaled to -1..1, on the GPU.
-// - Inference: TFLite GPU delegate on WebGL (here SwiftShader); the short model is
+// face_detection_{short,full}_range.pbtxt), checked against this build where noted:
+// - ImageToTensorCalculator: the whole frame, aspect ratio kept, centred letterbox, bilinear
+//   resize to 128x128 (short) or 192x192 (full), RGB 0..255 scaled to -1..1, on the GPU.
+//   BORDER_ZERO pads with pixel value 0, i.e. -1 (black) in the tensor, not 0 (grey): measured,
+//   a detector that reproduces the model output on unpadded 128/192 px crops to 1e-4 reproduces
+//   this oracle on letterboxed 16:9 frames only with -1 padding.
+// - Inference: TFLite on the CPU (wasm, float32; the solution's useCpuInference option, chosen here
+//   by default) or its GPU delegate on WebGL (SwiftShader, float16, ~20x slower); the short model is
 //   face_detection_short_range.tflite, the full model is face_detection_full_range_sparse.tflite
 //   (the sparse variant, not face_detection_full_range.tflite).
 // - SsdAnchorsCalculator: short 4 layers, strides 8,16,16,16, 896 anchors; full 1 layer, stride 4,
@@ -77,12 +81,15 @@ export interface OracleFace {
 export const GRAPH_MIN_SCORE: Readonly<Record<FaceModel, number>> = { short: 0.5, full: 0.6 };
 
 /**
- * DetectOptions picks the model (default 'short') and minScore (0..1, default {@link GRAPH_MIN_SCORE}
- * of the model); a minScore above the graph's drops detections after NMS, one below it is refused.
+ * DetectOptions picks the model (default 'short'), minScore (0..1, default {@link GRAPH_MIN_SCORE} of
+ * the model; a higher one drops detections after NMS, a lower one is refused) and where TFLite runs:
+ * inference 'cpu' (default: wasm, float32, ~20-50 ms a frame) or 'gpu' (WebGL on SwiftShader,
+ * float16, ~0.5-1 s a frame; MediaPipe's default on desktop browsers; boxes and scores within ~1e-3 of 'cpu').
  */
 export interface DetectOptions {
   model?: FaceModel;
   minScore?: number;
+  inference?: 'cpu' | 'gpu';
 }
 
 /** HarnessDetection is one detection as window.faceHarness.detect() returns it (see mediapipe-face-harness.js). */
@@ -96,7 +103,7 @@ interface HarnessDetection {
 }
 
 interface FaceHarness {
-  detect(frames: string[], width: number, height: number, model: FaceModel): Promise<HarnessDetection[][]>;
+  detect(frames: string[], width: number, height: number, model: FaceModel, useCpuInference: boolean): Promise<HarnessDetection[][]>;
 }
 
 /** serveFile answers one loopback request from the two allowed folders, or returns false. */
@@ -229,8 +236,9 @@ export class MediaPipeFaceOracle {
     return next;
   }
 
-  private async detectNow(frames: readonly OracleFrame[], { model = 'short', minScore }: DetectOptions): Promise<OracleFace[][]> {
+  private async detectNow(frames: readonly OracleFrame[], { model = 'short', minScore, inference = 'cpu' }: DetectOptions): Promise<OracleFace[][]> {
     if (model !== 'short' && model !== 'full') throw new Error(`model must be 'short' or 'full', got ${String(model)}`);
+    if (inference !== 'cpu' && inference !== 'gpu') throw new Error(`inference must be 'cpu' or 'gpu', got ${String(inference)}`);
     const threshold = minScore ?? GRAPH_MIN_SCORE[model];
     if (!(threshold >= GRAPH_MIN_SCORE[model])) {
       throw new Error(`minScore ${threshold} is below the ${model} graph's built-in ${GRAPH_MIN_SCORE[model]}: MediaPipe cannot report lower scores`);
@@ -248,8 +256,8 @@ export class MediaPipeFaceOracle {
       }
       const batch = raw.slice(start, end).map((f) => Buffer.from(f.rgb.buffer, f.rgb.byteOffset, f.rgb.length).toString('base64'));
       const results = await this.page.evaluate(
-        ([b, w, h, m]) => (window as unknown as { faceHarness: FaceHarness }).faceHarness.detect(b, w, h, m),
-        [batch, width, height, model] as const,
+        ([b, w, h, m, cpu]) => (window as unknown as { faceHarness: FaceHarness }).faceHarness.detect(b, w, h, m, cpu),
+        [batch, width, height, model, inference === 'cpu'] as const,
       );
       for (const detections of results) out.push(detections.filter((d) => d.score >= threshold).map((d) => toPixels(d, width, height)));
       start = end;
