@@ -9,14 +9,15 @@ export interface Letterbox {
   size: number;
 }
 
-/** letterboxToTensor fits the image (aspect ratio kept) centred into a size x size float32 NHWC RGB tensor with bilinear sampling, values mapped from 0..255 to `range` (default MediaPipe face range [-1, 1]) and padding set to 0; returns the tensor and the letterbox transform. */
+/** letterboxToTensor fits the image (aspect ratio kept) centred into a size x size float32 NHWC RGB tensor with bilinear sampling, values mapped from 0..255 to `range` (default MediaPipe face range [-1, 1]) and the padding black (pixel 0, i.e. `range[0]`, as MediaPipe's ImageToTensorCalculator pads with BORDER_ZERO before normalising); returns the tensor and the letterbox transform. */
 export function letterboxToTensor(image: RgbImage, size = 128, range: [number, number] = [-1, 1]): { tensor: Float32Array; letterbox: Letterbox } {
   const scale = Math.min(size / image.width, size / image.height);
   const padX = (size - image.width * scale) / 2;
   const padY = (size - image.height * scale) / 2;
   const k = (range[1] - range[0]) / 255;
   const offset = range[0];
-  const tensor = new Float32Array(size * size * 3);
+  // Black padding: MediaPipe zero-pads the letterboxed image, then maps pixels to the range.
+  const tensor = new Float32Array(size * size * 3).fill(offset);
   const { data, width, height, channels } = image;
   // Per-column taps are the same for every row: compute them once (element offsets of x0 / x1, weight).
   const colValid = new Uint8Array(size);
