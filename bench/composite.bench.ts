@@ -21,7 +21,7 @@ import { decodeImageBackground } from '../plugins/background/image-background.ts
 import { compositeBlur } from '../plugins/background/masked-blur.ts';
 import { smoothMask } from '../plugins/background/mask-smoothing.ts';
 import { createAlphaPlanes, upsampleAlpha } from '../plugins/background/upsample-alpha.ts';
-import { hexToYuv } from '../plugins/background/yuv-color.ts';
+import { hexToYuv } from '../plugins/yuv-color.ts';
 import { i420ToTensor } from '../plugins/frame-tensor.ts';
 
 const WIDTH = 1280;

@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type {
+  FrameAnnotations,
   FramePluginDefinition,
   FramePluginWorker,
   FrameResult,
@@ -50,8 +51,11 @@ export interface PluginTestHost<Options, State> {
   readonly options: Options;
   /** State returned by the last processed frame (undefined before the first). */
   readonly state: State | undefined;
-  /** process runs the worker on `frame` (edited in place) and keeps the returned state. */
-  process(frame: YuvFrame): Promise<FrameResult<State>>;
+  /**
+   * process runs the worker on `frame` (edited in place): its `analyse` (when it has one), then
+   * its `process`, sharing `annotations` (default: none from earlier plugins); keeps the state.
+   */
+  process(frame: YuvFrame, annotations?: FrameAnnotations): Promise<FrameResult<State>>;
   /** processRgb builds the I420 frame from `image`, processes it, and converts back to RGB. */
   processRgb(image: RgbImage): Promise<ProcessedFrame<State>>;
   /** resetState forgets the stream state (as after a stream restart). */
@@ -120,8 +124,19 @@ export async function createPluginTestHost<Options, State = unknown>(
     get state() {
       return state;
     },
-    async process(frame) {
-      const result = await worker.process({ frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames, annotations: {} });
+    async process(frame, annotations = {}) {
+      const context = { frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames, annotations };
+      // As the pool's worker: `analyse` first (its state is what `process` gets), results merged.
+      const analysed = worker.analyse ? await worker.analyse(context) : undefined;
+      if (analysed) context.state = analysed.state;
+      const processed = await worker.process(context);
+      const result: FrameResult<State> = {
+        ...analysed,
+        ...processed,
+        timings: { ...analysed?.timings, ...processed.timings },
+        gauges: { ...analysed?.gauges, ...processed.gauges },
+        detections: [...(analysed?.detections ?? []), ...(processed.detections ?? [])],
+      };
       // The pool posts state between threads: a structured clone catches state that could not travel.
       state = result.state === undefined ? undefined : structuredClone(result.state);
       return result;

@@ -22,7 +22,7 @@ import { loadImageBackground } from './image-background.ts';
 import { compositeBlur } from './masked-blur.ts';
 import { smoothMask } from './mask-smoothing.ts';
 import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from './upsample-alpha.ts';
-import { hexToYuv } from './yuv-color.ts';
+import { hexToYuv } from '../yuv-color.ts';
 
 /** BackgroundState is the per-stream state carried from one frame to the next. */
 export interface BackgroundState {

@@ -7,7 +7,7 @@
 import type { YuvFrame } from '../plugin-api.ts';
 import { RUN_BACKGROUND, RUN_PERSON, type MatteRuns } from './matte-runs.ts';
 import type { AlphaPlanes } from './upsample-alpha.ts';
-import type { YuvColor, YuvPlanes } from './yuv-color.ts';
+import type { YuvColor, YuvPlanes } from '../yuv-color.ts';
 
 // The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
 // imported binding is a getter call: hot loops read these module-local copies instead.

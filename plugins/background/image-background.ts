@@ -2,7 +2,7 @@
  * Image backgrounds: a file loaded with sharp, scaled to cover the frame (centre crop), converted to
  * I420 with the BT.601 limited-range matrix, and cached per worker by (path, width, height).
  */
-import { rgbToI420, type YuvPlanes } from './yuv-color.ts';
+import { rgbToI420, type YuvPlanes } from '../yuv-color.ts';
 
 /** Most (path, size) entries kept per worker thread; the least recently used one is dropped first. */
 export const IMAGE_CACHE_ENTRIES = 4;

@@ -19,7 +19,7 @@ import {
 import { fullRowRuns, RUN_BACKGROUND } from './matte-runs.ts';
 import { blendPlaneWithGridRows, upsampleGridRows, wordsPerRow } from './upsample-grid.ts';
 import type { AlphaPlanes } from './upsample-alpha.ts';
-import type { YuvPlanes } from './yuv-color.ts';
+import type { YuvPlanes } from '../yuv-color.ts';
 
 // The worker thread loads this module as CommonJS (tsx's require hook), where every use of an
 // imported binding is a getter call: hot loops read these module-local copies instead.

@@ -3,6 +3,7 @@
  * through the Node inspector the server was started with (`NODE_OPTIONS=--inspect=127.0.0.1:<port>`),
  * the main thread's session attaches to each worker thread (NodeWorker domain) and runs
  * `process.exit(1)` inside it, which ends that thread alone (Node's worker_threads semantics).
+ * Only Piscina's worker threads are ended.
  */
 import WebSocket from 'ws';
 
@@ -10,7 +11,7 @@ import WebSocket from 'ws';
 export const inspectorEnv = (port: number): NodeJS.ProcessEnv => ({ NODE_OPTIONS: `--inspect=127.0.0.1:${port}` });
 
 /**
- * killWorkerThreads ends every worker thread of the process whose inspector listens on `port` and
+ * killWorkerThreads ends every Piscina worker thread of the process whose inspector listens on `port` and
  * resolves with how many it ended (rejects when none is found within `timeoutMs`).
  */
 export async function killWorkerThreads(port: number, timeoutMs = 10_000): Promise<number> {
@@ -37,8 +38,11 @@ export async function killWorkerThreads(port: number, timeoutMs = 10_000): Promi
         setTimeout(() => resolve(sessions.length), 200);
       };
       ws.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { method?: string; params?: { sessionId: string } };
+        const message = JSON.parse(String(data)) as { method?: string; params?: { sessionId: string; workerInfo?: { url?: string } } };
         if (message.method !== 'NodeWorker.attachedToWorker') return;
+        // Only the pool's threads: Node's own module-loader thread (node:internal/modules/esm/worker,
+        // under tsx) is a worker too, and the process cannot go on without it.
+        if (!message.params!.workerInfo?.url?.includes('/piscina/')) return;
         sessions.push(message.params!.sessionId);
         clearTimeout(settle);
         settle = setTimeout(finish, 300);

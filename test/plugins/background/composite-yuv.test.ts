@@ -4,7 +4,7 @@ import type { YuvFrame } from '../../../plugins/plugin-api.ts';
 import { blend, blendSpanWithValue, compositeColor, compositePlanes } from '../../../plugins/background/composite-yuv.ts';
 import { fullRowRuns, RUN_EDGE } from '../../../plugins/background/matte-runs.ts';
 import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from '../../../plugins/background/upsample-alpha.ts';
-import type { YuvPlanes } from '../../../plugins/background/yuv-color.ts';
+import type { YuvPlanes } from '../../../plugins/yuv-color.ts';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { clearImageCache, decodeImageBackground, IMAGE_CACHE_ENTRIES, imageCacheKeys, loadImageBackground } from '../../../plugins/background/image-background.ts';
-import { rgbToYuv } from '../../../plugins/background/yuv-color.ts';
+import { rgbToYuv } from '../../../plugins/yuv-color.ts';
 
 let dir = '';
 let wide = '';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hexToYuv, parseHexColor, rgbToI420, rgbToYuv } from '../../../plugins/background/yuv-color.ts';
+import { hexToYuv, parseHexColor, rgbToI420, rgbToYuv } from '../../../plugins/yuv-color.ts';
 import { compositeColor } from '../../../plugins/background/composite-yuv.ts';
 import { createAlphaPlanes, upsampleAlpha } from '../../../plugins/background/upsample-alpha.ts';
 import { ffmpeg, hasFfmpeg } from './ffmpeg-run.ts';

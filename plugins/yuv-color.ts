@@ -1,5 +1,5 @@
 /**
- * RGB -> YUV for backgrounds, BT.601 limited range (Y 16..235, U/V 16..240): the matrix ffmpeg's
+ * RGB -> YUV for plugins that paint (background colours and images, face boxes), BT.601 limited range (Y 16..235, U/V 16..240): the matrix ffmpeg's
  * swscale uses by default for rgb24 -> yuv420p, so ffmpeg converts our output back to the same RGB.
  *
  * Coefficients: Kr = 0.299, Kb = 0.114 (ITU-R BT.601), scaled by 219/255 (luma) and 224/255 (chroma),
