@@ -11,9 +11,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { grabFramesRgb, mediaFile, mediaSkip, startServerOnFreePorts, uniqueKey } from '../helpers/e2e-media.ts';
 import { streamEntry } from '../helpers/fault-tools.ts';
 import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
@@ -22,6 +23,7 @@ import { MediaPipeFaceOracle, type OracleFace } from '../helpers/mediapipe-face-
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { inspectorEnv, killWorkerThreads } from '../helpers/worker-killer.ts';
 
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/faces-e2e');
 const WIDTH = 480;
 const HEIGHT = 270;
 const FPS = 12;
@@ -73,7 +75,16 @@ async function outputFaces(key: string, count: number, every: number): Promise<O
     for (let i = 0; i < rgb.length; i += 3) sum += rgb[i + 1]!;
     assert.ok(sum / (rgb.length / 3) > 20, 'an output frame is not blank: the test would prove nothing');
   }
-  return oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'full' });
+  const found = await oracle.detect(frames.map((rgb) => ({ width: WIDTH, height: HEIGHT, rgb })), { model: 'full' });
+  // A frame with a face is kept for whoever reads the failure: test-artifacts/faces-e2e/.
+  await Promise.all(found.map(async (faces, i) => {
+    if (faces.length === 0) return;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const name = join(ARTIFACTS, `${key}-${i}.png`);
+    await sharp(Buffer.from(frames[i]!), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png().toFile(name);
+    console.error(`faces-e2e: ${name}: ${faces.map((f) => `${f.width.toFixed(0)}x${f.height.toFixed(0)}+${f.x.toFixed(0)}+${f.y.toFixed(0)} score ${f.score.toFixed(2)}`).join(', ')}`);
+  }));
+  return found;
 }
 
 function describeFaces(perFrame: OracleFace[][]): string {
@@ -88,7 +99,9 @@ test('the oracle finds faces in every frame of the input clip', { skip: mediaSki
 
 test('?faces=pixelate (after the background replacement): no face in the output', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('pixelate');
-  publishClip(key, 'faces=pixelate&faceModel=full');
+  const publisher = publishClip(key, 'faces=pixelate&faceModel=full');
+  // each stream ends with its test: the next one runs alone, without load shedding from this one
+  t.after(() => publisher.stop());
   await waitFaces(key);
   const found = await outputFaces(key, 24, 3);
   t.diagnostic(`output faces per frame: ${describeFaces(found)}`);
@@ -100,7 +113,9 @@ test('?faces=pixelate (after the background replacement): no face in the output'
 
 test('?faces=blur: no face in the output', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('blur');
-  publishClip(key, 'background=off&faces=blur&faceModel=full');
+  const publisher = publishClip(key, 'background=off&faces=blur&faceModel=full');
+  // each stream ends with its test: the next one runs alone, without load shedding from this one
+  t.after(() => publisher.stop());
   await waitFaces(key);
   const found = await outputFaces(key, 24, 3);
   t.diagnostic(`output faces per frame: ${describeFaces(found)}`);
@@ -109,7 +124,9 @@ test('?faces=blur: no face in the output', { skip: mediaSkip, timeout: 180000 },
 
 test('the pool\'s worker threads killed mid-stream: no output frame shows a face in the clear', { skip: mediaSkip, timeout: 180000 }, async (t) => {
   const key = uniqueKey('kill');
-  publishClip(key, 'background=off&faces=pixelate&faceModel=full');
+  const publisher = publishClip(key, 'background=off&faces=pixelate&faceModel=full');
+  // each stream ends with its test: the next one runs alone, without load shedding from this one
+  t.after(() => publisher.stop());
   await waitFaces(key);
   const before = await streamEntry(server.httpBase, key);
   const from = server.logs.length;

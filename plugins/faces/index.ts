@@ -1,0 +1,23 @@
+/**
+ * The `faces` frame plugin: finds faces (MediaPipe BlazeFace short or full range), tracks them
+ * across frames, and blurs, pixelates, fills or marks them. It fails closed: a frame it could not
+ * finish leaves with its faces filled, or wholly covered, never in the clear.
+ */
+import { defineFramePlugin, siblingModuleUrl } from '../plugin-api.ts';
+import { facesFromQuery, facesOptionsSchema, type FacesOptions } from './faces-options.ts';
+
+export type { FacesOptions } from './faces-options.ts';
+
+/** The faces plugin's definition (default export), validated by the host before streams start. */
+export default defineFramePlugin<FacesOptions>({
+  name: 'faces',
+  version: '0.1.0',
+  description: 'Detects and tracks faces and anonymises them (blur, pixelate, box), or marks them.',
+  optionsSchema: facesOptionsSchema,
+  models: ['face-short', 'face-full'],
+  failurePolicy: 'fail-closed',
+  fromQuery: facesFromQuery,
+  cliFlags: [{ flags: '--faces <mode>', description: 'default faces mode (when the plugin is in the chain): blur | pixelate | box | mark | detect', option: 'mode' }],
+  gauges: { faces: 'Confirmed face tracks in view on the stream\'s last processed frame.' },
+  workerModule: siblingModuleUrl(import.meta.url, 'faces-worker'),
+});
