@@ -1,6 +1,6 @@
 // Benchmark: ONNX Runtime CPU inference per model, 1 intra-op thread, graph optimisation 'all'.
 // Run: node --import tsx bench/inference.bench.ts [--runs 100] [--warmup 10] [--layouts]
-// --layouts also converts each model with an NHWC body and an NCHW body in memory and times both.
+// --layouts also converts each TFLite model with an NHWC body and an NCHW body in memory and times both.
 import { cpus, platform, arch } from 'node:os';
 import ort from 'onnxruntime-node';
 import { BUILD_BODY_LAYOUT, buildModelBytes } from '../models/build-model.ts';
@@ -55,10 +55,11 @@ console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${
 console.log(`runs ${runs} after ${warmup} warm-up, 1 intra-op thread, graph optimisation all\n`);
 const rows: string[] = ['| model | body layout | median ms | p95 ms |', '|---|---|---:|---:|'];
 for (const id of MODEL_IDS) {
-  const layouts = compareLayouts ? (['nchw', 'nhwc'] as const) : [undefined];
+  // Only the TFLite converter has a layout choice; models/tfjs always writes an NCHW body.
+  const layouts = compareLayouts && MODEL_REGISTRY[id].source.kind === 'tflite' ? (['nchw', 'nhwc'] as const) : [undefined];
   const built = await Promise.all(layouts.map((layout) => buildModelBytes(id, layout)));
   const results = await timeSessions(id, built.map((b) => b.onnx));
   results.forEach(({ median, p95 }, k) => rows.push(`| ${id} | ${layouts[k] ?? `${BUILD_BODY_LAYOUT} (built)`} | ${median.toFixed(2)} | ${p95.toFixed(2)} |`));
-  if (compareLayouts) rows.push(`| ${id} | nhwc / nchw median ratio | ${(results[1]!.median / results[0]!.median).toFixed(2)} | |`);
+  if (layouts.length === 2) rows.push(`| ${id} | nhwc / nchw median ratio | ${(results[1]!.median / results[0]!.median).toFixed(2)} | |`);
 }
 console.log(rows.join('\n'));

@@ -2,7 +2,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { buildModelBytes } from './build-model.ts';
 import { fileSha256 } from './file-sha256.ts';
-import { MODEL_IDS, MODEL_REGISTRY, MODELS_BUILD_DIR, modelPath, sourceLabel, sourceModelPath, type ModelId } from './registry.ts';
+import { MODEL_IDS, MODEL_REGISTRY, MODELS_BUILD_DIR, modelPath, sourceFileHashes, sourceLabel, type ModelId } from './registry.ts';
 
 async function hashOrNull(path: string): Promise<string | null> {
   try {
@@ -15,10 +15,11 @@ async function hashOrNull(path: string): Promise<string | null> {
 async function buildOne(id: ModelId): Promise<string> {
   const entry = MODEL_REGISTRY[id];
   const out = modelPath(id);
-  const expected = entry.source.kind === 'tflite' ? entry.source.sha256 : entry.source.files[entry.source.modelJson];
-  const sourceHash = await fileSha256(sourceModelPath(id));
-  if (sourceHash !== expected) {
-    throw new Error(`${id}: source ${sourceLabel(entry.source)} has sha256 ${sourceHash}, registry expects ${expected} (package version changed?)`);
+  for (const { path, sha256 } of sourceFileHashes(id)) {
+    const sourceHash = await fileSha256(path);
+    if (sourceHash !== sha256) {
+      throw new Error(`${id}: source ${sourceLabel(entry.source)}: ${path} has sha256 ${sourceHash}, registry expects ${sha256} (package version changed?)`);
+    }
   }
   if ((await hashOrNull(out)) === entry.onnxSha256) return `${id}: up to date ${out}`;
   const started = performance.now();

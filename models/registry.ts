@@ -4,8 +4,8 @@ import { access } from 'node:fs/promises';
 import { PROJECT_ROOT } from '../server/project-root.ts';
 import { fileSha256 } from './file-sha256.ts';
 
-/** ModelId names a model the project builds: 'selfie' (256x256 general), 'selfie-landscape' (144x256), 'face-short' (BlazeFace short range, 128x128) and 'face-full' (BlazeFace full range sparse, 192x192). */
-export type ModelId = 'selfie' | 'selfie-landscape' | 'face-short' | 'face-full';
+/** ModelId names a model the project builds: 'selfie' (256x256 general), 'selfie-landscape' (144x256), 'face-short' (BlazeFace short range, 128x128), 'face-full' (BlazeFace full range sparse, 192x192) and 'face-embed' (dlib's ResNet face descriptor, 150x150 aligned face -> 128-d). */
+export type ModelId = 'selfie' | 'selfie-landscape' | 'face-short' | 'face-full' | 'face-embed';
 
 /** ModelTensorSpec describes one graph input or output: name, static shape, layout and meaning. */
 export interface ModelTensorSpec {
@@ -34,8 +34,22 @@ export interface TfjsGraphModelSource {
   files: Readonly<Record<string, string>>;
 }
 
+/** TfjsNetwork names a network that models/tfjs defines in code for a weights-only source: 'face-api-face-recognition-net' is face-api.js's FaceRecognitionNet (models/tfjs/face-recognition-net.ts). */
+export type TfjsNetwork = 'face-api-face-recognition-net';
+
+/** TfjsWeightsModelSource is a TensorFlow.js weights manifest plus binary shards in an installed npm package whose network is defined in code (face-api.js style); models/tfjs reads the weights and writes `network` as ONNX; `files` pins the manifest and every shard by SHA-256. */
+export interface TfjsWeightsModelSource {
+  kind: 'tfjs-weights';
+  package: string;
+  /** path of the weights manifest (`*-weights_manifest.json`) inside the package */
+  manifest: string;
+  /** SHA-256 of the manifest and of each weight shard, by path inside the package */
+  files: Readonly<Record<string, string>>;
+  network: TfjsNetwork;
+}
+
 /** ModelSource is where a model's weights come from, discriminated by `kind`. */
-export type ModelSource = TfliteModelSource | TfjsGraphModelSource;
+export type ModelSource = TfliteModelSource | TfjsGraphModelSource | TfjsWeightsModelSource;
 
 /** ModelLicence is the licence of a model's weights: SPDX id, who holds the weights, where the licence text and terms are, and a note (e.g. model card conditions). */
 export interface ModelLicence {
@@ -52,6 +66,15 @@ export const MEDIAPIPE_APACHE_2: ModelLicence = {
   holder: 'Google LLC (MediaPipe authors)',
   text: 'the package.json "license" field of the @mediapipe package (no LICENSE file is shipped); full text https://www.apache.org/licenses/LICENSE-2.0, as in https://github.com/google-ai-edge/mediapipe/blob/master/LICENSE',
   note: "MediaPipe's model cards for these models state the same licence and their intended uses and limitations; the built ONNX is a derivative (format conversion, weights unchanged except float16 -> float32 and densified sparse weights) and records the licence in its metadata",
+};
+
+/** DLIB_FACE_API_MIT is the licence chain of dlib's face recognition ResNet as shipped, uint8-quantised for tfjs, in @vladmandic/face-api (checked against the package's files and the upstream repositories they name). */
+export const DLIB_FACE_API_MIT: ModelLicence = {
+  spdx: 'MIT',
+  holder:
+    "weights trained by Davis King (dlib_face_recognition_resnet_model_v1), released by him into the public domain; ported to tfjs and uint8-quantised for face-api.js by Vincent Mühler (face-api.js: MIT, Copyright (c) 2018 Vincent Mühler; the face-api.js-models repository states no licence of its own); packaged by Vladimir Mandic in @vladmandic/face-api (MIT)",
+  text: 'node_modules/@vladmandic/face-api/LICENSE (MIT, "Copyright (c) Vladimir Mandic") and its package.json "license": "MIT"; the package names the weights\' origin in README.md ("Original model weighs: face-api.js-models") and TUTORIAL.md ("The weights have been trained by davisking", 99.38% on LFW) but carries no licence of the weights themselves; the public-domain statement is in https://github.com/davisking/dlib-models README ("anyone can do whatever they want with these model files as I\'ve released them into the public domain")',
+  note: "dlib-models: trained from scratch on about 3 million faces of 7485 identities (FaceScrub, VGG Face and images scraped from the internet; LFW identities left out); 99.38% on LFW for dlib's float model, not measured for the uint8 tfjs weights. dlib does not restate the datasets' own terms. The built ONNX is a format conversion (uint8 -> float32, face-api's network written out as ONNX) and records the SPDX id and this holder line in its metadata; keep the MIT notice with it",
 };
 
 /** ModelEntry is everything the rest of the project needs to know about one built model. */
@@ -147,6 +170,37 @@ export const MODEL_REGISTRY: Readonly<Record<ModelId, ModelEntry>> = {
     ],
     licence: MEDIAPIPE_APACHE_2,
   },
+  'face-embed': {
+    id: 'face-embed',
+    source: {
+      kind: 'tfjs-weights',
+      package: '@vladmandic/face-api',
+      manifest: 'model/face_recognition_model-weights_manifest.json',
+      files: {
+        'model/face_recognition_model-weights_manifest.json': 'cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b',
+        'model/face_recognition_model.bin': 'b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589',
+      },
+      network: 'face-api-face-recognition-net',
+    },
+    onnxFile: 'face-embed.onnx',
+    onnxSha256: 'bbd963658c1c02ca56a483301fa201dbaf8a72398dce9ac3d6afa3ea04af5da9',
+    input: {
+      name: 'input',
+      shape: [1, 150, 150, 3],
+      layout: 'NHWC',
+      normalisation: "RGB 0..255 as is (the graph subtracts face-api's mean RGB 122.782, 117.001, 104.298 and divides by 255); a face aligned to DLIB_CHIP_150 with models/face/align-face.ts",
+      range: [0, 255],
+      meaning: 'aligned face chip',
+    },
+    outputs: [
+      {
+        name: 'descriptor',
+        shape: [1, 128],
+        meaning: "dlib's face descriptor, not normalised (norm 1.27..1.55 on the shared clips' faces); models/face/face-embedder.ts L2-normalises it for cosine similarity; dlib compares raw descriptors by Euclidean distance (same person below 0.6)",
+      },
+    ],
+    licence: DLIB_FACE_API_MIT,
+  },
 };
 
 /** MODEL_IDS lists every registered model id. */
@@ -167,16 +221,33 @@ export function modelPath(id: ModelId, buildDir: string = MODELS_BUILD_DIR): str
   return join(buildDir, modelEntry(id).onnxFile);
 }
 
-/** sourceModelPath returns the absolute path of the source file of `id` inside its installed npm package (the TFLite file, or model.json of a tfjs graph model). */
-export function sourceModelPath(id: ModelId): string {
-  const { source } = modelEntry(id);
+function sourceMainFile(source: ModelSource): string {
+  if (source.kind === 'tflite') return source.file;
+  return source.kind === 'tfjs-graph' ? source.modelJson : source.manifest;
+}
+
+/** sourcePackageDir returns the absolute path of the installed npm package that holds the source of `id`. */
+export function sourcePackageDir(id: ModelId): string {
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve(`${source.package}/package.json`)), source.kind === 'tflite' ? source.file : source.modelJson);
+  return dirname(require.resolve(`${modelEntry(id).source.package}/package.json`));
+}
+
+/** sourceModelPath returns the absolute path of the source file of `id` inside its installed npm package (the TFLite file, model.json of a tfjs graph model, or the weights manifest of a tfjs weights source). */
+export function sourceModelPath(id: ModelId): string {
+  return join(sourcePackageDir(id), sourceMainFile(modelEntry(id).source));
+}
+
+/** sourceFileHashes lists every pinned source file of `id` as { path (absolute), sha256 }: the TFLite file, or the tfjs manifest / model.json and each weight shard. */
+export function sourceFileHashes(id: ModelId): { path: string; sha256: string }[] {
+  const { source } = modelEntry(id);
+  const dir = sourcePackageDir(id);
+  if (source.kind === 'tflite') return [{ path: join(dir, source.file), sha256: source.sha256 }];
+  return Object.entries(source.files).map(([file, sha256]) => ({ path: join(dir, file), sha256 }));
 }
 
 /** sourceLabel names a model source for messages and ONNX metadata: `<package>/<file>`. */
 export function sourceLabel(source: ModelSource): string {
-  return `${source.package}/${source.kind === 'tflite' ? source.file : source.modelJson}`;
+  return `${source.package}/${sourceMainFile(source)}`;
 }
 
 /** ModelFileErrorCode: unknown id, built file absent, or built file whose SHA-256 differs from the registry. */

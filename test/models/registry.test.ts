@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildModelBytes } from '../../models/build-model.ts';
 import { fileSha256 } from '../../models/file-sha256.ts';
-import { MODEL_IDS, MODEL_REGISTRY, MODELS_BUILD_DIR, modelEntry, modelPath, ModelFileError, sourceModelPath, verifyModelFile } from '../../models/registry.ts';
+import { MODEL_IDS, MODEL_REGISTRY, MODELS_BUILD_DIR, modelEntry, modelPath, ModelFileError, sourceFileHashes, sourceModelPath, verifyModelFile } from '../../models/registry.ts';
 
 describe('model registry', () => {
   let dir = '';
@@ -17,14 +17,14 @@ describe('model registry', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('lists selfie, selfie-landscape, face-short and face-full with NHWC float inputs named input', () => {
-    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short', 'face-full']);
+  test('lists selfie, selfie-landscape, face-short, face-full and face-embed with NHWC float inputs named input', () => {
+    assert.deepEqual(MODEL_IDS, ['selfie', 'selfie-landscape', 'face-short', 'face-full', 'face-embed']);
     for (const id of MODEL_IDS) {
       const e = MODEL_REGISTRY[id];
       assert.equal(e.input.name, 'input');
       assert.equal(e.input.layout, 'NHWC');
-      assert.equal(e.source.kind, 'tflite');
-      assert.equal(e.licence.spdx, 'Apache-2.0');
+      // MediaPipe TFLite models are Apache-2.0; dlib's descriptor comes as MIT tfjs weights from @vladmandic/face-api.
+      assert.deepEqual([e.source.kind, e.licence.spdx], id === 'face-embed' ? ['tfjs-weights', 'MIT'] : ['tflite', 'Apache-2.0']);
       assert.ok(e.licence.holder && e.licence.text && e.licence.note, `${id}: licence fields filled`);
       assert.equal(modelPath(id), path.join(MODELS_BUILD_DIR, e.onnxFile));
       assert.ok(path.isAbsolute(modelPath(id)));
@@ -34,9 +34,9 @@ describe('model registry', () => {
 
   for (const id of MODEL_IDS) {
     test(`${id}: source sha256 and deterministic build sha256 match the registry`, async () => {
-      const source = MODEL_REGISTRY[id].source;
-      assert.ok(source.kind === 'tflite');
-      assert.equal(await fileSha256(sourceModelPath(id)), source.sha256);
+      const files = sourceFileHashes(id);
+      assert.ok(files.some((f) => f.path === sourceModelPath(id)), 'the main source file is pinned');
+      for (const f of files) assert.equal(await fileSha256(f.path), f.sha256, f.path);
       const [first, second] = [await buildModelBytes(id), await buildModelBytes(id)];
       assert.equal(first.onnxSha256, second.onnxSha256, 'build is not deterministic');
       assert.equal(first.onnxSha256, MODEL_REGISTRY[id].onnxSha256, 'registry onnxSha256 is stale');
