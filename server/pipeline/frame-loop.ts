@@ -90,6 +90,7 @@ export class FrameLoop {
         this.stats.pluginErrors += 1;
         this.log.warn({ err: (err as Error).message }, 'frame processing failed; the last frame repeats');
       },
+      mayPassFailed: () => !this.chain.failsClosed,
       blank: () => this.blank(),
       release: (buffer) => this.release(buffer),
     }, this.ctx.settings.maxQueueFrames);
