@@ -28,7 +28,7 @@ function pluginConfigSchema(): SchemaObject {
 export interface ServerConfig {
   bind: string;
   rtmp: { port: number; idlePublisherTimeoutMs: number };
-  http: { port: number; corsOrigin: string };
+  http: { port: number; corsOrigin: string; rateLimitPerSecond: number };
   mediaRoot: string;
   dataDir: string;
   ffmpegPath: string;
@@ -66,6 +66,7 @@ export const configSchema: SchemaObject = {
       properties: {
         port: port(8000, 'HTTP port: player, API, HLS, metrics (0 = pick a free port).'),
         corsOrigin: { type: 'string', default: '*', description: 'Access-Control-Allow-Origin for HLS and the API.' },
+        rateLimitPerSecond: { type: 'integer', minimum: 0, default: 50, description: 'API requests (/api/*) one client may make per second; more are answered 429 with retry-after (0 = no limit). HLS, the player and /healthz are not limited. Behind a proxy every client counts as the proxy.' },
       },
     },
     mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
@@ -73,6 +74,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // CORS for reading only (HLS, the stream list, events): a page of another origin may watch, never
   // change a stream (control routes also refuse cross-origin requests outright, control-auth.ts).
   await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(','), methods: ['GET', 'HEAD'] });
+
+  // A burst of API requests is answered 429 before any route runs, so it can not hold the event
+  // loop the frame path shares (issue #19 item 9). Per client address, in this process's memory.
+  if (config.http.rateLimitPerSecond > 0) {
+    await app.register(fastifyRateLimit, {
+      max: config.http.rateLimitPerSecond,
+      timeWindow: 1000,
+      allowList: (req) => !req.url.startsWith('/api/'),
+    });
+  }
 
   const mediaRoot = resolve(config.mediaRoot);
   mkdirSync(join(mediaRoot, 'live'), { recursive: true });
