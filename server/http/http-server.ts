@@ -15,6 +15,8 @@ import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
+import type { EventService } from '../events/event-service.ts';
+import { registerEventRoutes } from '../events/event-routes.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -29,6 +31,8 @@ export interface HttpDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Extra facts for /healthz. */
   health: () => Record<string, unknown>;
+  /** The events (the /api/events routes), when `events.enabled`. */
+  events?: EventService;
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -117,5 +121,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
+  if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   return app;
 }

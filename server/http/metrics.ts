@@ -6,6 +6,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '../ingest/stream-registry.ts';
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
+import { EVENT_METRICS } from '../events/event-metrics.ts';
+import type { EventMetricsSource } from '../events/event-service.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -100,6 +102,7 @@ export function describeMetrics(): { name: string; type: string; labels: string[
     { name: `${METRIC_PREFIX}max_streams`, type: 'gauge', labels: [], help: MAX_STREAMS_HELP },
     { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
+    ...EVENT_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
   ];
 }
 
@@ -110,10 +113,10 @@ export interface MetricsResponse {
 }
 
 /**
- * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` and
- * returns the scrape function for `GET /metrics`.
+ * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` (and
+ * `events`, when events are on) and returns the scrape function for `GET /metrics`.
  */
-export function createMetrics(streams: StreamRegistry): () => Promise<MetricsResponse> {
+export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource): () => Promise<MetricsResponse> {
   const register = new Registry();
   collectDefaultMetrics({ register });
   // One registry.list() per scrape, shared by every collect() below.
@@ -156,6 +159,16 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
         },
       });
     }
+  }
+
+  for (const spec of events ? EVENT_METRICS : []) {
+    const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: spec.labels, registers: [register] };
+    const fill = (metric: Counter | Gauge) => {
+      metric.reset();
+      for (const v of spec.read(events!)) (metric instanceof Counter ? metric.inc(v.labels ?? {}, v.value) : metric.set(v.labels ?? {}, v.value));
+    };
+    if (spec.type === 'counter') new Counter({ ...config, collect() { fill(this); } });
+    else new Gauge({ ...config, collect() { fill(this); } });
   }
 
   // Scrapes run one at a time: each reads its own snapshot through `current`.

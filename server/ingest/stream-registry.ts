@@ -14,6 +14,7 @@ import { pluginDefinition, type PluginCatalog } from '../pipeline/plugin-catalog
 import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
 import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
+import type { FrameTap } from '../pipeline/pipeline-context.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { NmsFlvSource } from './nms-flv-source.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
@@ -73,6 +74,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly streams = new Map<string, Entry>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
+  /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
+  frameTaps?: (streamKey: string) => FrameTap | undefined;
 
   constructor(
     private readonly config: ServerConfig,
@@ -195,6 +198,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       decoderThreads: this.config.decoder.threads,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
+      frameTap: this.frameTaps?.(info.key),
     }, new NmsFlvSource(this.ingest, info), log);
     const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
