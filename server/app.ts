@@ -65,6 +65,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   let http: FastifyInstance | undefined;
   try {
+    await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
     http = await buildHttpServer({ config, registry, catalog, log, metrics: createMetrics(registry), health: () => ({ rtmpPort, workers: pool.threads }) });
     await http.listen({ port: config.http.port, host: config.bind });
