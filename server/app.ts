@@ -71,6 +71,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   let http: FastifyInstance | undefined;
   try {
     await events?.start();
+    await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
     http = await buildHttpServer({ config, registry, catalog, log, events, metrics: createMetrics(registry, events), health: () => ({ rtmpPort, workers: pool.threads }) });
     await http.listen({ port: config.http.port, host: config.bind });

@@ -17,6 +17,7 @@ import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
 import type { FrameTap } from '../pipeline/pipeline-context.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { NmsFlvSource } from './nms-flv-source.ts';
+import { PLAYLIST_NAME, sweepHlsRoot } from './hls-sweeper.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 
 /** StreamInfo is one live stream as `GET /api/streams` lists it. */
@@ -162,6 +163,28 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     await Promise.all([...this.streams.values()].map((e) => e.pipeline.stop()));
   }
 
+  /**
+   * sweepLeftovers ends the playlist of every HLS folder under the media root that no live stream
+   * owns (left by an earlier run: a crash, `kill -9`, a restart) and removes it after
+   * `hls.retentionMs`, as a finished stream's; call it once at start-up, before publishers come.
+   * Resolves with the number of folders found; a failure is logged and resolves 0 (it never
+   * stops the server from starting).
+   */
+  async sweepLeftovers(): Promise<number> {
+    try {
+      const leftovers = await sweepHlsRoot(resolve(this.config.mediaRoot, STREAM_APP), (key) => this.streams.has(key) || this.cleanupTimers.has(key));
+      for (const { key } of leftovers) this.scheduleCleanup(key);
+      if (leftovers.length > 0) {
+        this.log.info({ folders: leftovers.length, ended: leftovers.filter((l) => l.ended).map((l) => l.key), retentionMs: this.config.hls.retentionMs },
+          'HLS folders of an earlier run found: playlists ended, folders removed after hls.retentionMs');
+      }
+      return leftovers.length;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'sweeping the HLS folders of an earlier run failed');
+      return 0;
+    }
+  }
+
   private hlsDir(key: string): string {
     return resolve(join(this.config.mediaRoot, STREAM_APP, outputName(key)));
   }
@@ -190,7 +213,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const pipeline = new StreamPipeline(info.streamPath, chain, this.pool, {
       ffmpegPath: this.ffmpegPath,
       outputRtmpUrl: `rtmp://127.0.0.1:${this.ingest.rtmpPort}/${STREAM_APP}/${outputName(info.key)}${this.ingest.outputQuery}`,
-      hlsPlaylistPath: join(this.hlsDir(info.key), 'index.m3u8'),
+      hlsPlaylistPath: join(this.hlsDir(info.key), PLAYLIST_NAME),
       segmentDurationMs: this.config.hls.segmentDurationMs,
       playlistLength: this.config.hls.playlistLength,
       encoder: this.config.encoder,
