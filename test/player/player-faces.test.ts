@@ -131,7 +131,7 @@ describe('player plugin controls', { timeout: 240000 }, () => {
     const faces = plugins.find((p) => p.name === 'faces');
     if (faces) {
       // Mode and model are the faces panel's first fields; the rest sit under "More options".
-      assert.equal(await page.locator('[data-plugin-panel="faces"] h2').innerText(), 'Faces');
+      assert.equal(await page.locator('[data-plugin-panel="faces"] h2').textContent(), 'Faces');
       assert.deepEqual(faces.options.mode?.enum, ['blur', 'pixelate', 'box', 'mark', 'detect']);
       assert.deepEqual(faces.options.model?.enum, ['short', 'full']);
       assert.equal(await field('faces', 'mode').isVisible(), true);
