@@ -15,6 +15,7 @@ import { NmsIngest } from './ingest/nms-adapter.ts';
 import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
+import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
@@ -73,8 +74,9 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await events?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, metrics: createMetrics(registry, events), health: () => ({ rtmpPort, workers: pool.threads }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, metrics: createMetrics(registry, events), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
     await http.listen({ port: config.http.port, host: config.bind });
+    registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;

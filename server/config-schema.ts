@@ -33,7 +33,7 @@ export interface ServerConfig {
   dataDir: string;
   ffmpegPath: string;
   modelsDir: string;
-  hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
+  hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number; minFreeBytes: number };
   decoder: { threads: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number; deblock: boolean };
   pipeline: { maxStreams: number; maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
@@ -81,6 +81,7 @@ export const configSchema: SchemaObject = {
         segmentDurationMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Target HLS segment duration in ms (also the keyframe interval).' },
         playlistLength: { type: 'integer', minimum: 2, maximum: 60, default: 6, description: 'Segments kept in the rolling playlist; older ones are deleted.' },
         retentionMs: { type: 'integer', minimum: 0, default: 60000, description: 'How long a finished stream\'s HLS folder is kept, in ms.' },
+        minFreeBytes: { type: 'integer', minimum: 0, default: 67108864, description: 'Free bytes on the media root below which it counts as low: logged once, /healthz degraded, livematte_media_root_low 1 (64 MiB; 0 = never). Segments cut short by a full disk are found whatever this is, and served as gaps.' },
       },
     },
     decoder: {

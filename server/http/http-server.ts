@@ -17,6 +17,8 @@ import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
+import { PLAYLIST_NAME } from '../ingest/hls-sweeper.ts';
+import { OUTPUT_PREFIX, isOutputName, isValidStreamKey } from '../ingest/stream-key.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -92,6 +94,17 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const mediaRoot = resolve(config.mediaRoot);
   mkdirSync(join(mediaRoot, 'live'), { recursive: true });
   const hlsRoot = join(mediaRoot, 'live');
+  // A stream's playlist is served through the segment check: segments a full or failing disk cut
+  // short are marked as gaps, so players skip them, and an emptied playlist is served as last read
+  // whole (hls-playlist-guard.ts). Segments are served by the static route below.
+  app.get<{ Params: { folder: string } }>(`/live/:folder/${PLAYLIST_NAME}`, async (req, reply) => {
+    const { folder } = req.params;
+    const relative = `${folder}/${PLAYLIST_NAME}`;
+    if (!isOutputName(folder) || !isValidStreamKey(folder.slice(OUTPUT_PREFIX.length)) || !regularFileInside(hlsRoot, relative)) return reply.callNotFound();
+    const guarded = await deps.registry.media.playlists.read(join(hlsRoot, relative));
+    if (!guarded) return reply.callNotFound();
+    return reply.header('Cache-Control', 'no-cache, no-store').type('application/vnd.apple.mpegurl').send(guarded.text);
+  });
   await app.register(fastifyStatic, {
     root: hlsRoot,
     prefix: '/live/',

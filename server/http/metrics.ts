@@ -66,6 +66,7 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'decoder_skipped_tags_total', type: 'counter', help: 'Video tags dropped to the next keyframe because the decoder was about 1 s behind.', read: (s) => one(s.stats.decoderSkippedTags) },
   { name: 'encoder_backlog_frames', type: 'gauge', help: 'Frames written to the encoder that it has not taken yet (bounded at about 1 s).', read: (s) => one(s.stats.encoderBacklogFrames) },
   { name: 'frame_buffers_allocated_total', type: 'counter', help: 'Frame buffers allocated since the stream started (flat once its pool covers the load; steady growth is churn for the garbage collector).', read: (s) => one(s.stats.frameBuffersAllocated) },
+  { name: 'hls_broken_segments_total', type: 'counter', help: 'HLS segments of the stream found cut short or missing on the media root (a full or failing disk), served to players as gaps.', read: (s) => one(s.hls.brokenSegments) },
   { name: 'model_interval_frames', type: 'gauge', help: 'Load shedding: frames between model runs now (1 = every frame).', read: (s) => one(s.stats.modelIntervalFrames) },
   {
     name: 'stage_seconds',
@@ -92,6 +93,10 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
 const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
 /** MAX_STREAMS_HELP is the help text of `livematte_max_streams`. */
 const MAX_STREAMS_HELP = 'pipeline.maxStreams: streams processed at once before more publishers are refused (0 = no limit).';
+/** MEDIA_FREE_HELP is the help text of `livematte_media_root_free_bytes`. */
+const MEDIA_FREE_HELP = 'Bytes free for the server on the media root\'s file system (checked every 2 s; absent when it can not be read).';
+/** MEDIA_LOW_HELP is the help text of `livematte_media_root_low`. */
+const MEDIA_LOW_HELP = '1 while the media root has less free space than hls.minFreeBytes, else 0.';
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
 const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: plugin options on the stream key not valid).`;
 
@@ -101,6 +106,8 @@ export function describeMetrics(): { name: string; type: string; labels: string[
     { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
     { name: `${METRIC_PREFIX}max_streams`, type: 'gauge', labels: [], help: MAX_STREAMS_HELP },
     { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
+    { name: `${METRIC_PREFIX}media_root_free_bytes`, type: 'gauge', labels: [], help: MEDIA_FREE_HELP },
+    { name: `${METRIC_PREFIX}media_root_low`, type: 'gauge', labels: [], help: MEDIA_LOW_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
     ...EVENT_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
   ];
@@ -129,6 +136,15 @@ export function createMetrics(streams: StreamRegistry, events?: EventMetricsSour
   for (const [name, help, read] of serverGauges) {
     new Gauge({ name: METRIC_PREFIX + name, help, registers: [register], collect() { this.set(read()); } });
   }
+  new Gauge({
+    name: `${METRIC_PREFIX}media_root_free_bytes`, help: MEDIA_FREE_HELP, registers: [register],
+    collect() {
+      this.reset();
+      const free = streams.media.snapshot().freeBytes;
+      if (free !== undefined) this.set(free);
+    },
+  });
+  new Gauge({ name: `${METRIC_PREFIX}media_root_low`, help: MEDIA_LOW_HELP, registers: [register], collect() { this.set(streams.media.snapshot().low ? 1 : 0); } });
   new Counter({
     name: `${METRIC_PREFIX}publishes_refused_total`,
     help: REFUSED_HELP,

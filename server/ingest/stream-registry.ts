@@ -18,6 +18,7 @@ import type { FrameTap } from '../pipeline/pipeline-context.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { NmsFlvSource } from './nms-flv-source.ts';
 import { PLAYLIST_NAME, sweepHlsRoot } from './hls-sweeper.ts';
+import { MediaHealth } from './media-health.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 
 /** StreamInfo is one live stream as `GET /api/streams` lists it. */
@@ -45,6 +46,8 @@ export interface StreamInfo {
   /** The stream's plugin chain in order, each with its current options. */
   plugins: Record<string, Record<string, unknown>>;
   stats: StreamStatsSnapshot;
+  /** What was written to the media root: segments of this stream found cut short or missing (served as gaps). */
+  hls: { brokenSegments: number };
   /** Error message when the stream failed to start. */
   error?: string;
 }
@@ -77,6 +80,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
   /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
   frameTaps?: (streamKey: string) => FrameTap | undefined;
+  /** The watch over the media root's free space and the live playlists' segments (start() it once serving). */
+  readonly media: MediaHealth;
 
   constructor(
     private readonly config: ServerConfig,
@@ -87,6 +92,10 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.media = new MediaHealth({
+      mediaRoot: resolve(config.mediaRoot), minFreeBytes: config.hls.minFreeBytes,
+      playlists: () => new Map([...this.streams.keys()].map((key) => [key, join(this.hlsDir(key), PLAYLIST_NAME)])),
+    }, log.child({ component: 'media' }));
     // Each handler's promise ends in a handled error for its stream alone, never the process's.
     ingest.on('publish', (info) => {
       this.onPublish(info).catch((err) => this.onPublishFailed(info, err as Error));
@@ -160,6 +169,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   async stopAll(): Promise<void> {
     for (const timer of this.cleanupTimers.values()) clearTimeout(timer);
     this.cleanupTimers.clear();
+    await this.media.stop();
     await Promise.all([...this.streams.values()].map((e) => e.pipeline.stop()));
   }
 
@@ -265,6 +275,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(key);
       if (this.streams.has(key)) return;
+      this.media.forget(this.hlsDir(key));
       rm(this.hlsDir(key), { recursive: true, force: true }).catch((err) => this.log.warn({ err: err.message }, 'HLS cleanup failed'));
     }, this.config.hls.retentionMs);
     timer.unref();
@@ -290,6 +301,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       plugins,
       ...legacy,
       stats: e.pipeline.stats.snapshot(),
+      hls: { brokenSegments: this.media.brokenSegments(e.info.key) },
     };
   }
 }
