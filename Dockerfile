@@ -19,8 +19,11 @@ RUN apt-get update -qq \
 WORKDIR /app
 
 # Dependencies first (cached while only the server's source changes). npm ci's postinstall builds
-# the ONNX models from the MediaPipe packages, and needs models/ for that.
-COPY package.json package-lock.json .npmrc ./
+# the ONNX models from the MediaPipe packages, and needs models/ for that. package.json's
+# allowScripts denies onnxruntime-node's install script (it downloads CUDA libraries from NuGet);
+# the image's npm 10 does not read allowScripts yet, so the script is also told to skip.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 COPY models ./models
 RUN npm ci --no-audit --no-fund \
  && npm cache clean --force

@@ -13,7 +13,7 @@ import { publish, type Publisher } from '../test/helpers/ffmpeg-tools.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import type { StreamStatsSnapshot } from '../server/pipeline/stream-stats.ts';
 import { configEnvNames, configFromEnv, resolveConfig } from '../server/config.ts';
-import { x264DeblockParam } from '../server/pipeline/ffmpeg-args.ts';
+import { x264VideoArgs } from '../server/pipeline/ffmpeg-args.ts';
 import { diffTree, sampleTree, type TreeSample } from './proc-tree.ts';
 
 const run = promisify(execFile);
@@ -72,11 +72,15 @@ export async function prepareInput(): Promise<{ path: string; frames: number }> 
   return { path, frames: Number(stdout.trim()) };
 }
 
-/** ffmpegBaseline runs `ffmpeg -i input -c:v libx264 -preset veryfast -tune zerolatency -f null -` and returns its CPU s (user+sys, from bash `times`) per frame. */
-export async function ffmpegBaseline(input: { path: string; frames: number }, frames = input.frames): Promise<{ cpuPerFrameS: number; cpuS: number; wallS: number }> {
+/**
+ * ffmpegBaseline runs one bare transcode of the input to the null muxer, `command` one of
+ * BARE_COMMANDS (default: the server's own decoder and encoder settings, SAME_SETTINGS), and
+ * returns its CPU s (user+sys, from bash `times`) per frame.
+ */
+export async function ffmpegBaseline(input: { path: string; frames: number }, frames = input.frames, command = BARE_COMMANDS[SAME_SETTINGS]!): Promise<{ cpuPerFrameS: number; cpuS: number; wallS: number }> {
   const t0 = performance.now();
-  const script = 'ffmpeg -hide_banner -loglevel error -nostdin -i "$1" -frames:v "$2" -c:v libx264 -preset veryfast -tune zerolatency -f null - >/dev/null; times';
-  const { stdout } = await run('bash', ['-c', script, 'bench', input.path, String(frames)]);
+  const script = 'ffmpeg -hide_banner -loglevel error -nostdin "$@" -f null - >/dev/null; times';
+  const { stdout } = await run('bash', ['-c', script, 'bench', ...command.input, '-i', input.path, '-frames:v', String(frames), ...command.output]);
   const wallS = (performance.now() - t0) / 1000;
   // `times`: line 1 the shell's own user/sys, line 2 its children's, e.g. "0m20.986s 0m0.372s".
   const line = stdout.trim().split('\n').at(-1) ?? '';
@@ -132,13 +136,24 @@ export interface ModeCost {
   windowS: number;
   frames: number;
   cpuPerFrameMs: number;
+  /** The bare transcode with the server's codec settings (SAME_SETTINGS), run just before. */
   baselineCpuPerFrameMs?: number;
+  /** The issue's older baseline (veryfast, auto threads), run just before too. */
+  veryfastBaselineCpuPerFrameMs?: number;
   ratio?: number;
   /** CPU ms per output frame by process (and the server's main thread alone). */
   perFrameMs: { decoder: number; encoder: number; server: number; serverMainThread: number; serverOtherThreads: number; other: number };
   droppedFrames: number;
   stats: StreamStatsSnapshot;
 }
+
+/**
+ * COST_MODES maps each cost row to the stream key's query: the background modes, and faces
+ * (blurred, the plugin's default model) alone and after a colour background.
+ */
+export const COST_MODES: Record<string, string> = {
+  none: 'bg=none', color: 'bg=color', blur: 'bg=blur', faces: 'bg=none&faces=blur', 'color+faces': 'bg=color&faces=blur',
+};
 
 /** measureCost runs one stream per mode on one server and measures tree CPU per output frame in a steady window. */
 export async function measureCost(input: { path: string; frames: number }, modes: string[], opts: { warmupS: number; windowS: number; baseline: boolean; baselineFrames: number; env?: NodeJS.ProcessEnv; label?: string }): Promise<ModeCost[]> {
@@ -147,14 +162,16 @@ export async function measureCost(input: { path: string; frames: number }, modes
   try {
     for (const mode of modes) {
       let baseline: number | undefined;
+      let veryfast: number | undefined;
       if (opts.baseline) {
-        log(`cost: ffmpeg baseline before mode ${mode}`);
+        log(`cost: ffmpeg baselines before mode ${mode}`);
         const b = await ffmpegBaseline(input, opts.baselineFrames);
         baseline = b.cpuPerFrameS * 1000;
-        log(`cost: baseline ${baseline.toFixed(2)} CPU ms/frame (${b.cpuS.toFixed(1)} CPU s in ${b.wallS.toFixed(1)} s wall)`);
+        veryfast = (await ffmpegBaseline(input, opts.baselineFrames, BARE_COMMANDS[VERYFAST]!)).cpuPerFrameS * 1000;
+        log(`cost: baseline ${baseline.toFixed(2)} CPU ms/frame with the server's codec settings (${b.cpuS.toFixed(1)} CPU s in ${b.wallS.toFixed(1)} s wall), ${veryfast.toFixed(2)} with veryfast`);
       }
-      const key = `cost-${mode}`;
-      const pub = publishLoop(server, `${key}?bg=${mode}`, input.path);
+      const key = `cost-${mode.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+      const pub = publishLoop(server, `${key}?${COST_MODES[mode] ?? `bg=${mode}`}`, input.path);
       try {
         await waitLive(server, [key]);
         await sleep(opts.warmupS * 1000);
@@ -168,7 +185,7 @@ export async function measureCost(input: { path: string; frames: number }, modes
         const per = (x: number) => (x * 1000) / Math.max(1, frames);
         const cpuPerFrameMs = per(d.cpuS);
         out.push({
-          mode: opts.label ? `${mode}, ${opts.label}` : mode, windowS: d.seconds, frames, cpuPerFrameMs, baselineCpuPerFrameMs: baseline,
+          mode: opts.label ? `${mode}, ${opts.label}` : mode, windowS: d.seconds, frames, cpuPerFrameMs, baselineCpuPerFrameMs: baseline, veryfastBaselineCpuPerFrameMs: veryfast,
           ratio: baseline ? cpuPerFrameMs / baseline : undefined,
           perFrameMs: {
             decoder: per(d.roles.decoder), encoder: per(d.roles.encoder), server: per(d.roles.server),
@@ -191,10 +208,19 @@ export async function measureCost(input: { path: string; frames: number }, modes
 
 // ---------------------------------------------------------------- 2 + 3a: capacity
 
-export interface StreamWindow { key: string; fps: number; fpsIn: number; dropped: number; latencyMs: StreamStatsSnapshot['latencyMs'] }
+export interface StreamWindow {
+  key: string; fps: number; fpsIn: number; dropped: number; latencyMs: StreamStatsSnapshot['latencyMs'];
+  /** Highest `modelIntervalFrames` seen in the window (sampled every 2 s): 1 = the model ran on every frame. */
+  maxModelInterval: number;
+}
 export interface CapacityStep {
+  /** The cost mode every stream ran (COST_MODES). */
+  mode: string;
   streams: number;
+  /** Real time: every output >= minFps and 0 dropped (load shedding allowed). */
   pass: boolean;
+  /** Real time at full quality: pass, and the model ran on every frame of every stream. */
+  fullQuality: boolean;
   perStream: StreamWindow[];
   /** Worst stream's decoder->encoder latency percentiles (stats keep the last 300 frames, ~10 s). */
   latencyMs: StreamStatsSnapshot['latencyMs'];
@@ -210,35 +236,47 @@ export interface CapacityStep {
 }
 
 /** measureCapacity adds concurrent streams (1..maxStreams) until one step is not real time. */
-export async function measureCapacity(input: { path: string }, opts: { maxStreams: number; warmupS: number; windowS: number; minFps: number }): Promise<CapacityStep[]> {
+export async function measureCapacity(input: { path: string }, opts: { maxStreams: number; warmupS: number; windowS: number; minFps: number; mode?: string }): Promise<CapacityStep[]> {
+  const mode = opts.mode ?? 'color';
   const server = await benchServer(['--bg', 'color']);
   const steps: CapacityStep[] = [];
   try {
     for (let n = 1; n <= opts.maxStreams; n++) {
       const keys = Array.from({ length: n }, (_, i) => `cap${n}-${i}`);
       const bare = await ffmpegBaseline({ path: input.path, frames: 150 }, 150);
-      const pubs = keys.map((k) => publishLoop(server, `${k}?bg=color`, input.path));
+      const pubs = keys.map((k) => publishLoop(server, `${k}?${COST_MODES[mode] ?? `bg=${mode}`}`, input.path));
       try {
         await waitLive(server, keys);
         await sleep(opts.warmupS * 1000);
         const ta = sampleTree(server.child.pid!);
         const a = await streams(server);
         const t0 = performance.now();
-        await sleep(opts.windowS * 1000);
+        const maxInterval = new Map<string, number>();
+        const noteIntervals = (rows: Map<string, StreamRow>) => {
+          for (const [k, r] of rows) maxInterval.set(k, Math.max(maxInterval.get(k) ?? 1, r.stats.modelIntervalFrames ?? 1));
+        };
+        noteIntervals(a);
+        while (performance.now() - t0 < opts.windowS * 1000 - 2000) {
+          await sleep(2000);
+          noteIntervals(await streams(server));
+        }
+        await sleep(Math.max(0, opts.windowS * 1000 - (performance.now() - t0)));
         const b = await streams(server);
+        noteIntervals(b);
         const t1 = performance.now();
         const tb = sampleTree(server.child.pid!);
         const perStream = keys.map((key): StreamWindow => {
           const sa = a.get(key)?.stats;
           const sb = b.get(key)?.stats;
-          if (!sa || !sb) return { key, fps: 0, fpsIn: 0, dropped: Number.NaN, latencyMs: { p50: 0, p95: 0, p99: 0 } };
-          return { key, fps: ((sb.framesOut - sa.framesOut) * 1000) / (t1 - t0), fpsIn: ((sb.framesIn - sa.framesIn) * 1000) / (t1 - t0), dropped: sb.droppedFrames - sa.droppedFrames, latencyMs: sb.latencyMs };
+          if (!sa || !sb) return { key, fps: 0, fpsIn: 0, dropped: Number.NaN, latencyMs: { p50: 0, p95: 0, p99: 0 }, maxModelInterval: Number.NaN };
+          return { key, fps: ((sb.framesOut - sa.framesOut) * 1000) / (t1 - t0), fpsIn: ((sb.framesIn - sa.framesIn) * 1000) / (t1 - t0), dropped: sb.droppedFrames - sa.droppedFrames, latencyMs: sb.latencyMs, maxModelInterval: maxInterval.get(key) ?? Number.NaN };
         });
         const pass = perStream.every((s) => s.fps >= opts.minFps && s.dropped === 0);
+        const fullQuality = pass && perStream.every((s) => s.maxModelInterval === 1);
         const worst = (k: 'p50' | 'p95' | 'p99') => Math.max(...perStream.map((s) => s.latencyMs[k]));
         const d = diffTree(ta, tb);
-        steps.push({ streams: n, pass, perStream, latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }, coresBusy: d.cpuS / d.seconds, rssBytes: tb.rssBytes, bareMsPerFrame: bare.cpuPerFrameS * 1000 });
-        log(`capacity: ${n} stream(s): ${pass ? 'PASS' : 'FAIL'} fps ${perStream.map((s) => s.fps.toFixed(1)).join('/')} drops ${perStream.map((s) => s.dropped).join('/')} (bare ffmpeg ${(bare.cpuPerFrameS * 1000).toFixed(1)} ms/frame just before)`);
+        steps.push({ mode, streams: n, pass, fullQuality, perStream, latencyMs: { p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }, coresBusy: d.cpuS / d.seconds, rssBytes: tb.rssBytes, bareMsPerFrame: bare.cpuPerFrameS * 1000 });
+        log(`capacity ${mode}: ${n} stream(s): ${pass ? (fullQuality ? 'PASS at full quality' : 'PASS with load shedding') : 'FAIL'} model interval ${perStream.map((s) => s.maxModelInterval).join('/')} fps ${perStream.map((s) => s.fps.toFixed(1)).join('/')} drops ${perStream.map((s) => s.dropped).join('/')} (bare ffmpeg ${(bare.cpuPerFrameS * 1000).toFixed(1)} ms/frame just before)`);
         if (!pass) break;
       } finally {
         await Promise.all(pubs.map((p) => p.stop()));
@@ -281,15 +319,20 @@ export function serverSettingsNote(): string {
   return set.length === 0 ? 'default settings' : `default settings except ${set.map((name) => `${name}=${process.env[name]}`).join(', ')}`;
 }
 
-/** The two bare commands measureBareCapacity runs: the issue's baseline, and the server's own codec settings. */
+/** Indexes into BARE_COMMANDS. */
+export const VERYFAST = 0;
+export const SAME_SETTINGS = 1;
+/**
+ * The two bare commands: the issue's older baseline, and the server's own codec settings, read from
+ * the same config the servers run with (so the like-for-like baseline can not drift from them).
+ */
 const ENCODER = SERVER_CONFIG.encoder;
 export const BARE_COMMANDS: { label: string; input: string[]; output: string[] }[] = [
   { label: 'issue baseline (auto threads, veryfast)', input: [], output: ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency'] },
   {
     label: `server codec settings (decode threads ${SERVER_CONFIG.decoder.threads}, ${ENCODER.preset}${ENCODER.deblock ? '' : ' without deblocking'}, x264 threads ${ENCODER.threads})`,
     input: ['-threads', String(SERVER_CONFIG.decoder.threads)],
-    output: ['-c:v', 'libx264', '-preset', ENCODER.preset, '-tune', 'zerolatency', '-crf', String(ENCODER.crf),
-      '-x264-params', x264DeblockParam(ENCODER.deblock), '-threads', String(ENCODER.threads)],
+    output: x264VideoArgs(ENCODER),
   },
 ];
 

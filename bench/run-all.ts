@@ -10,6 +10,7 @@
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
  *   --memory-streams <n>     streams in the soak (default: the capacity found in this run, else 1)
  *   --max-streams <n>        capacity stops at n streams (default 4)
+ *   --capacity-modes <list>  modes the capacity is found for (default color,color+faces; see COST_MODES)
  *   --no-save                do not append to bench/RESULTS.md
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { resolveFfmpegPath } from '../server/pipeline/ffmpeg-path.ts';
 import {
-  BARE_COMMANDS, SERVER_CONFIG, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, serverSettingsNote, stopAll,
+  BARE_COMMANDS, COST_MODES, SERVER_CONFIG, log, measureBareCapacity, measureCapacity, measureCost, measureE2e, measureMemory, prepareInput, serverSettingsNote, stopAll,
   type BareCapacity, type CapacityStep, type E2eResult, type MemoryResult, type ModeCost,
 } from './pipeline.bench.ts';
 
@@ -43,7 +44,9 @@ const W = {
   e2eS: QUICK ? 6 : 15,
   soakS: num('--soak-seconds', QUICK ? 15 : 60),
   memoryStreams: num('--memory-streams', 0),
+  capacityModes: (argv[argv.indexOf('--capacity-modes') + 1] && argv.includes('--capacity-modes') ? argv[argv.indexOf('--capacity-modes') + 1]! : 'color,color+faces').split(','),
 };
+for (const m of W.capacityModes) if (!(m in COST_MODES)) throw new Error(`--capacity-modes ${m}: expected modes of ${Object.keys(COST_MODES).join('|')}`);
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
@@ -82,7 +85,14 @@ function parseInference(out: string): Record<string, { median: number; p95: numb
 // ---------------------------------------------------------------- run
 
 interface Figures {
-  costRatio: { color: number | null; blur: number | null; none: number | null; colorEncoderVeryfast?: number | null };
+  /** Mode CPU per frame / the bare transcode with the server's own codec settings (median of the run's baselines). */
+  costRatio: { color: number | null; blur: number | null; none: number | null; faces?: number | null; colorFaces?: number | null; colorEncoderVeryfast?: number | null };
+  /** The same against the older veryfast baseline (before 2026-12: the only one). */
+  costRatioVeryfast?: { color: number | null; blur: number | null; none: number | null };
+  /** Streams at full quality (model on every frame, no drops, >= 29.5 fps), by capacity mode. */
+  capacityFullQuality?: Record<string, number>;
+  /** Streams in real time with load shedding allowed, by capacity mode. */
+  capacityShed?: Record<string, number>;
   costRatioExtrapolated: { color: number | null; blur: number | null };
   costCpuMsPerFrame: Record<string, number>;
   baselineCpuMsPerFrame: number | null;
@@ -124,6 +134,11 @@ let inferenceOut = '';
 let compositeOut = '';
 let exitCode = 0;
 
+/** fullQualityOf counts a mode's steps at full quality from 1 stream up (a step that failed ends the count). */
+function fullQualityOf(mode: string): number { let n = 0; for (const s of capacity.filter((x) => x.mode === mode)) { if (!s.fullQuality) break; n = s.streams; } return n; }
+/** shedOf counts a mode's steps in real time, load shedding allowed. */
+function shedOf(mode: string): number { let n = 0; for (const s of capacity.filter((x) => x.mode === mode)) { if (!s.pass) break; n = s.streams; } return n; }
+
 const onSignal = () => { log('interrupted, stopping everything'); void stopAll().then(() => process.exit(130)); };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
@@ -132,15 +147,15 @@ try {
   const input = await prepareInput();
   log(`input ${input.path}: ${input.frames} frames`);
   if (want('cost') || want('budget')) {
-    const modes = want('cost') ? ['color', 'blur', 'none'] : ['color'];
+    const modes = want('cost') ? ['none', 'color', 'blur', 'faces', 'color+faces'] : ['color'];
     cost = await measureCost(input, modes, { warmupS: W.warmupS, windowS: W.costS, baseline: want('cost'), baselineFrames: QUICK ? 300 : input.frames });
     // Colour again with the baseline's own preset.
     if (want('cost')) cost.push(...await measureCost(input, ['color'], { warmupS: W.warmupS, windowS: W.costS, baseline: true, baselineFrames: QUICK ? 300 : input.frames, env: { LIVEMATTE_ENCODER_PRESET: 'veryfast' }, label: 'encoder veryfast' }));
   }
   if (want('capacity')) {
-    capacity = await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
+    for (const mode of W.capacityModes) capacity.push(...await measureCapacity(input, { maxStreams: W.maxStreams, warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5, mode }));
     // Where the server failed: could the machine carry that many bare transcodes right now?
-    const failed = capacity.find((s) => !s.pass);
+    const failed = capacity.find((s) => !s.pass && s.mode === W.capacityModes[0]);
     for (const command of failed ? BARE_COMMANDS : []) {
       const b = await measureBareCapacity(input, failed!.streams, command, { warmupS: W.warmupS, windowS: W.capacityS, minFps: 29.5 });
       log(`capacity: bare ffmpeg, ${b.label}, ${b.streams} at once: ${b.pass ? 'PASS' : 'FAIL'} fps ${b.fps.map((f) => f.toFixed(1)).join('/')}, ${b.coresBusy.toFixed(2)} cores`);
@@ -150,11 +165,11 @@ try {
   if (want('latency')) {
     e2e = await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS });
     // At full capacity: the measured stream plus (capacity - 1) colour streams.
-    const full = capacity.filter((s) => s.pass).length;
+    const full = shedOf(W.capacityModes[0]!);
     if (full > 1) e2e.push(...await measureE2e(input, ['none', 'color', 'blur'], { warmupS: W.e2eWarmupS, windowS: W.e2eS, loadStreams: full - 1 }));
   }
   if (want('memory')) {
-    const passed = capacity.filter((s) => s.pass).length;
+    const passed = shedOf(W.capacityModes[0]!);
     memory = await measureMemory(input, { streams: W.memoryStreams || Math.max(1, passed), warmupS: QUICK ? 5 : 15, soakS: W.soakS, everyS: QUICK ? 3 : 10 });
   }
   if (want('budget')) {
@@ -188,16 +203,21 @@ const extrapolated = (c: ModeCost) => {
 };
 const baselines = cost.flatMap((c) => (c.baselineCpuPerFrameMs ? [c.baselineCpuPerFrameMs] : [])).sort((a, b) => a - b);
 const medianBaseline = baselines.length ? baselines[Math.floor(baselines.length / 2)]! : undefined;
+const veryfasts = cost.flatMap((c) => (c.veryfastBaselineCpuPerFrameMs ? [c.veryfastBaselineCpuPerFrameMs] : [])).sort((a, b) => a - b);
+const medianVeryfast = veryfasts.length ? veryfasts[Math.floor(veryfasts.length / 2)]! : undefined;
+/** GOALS are issue 23's ratio goals against the same-settings baseline. */
+const GOALS: Record<string, string> = { none: '1.15', color: '1.3', blur: '1.45' };
 if (cost.length) {
-  out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs `ffmpeg -c:v libx264 -preset veryfast -tune zerolatency -f null -`');
+  out('### 1. Cost: whole-tree CPU per output frame (server + ffmpeg children) vs a bare ffmpeg transcode with the server\'s own codec settings');
   out();
-  out(`Baseline: the ffmpeg transcode of the same input, run (server idle) before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms); the ratio to the baseline run just before is shown too. The server runs with encoder.preset ${SERVER_CONFIG.encoder.preset}; the "encoder veryfast" row encodes with the baseline's preset.`);
+  out(`Baseline: \`ffmpeg ${BARE_COMMANDS[1]!.input.join(' ')} -i <input> ${BARE_COMMANDS[1]!.output.join(' ')} -f null -\` (${BARE_COMMANDS[1]!.label}; the output options are the encoder's own, from server/pipeline/ffmpeg-args.ts), run with the server idle before each mode; **ratio = mode / median of the ${baselines.length} baselines** (${baselines.map((b) => f2(b)).join(', ')} ms). Beside it the older baseline, ${BARE_COMMANDS[0]!.label} (median ${f2(medianVeryfast)} ms). Goals (issue 23): none <= 1.15, color <= 1.3, blur <= 1.45. faces = \`faces=blur\` on \`bg=none\`; color+faces after a colour background. The "encoder veryfast" row encodes with the older baseline's preset.`);
   out();
-  out('| mode | CPU ms/frame | ratio (vs median baseline) | baseline just before, ms | ratio vs it | frames in window | dropped | extrapolated CPU ms/frame if none dropped | its ratio |');
-  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out('| mode | CPU ms/frame | ratio vs same settings | goal | same settings just before, ms | ratio vs veryfast baseline | frames in window | dropped | extrapolated CPU ms/frame if none dropped | its ratio | decoder / main thread / workers / encoder ms |');
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of cost) {
     const ex = extrapolated(c);
-    out(`| ${c.mode} | ${f2(c.cpuPerFrameMs)} | ${medianBaseline ? f2(c.cpuPerFrameMs / medianBaseline) : '-'} | ${f2(c.baselineCpuPerFrameMs)} | ${f2(c.ratio)} | ${c.frames} | ${c.droppedFrames} | ${f2(ex)} | ${medianBaseline ? f2(ex / medianBaseline) : '-'} |`);
+    const p = c.perFrameMs;
+    out(`| ${c.mode} | ${f2(c.cpuPerFrameMs)} | ${medianBaseline ? f2(c.cpuPerFrameMs / medianBaseline) : '-'} | ${GOALS[c.mode] ?? '-'} | ${f2(c.baselineCpuPerFrameMs)} | ${medianVeryfast ? f2(c.cpuPerFrameMs / medianVeryfast) : '-'} | ${c.frames} | ${c.droppedFrames} | ${f2(ex)} | ${medianBaseline ? f2(ex / medianBaseline) : '-'} | ${f2(p.decoder)} / ${f2(p.serverMainThread)} / ${f2(p.serverOtherThreads)} / ${f2(p.encoder)} |`);
   }
   out();
   if (cost.some((c) => c.droppedFrames > 0)) {
@@ -207,14 +227,20 @@ if (cost.length) {
 }
 
 if (capacity.length) {
-  out(`### 2. Capacity: concurrent 720p30 streams, mode color, ${W.capacityS} s window; pass = every output >= 29.5 fps and 0 dropped`);
+  out(`### 2. Capacity: concurrent 720p30 streams, ${W.capacityS} s window; pass = every output >= 29.5 fps and 0 dropped; full quality = pass with the model on every frame (modelIntervalFrames 1 throughout, sampled every 2 s)`);
   out();
-  out('"bare ffmpeg" is the machine\'s speed just before the step: CPU ms per frame of the cost baseline (bare decode + x264 veryfast) on 150 frames. This VM\'s speed drifts by tens of percent within minutes; a step at the edge passes or fails with it.');
+  out('"bare ffmpeg" is the machine\'s speed just before the step: CPU ms per frame of the same-settings baseline on 150 frames. This VM\'s speed drifts by tens of percent within minutes; a step at the edge passes or fails with it.');
   out();
-  out('| streams | result | output fps per stream | input fps | dropped per stream | decoder->encoder p50/p95/p99 ms (worst stream) | cores busy (tree) | tree RSS MB | bare ffmpeg ms/frame |');
-  out('|---:|---|---|---|---|---|---:|---:|---:|');
+  for (const mode of W.capacityModes) {
+    const steps = capacity.filter((s) => s.mode === mode);
+    if (!steps.length) continue;
+    out(`- **${mode}**: ${fullQualityOf(mode)} stream(s) at full quality, ${shedOf(mode)} with load shedding`);
+  }
+  out();
+  out('| mode | streams | result | model interval (max per stream) | output fps per stream | input fps | dropped per stream | decoder->encoder p50/p95/p99 ms (worst stream) | cores busy (tree) | tree RSS MB | bare ffmpeg ms/frame |');
+  out('|---|---:|---|---|---|---|---|---|---:|---:|---:|');
   for (const s of capacity) {
-    out(`| ${s.streams} | ${s.pass ? 'pass' : 'FAIL'} | ${s.perStream.map((p) => f2(p.fps, 1)).join(' / ')} | ${s.perStream.map((p) => f2(p.fpsIn, 1)).join(' / ')} | ${s.perStream.map((p) => p.dropped).join(' / ')} | ${f2(s.latencyMs.p50, 0)} / ${f2(s.latencyMs.p95, 0)} / ${f2(s.latencyMs.p99, 0)} | ${f2(s.coresBusy)} | ${f2(s.rssBytes / 1048576, 0)} | ${f2(s.bareMsPerFrame, 1)} |`);
+    out(`| ${s.mode} | ${s.streams} | ${s.fullQuality ? 'pass, full quality' : s.pass ? 'pass, shedding' : 'FAIL'} | ${s.perStream.map((p) => p.maxModelInterval).join(' / ')} | ${s.perStream.map((p) => f2(p.fps, 1)).join(' / ')} | ${s.perStream.map((p) => f2(p.fpsIn, 1)).join(' / ')} | ${s.perStream.map((p) => p.dropped).join(' / ')} | ${f2(s.latencyMs.p50, 0)} / ${f2(s.latencyMs.p95, 0)} / ${f2(s.latencyMs.p99, 0)} | ${f2(s.coresBusy)} | ${f2(s.rssBytes / 1048576, 0)} | ${f2(s.bareMsPerFrame, 1)} |`);
   }
   out();
 }
@@ -302,14 +328,18 @@ if (inferenceOut || compositeOut) {
 
 // ---------------------------------------------------------------- figures, comparison, RESULTS.md, JSON
 
-const passed = capacity.filter((s) => s.pass);
+const passed = capacity.filter((s) => s.pass && s.mode === W.capacityModes[0]);
 const one = capacity[0];
 const atCap = passed.at(-1);
 const ratioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((c.cpuPerFrameMs / medianBaseline).toFixed(3)) : null; };
+const vfRatioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianVeryfast ? Number((c.cpuPerFrameMs / medianVeryfast).toFixed(3)) : null; };
 const exRatioOf = (m: string) => { const c = cost.find((x) => x.mode === m); return c && medianBaseline ? Number((extrapolated(c) / medianBaseline).toFixed(3)) : null; };
 
 const figures: Figures = {
-  costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none'), colorEncoderVeryfast: ratioOf('color, encoder veryfast') },
+  costRatio: { color: ratioOf('color'), blur: ratioOf('blur'), none: ratioOf('none'), faces: ratioOf('faces'), colorFaces: ratioOf('color+faces'), colorEncoderVeryfast: ratioOf('color, encoder veryfast') },
+  costRatioVeryfast: { color: vfRatioOf('color'), blur: vfRatioOf('blur'), none: vfRatioOf('none') },
+  capacityFullQuality: Object.fromEntries(W.capacityModes.filter((m) => capacity.some((s) => s.mode === m)).map((m) => [m, fullQualityOf(m)])),
+  capacityShed: Object.fromEntries(W.capacityModes.filter((m) => capacity.some((s) => s.mode === m)).map((m) => [m, shedOf(m)])),
   costRatioExtrapolated: { color: exRatioOf('color'), blur: exRatioOf('blur') },
   costCpuMsPerFrame: Object.fromEntries(cost.map((c) => [c.mode, Number(f2(c.cpuPerFrameMs))])),
   baselineCpuMsPerFrame: medianBaseline ? Number(medianBaseline.toFixed(2)) : null,
@@ -349,9 +379,13 @@ const previous = [...previousText.matchAll(/<!-- bench-json (.*) -->/g)].map((m)
 const prev = previous.filter((p) => p.quick === QUICK).at(-1) ?? previous.at(-1);
 if (prev) {
   const pairs: [string, number | null | undefined, number | null | undefined][] = [
-    ['costRatio.color', figures.costRatio.color, prev.costRatio?.color],
-    ['costRatio.blur', figures.costRatio.blur, prev.costRatio?.blur],
-    ['costRatio.none', figures.costRatio.none, prev.costRatio?.none],
+    // Before 2026-12 the only ratio was against the veryfast baseline: compare like with like.
+    ['costRatio.color', figures.costRatio.color, prev.costRatioVeryfast ? prev.costRatio?.color : undefined],
+    ['costRatio.blur', figures.costRatio.blur, prev.costRatioVeryfast ? prev.costRatio?.blur : undefined],
+    ['costRatio.none', figures.costRatio.none, prev.costRatioVeryfast ? prev.costRatio?.none : undefined],
+    ['costRatioVeryfast.color', figures.costRatioVeryfast?.color, prev.costRatioVeryfast?.color ?? prev.costRatio?.color],
+    ['costRatioVeryfast.blur', figures.costRatioVeryfast?.blur, prev.costRatioVeryfast?.blur ?? prev.costRatio?.blur],
+    ['costRatioVeryfast.none', figures.costRatioVeryfast?.none, prev.costRatioVeryfast?.none ?? prev.costRatio?.none],
     ['capacityStreams', figures.capacityStreams, prev.capacityStreams],
     ['latency 1 stream p95', figures.latency.oneStream?.p95, prev.latency?.oneStream?.p95],
     ['addedLatencyMs', figures.addedLatencyMs, prev.addedLatencyMs],

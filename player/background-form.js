@@ -59,6 +59,15 @@ export class BackgroundForm {
     this.sync();
   }
 
+  /**
+   * setAvailable enables the form while the background plugin runs on the stream and disables it
+   * when it is off (the background route only changes a running plugin; the panel's switch adds it).
+   */
+  setAvailable(available) {
+    for (const el of this.form.elements) el.disabled = !available;
+    this.form.dataset.available = String(available);
+  }
+
   /** request reads the form as the API's `{ mode, color, blurRadiusPx, image }`. */
   request() {
     const mode = this.form.elements.namedItem('mode').value || 'color';

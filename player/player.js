@@ -1,19 +1,25 @@
 /**
  * The player page: polls the live streams every 2 s, plays the selected stream's processed HLS,
- * shows its pipeline figures and lets the user change its background while it runs.
+ * shows its pipeline figures and lets the user change its plugins while it runs: the background
+ * form, and for every plugin `GET /api/plugins` lists an on/off switch and its options (see
+ * plugin-form.js), asking for the admin token when the server wants one.
  *
  * `window.playerState` ({ streamKey, status, engine, hlsErrors, fatalErrors, recoveries,
  * fragmentsLoaded }) is for tests and for curious people with a console open.
  */
-import { getHealth, listStreams, playlistState, setBackground } from './stream-api.js';
+import { getHealth, listPlugins, listStreams, patchPlugin, playlistState, setBackground } from './stream-api.js';
 import { HlsPlayback } from './hls-playback.js';
 import { StreamListView } from './stream-list-view.js';
 import { StreamDetailsView } from './stream-details-view.js';
 import { BackgroundForm } from './background-form.js';
-import { setText } from './dom.js';
+import { PluginForm, pluginTitle } from './plugin-form.js';
+import { AdminToken } from './admin-token.js';
+import { h, setText } from './dom.js';
 
 /** How often the stream list and figures refresh, in ms. */
 const POLL_MS = 2000;
+/** Options the background form owns; the generic form shows the background plugin's others. */
+const BACKGROUND_FORM_OPTIONS = ['mode', 'color', 'blurRadiusPx', 'image'];
 
 const STATUS_LABELS = {
   idle: 'Idle', waiting: 'Waiting for segments', loading: 'Loading', playing: 'Live', buffering: 'Buffering',
@@ -58,12 +64,68 @@ const playback = new HlsPlayback(ui.video, playerState, onPlaybackStatus);
 Object.defineProperty(playerState, 'hls', { get: () => playback.hls });
 const list = new StreamListView($('stream-list'), $('stream-count'), $('list-empty'), (key) => select(key, true));
 const details = new StreamDetailsView(ui.streamView);
+const adminToken = new AdminToken($('token-form'));
 const form = new BackgroundForm($('bg-form'), async (key, request) => {
-  const applied = await setBackground(key, request);
+  const applied = await adminToken.authorised((token) => setBackground(key, request, token), $('bg-form'));
   const stream = streams.find((s) => s.key === key);
-  if (stream) stream.background = applied;
+  if (stream) {
+    stream.background = applied;
+    if (stream.plugins) stream.plugins.background = applied;
+  }
   return applied;
 });
+/** pluginForms are the generic plugin controls, by plugin name, once `GET /api/plugins` answered. */
+const pluginForms = new Map();
+
+/**
+ * mountPluginForms builds a PluginForm per plugin: into its own panel in index.html when there is
+ * one (`[data-plugin-panel=<name>]`, the background's), else into a new panel after the last plugin
+ * panel.
+ */
+function mountPluginForms(plugins) {
+  for (const plugin of plugins) {
+    if (pluginForms.has(plugin.name)) continue;
+    const own = document.querySelector(`[data-plugin-panel="${CSS.escape(plugin.name)}"]`);
+    const exclude = plugin.name === 'background' ? BACKGROUND_FORM_OPTIONS : [];
+    const pluginForm = new PluginForm(plugin, (key, patch) => applyPlugin(key, plugin.name, patch, pluginForm.form),
+      { exclude, primary: own ? 0 : 2 });
+    if (own) {
+      own.querySelector('[data-plugin-switch-slot]').replaceWith(pluginForm.toggle);
+      own.querySelector('[data-plugin-form-slot]').replaceWith(pluginForm.form);
+    } else {
+      const id = `plugin-${plugin.name}-heading`;
+      const panel = h('section', { class: 'panel', 'aria-labelledby': id, dataset: { pluginPanel: plugin.name } },
+        h('div', { class: 'panel-head' }, h('h2', { id }, pluginTitle(plugin.name)), pluginForm.toggle),
+        plugin.description && h('p', { class: 'fine plugin-description' }, plugin.description),
+        pluginForm.form);
+      const panels = [...document.querySelectorAll('#panels > [data-plugin-panel]')];
+      panels.at(-1).after(panel);
+    }
+    pluginForms.set(plugin.name, pluginForm);
+  }
+  showPlugins(current());
+}
+
+/** applyPlugin PATCHes one plugin of a live stream (with the admin token) and keeps the local list in step. */
+async function applyPlugin(key, name, patch, anchor) {
+  const answer = await adminToken.authorised((token) => patchPlugin(key, name, patch, token), anchor);
+  const stream = streams.find((s) => s.key === key);
+  if (stream?.plugins) {
+    if (answer.enabled) stream.plugins[name] = answer.options;
+    else delete stream.plugins[name];
+    if (name === 'background') stream.background = answer.enabled ? answer.options : undefined;
+  }
+  render();
+  return answer;
+}
+
+/** showPlugins gives every plugin control the selected stream's options (undefined = off). */
+function showPlugins(stream) {
+  if (!stream) return;
+  for (const [name, pluginForm] of pluginForms) pluginForm.show(stream.key, stream.plugins?.[name]);
+  // An older server lists no `plugins`: the background form then stays usable, as before.
+  form.setAvailable(!stream.plugins || 'background' in stream.plugins);
+}
 
 function current() {
   return streams.find((s) => s.key === playerState.streamKey);
@@ -158,6 +220,7 @@ function render() {
   ui.emptyState.hidden = hasSelection || streams.length > 0;
   details.render(stream, rtmpPort, session === 'loaded' ? playback.latencySeconds : undefined);
   if (stream) form.show(stream.key, stream.background);
+  showPlugins(stream);
   if (!ui.overlay.hidden) updateNextOffer();
   renderIngestHelp();
 }
@@ -234,3 +297,12 @@ if (playerState.engine === 'none') {
 setText($('engine-text'), playerState.engine === 'hls.js' ? ` · hls.js ${HlsPlayback.hlsVersion}` : ` · ${playerState.engine} HLS`);
 renderIngestHelp();
 void poll();
+/** loadPlugins asks for the plugin list until it answers (the page works without it meanwhile). */
+async function loadPlugins() {
+  try {
+    mountPluginForms(await listPlugins());
+  } catch {
+    setTimeout(loadPlugins, POLL_MS);
+  }
+}
+void loadPlugins();

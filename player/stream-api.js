@@ -1,6 +1,7 @@
 /**
- * The server's HTTP API as the player uses it: the stream list, health (for the RTMP port),
- * background changes, and a look at a playlist before playback starts.
+ * The server's HTTP API as the player uses it: the stream list, health (for the RTMP port), the
+ * plugins there are and their option schemas, plugin changes on a live stream (with the admin
+ * token when the server has one), and a look at a playlist before playback starts.
  */
 
 /** ApiError is a failed API call: `code` is the server's error code (e.g. `ERR_PLUGIN_OPTIONS`). */
@@ -33,17 +34,43 @@ export function getHealth() {
   return fetchJson('/healthz');
 }
 
+/** listPlugins returns `GET /api/plugins`' descriptions (`{ name, description, options, defaults, inDefaultChain, ... }`). */
+export async function listPlugins() {
+  const body = await fetchJson('/api/plugins');
+  return Array.isArray(body?.plugins) ? body.plugins : [];
+}
+
+/** jsonHeaders are a control request's headers; `token` (the admin token, '' for none) goes in as a Bearer. */
+function jsonHeaders(token) {
+  return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+}
+
 /**
  * setBackground posts `{ mode, color, blurRadiusPx, image }` to a live stream and resolves with
- * the options the server applied; rejects with ApiError (404 gone, 400 invalid options or image).
+ * the options the server applied; rejects with ApiError (404 gone, 400 invalid options or image,
+ * 401 without the admin token, 409 background off on the stream).
  */
-export async function setBackground(key, request) {
+export async function setBackground(key, request, token = '') {
   const body = await fetchJson(`/api/streams/${encodeURIComponent(key)}/background`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: jsonHeaders(token),
     body: JSON.stringify(request),
   });
   return body.background;
+}
+
+/**
+ * patchPlugin sends `PATCH /api/streams/<key>/plugins/<name>` with `patch` (options, plus
+ * `enabled: true|false` to add or remove the plugin) and resolves with `{ name, enabled, options }`
+ * (`options` null when off); rejects with ApiError (400 invalid options, naming the option; 401
+ * without the admin token; 404 stream or plugin unknown; 409 options for a plugin that is off).
+ */
+export function patchPlugin(key, name, patch, token = '') {
+  return fetchJson(`/api/streams/${encodeURIComponent(key)}/plugins/${encodeURIComponent(name)}`, {
+    method: 'PATCH',
+    headers: jsonHeaders(token),
+    body: JSON.stringify(patch),
+  });
 }
 
 /**

@@ -1,10 +1,17 @@
 /**
- * The selected stream's figures (from `GET /api/streams` and hls.js) and the URLs to watch it
- * elsewhere (processed HLS, processed RTMP, original RTMP).
+ * The selected stream's figures (from `GET /api/streams` and hls.js), its plugins' figures (shown
+ * only while that plugin runs on the stream), and the URLs to watch it elsewhere (processed HLS,
+ * processed RTMP, original RTMP).
  */
 import { setText } from './dom.js';
 
 const DASH = '—';
+
+/** sumOf adds the `keys` of `record` that are numbers; undefined when none is. */
+function sumOf(record, keys) {
+  const values = keys.map((k) => record?.[k]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+}
 
 function fixed(value, digits) {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : DASH;
@@ -20,11 +27,15 @@ export function streamUrls(stream, rtmpPort, loc = window.location) {
   };
 }
 
-/** StreamDetailsView fills the `[data-stat]` and `[data-url]` elements under `root`. */
+/**
+ * StreamDetailsView fills the `[data-stat]` and `[data-url]` elements under `root`; an element with
+ * `data-plugin="<name>"` (a figure of that plugin) is hidden unless the plugin runs on the stream.
+ */
 export class StreamDetailsView {
   constructor(root) {
     this.stats = Object.fromEntries([...root.querySelectorAll('[data-stat]')].map((el) => [el.dataset.stat, el]));
     this.urls = [...root.querySelectorAll('[data-url]')];
+    this.pluginFigures = [...root.querySelectorAll('[data-plugin]')];
   }
 
   /** render shows `stream` (or dashes when undefined) and the player's own latency in s. */
@@ -40,7 +51,12 @@ export class StreamDetailsView {
       resolution: stream?.width && stream?.height ? `${stream.width}×${stream.height}` : DASH,
       audio: stream?.hasAudio === undefined ? DASH : stream.hasAudio ? 'Yes' : 'No',
       behindLive: fixed(behindLiveSeconds, 1),
+      // The faces plugin's gauge (confirmed faces in the latest processed frame) and its detector's
+      // mean time per run (letterbox + model, ms; frames between model runs report none).
+      faces: fixed(s?.gauges?.['faces.faces'], 0),
+      facesDetectorMs: fixed(sumOf(s?.stageMs, ['faces.preprocessMs', 'faces.inferenceMs']), 1),
     };
+    for (const el of this.pluginFigures) el.hidden = !(stream?.plugins && el.dataset.plugin in stream.plugins);
     for (const [name, el] of Object.entries(this.stats)) {
       const value = values[name] ?? DASH;
       setText(el, value !== DASH && el.dataset.unit ? `${value} ${el.dataset.unit}` : value);

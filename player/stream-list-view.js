@@ -54,6 +54,10 @@ export class StreamListView {
     if (stream.fps) parts.push(`${Math.round(stream.fps)} fps`);
     const mode = stream.background?.mode;
     if (mode) parts.push(mode === 'color' ? `#${stream.background.color}` : mode);
+    // Other plugins in the chain by name (and mode, when they have one): "faces blur".
+    for (const [name, options] of Object.entries(stream.plugins ?? {})) {
+      if (name !== 'background') parts.push(typeof options?.mode === 'string' ? `${name} ${options.mode}` : name);
+    }
     setText(item.meta, parts.join(' · ') || 'waiting for the first frame');
   }
 }

@@ -16,7 +16,9 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   process.stderr.write('installing dependencies (npm ci)...\n');
-  execFileSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // allowScripts (package.json) denies onnxruntime-node's CUDA download; npm before 11 runs every
+  // install script, so the script is also told to skip.
+  execFileSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', env: { ONNXRUNTIME_NODE_INSTALL: 'skip', ...process.env } });
 } else {
   execFileSync(process.execPath, ['--import', 'tsx', join(root, 'models', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -15,6 +15,8 @@ import { NmsIngest } from './ingest/nms-adapter.ts';
 import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
+import { mediaHealthReport } from './ingest/media-health.ts';
+import { EventService } from './events/event-service.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -22,6 +24,8 @@ export interface RunningServer {
   rtmpPort: number;
   httpPort: number;
   registry: StreamRegistry;
+  /** The detection events, when `events.enabled`. */
+  events?: EventService;
   log: Logger;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
   close(): Promise<void>;
@@ -63,19 +67,25 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
+  // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
+  const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
   let http: FastifyInstance | undefined;
   try {
+    await events?.start();
+    await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, metrics: createMetrics(registry), health: () => ({ rtmpPort, workers: pool.threads }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, metrics: createMetrics(registry, events), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
     await http.listen({ port: config.http.port, host: config.bind });
+    registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
-      rtmpPort, httpPort, registry, log,
+      rtmpPort, httpPort, registry, events, log,
       close: () => {
         closing ??= (async () => {
           await registry.stopAll();
+          await events?.close();
           await ingest.close();
           await http?.close();
           await pool.close();
@@ -84,6 +94,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    await events?.close().catch(() => {});
     await ingest.close().catch(() => {});
     await http?.close().catch(() => {});
     await pool.close().catch(() => {});

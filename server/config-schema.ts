@@ -28,12 +28,12 @@ function pluginConfigSchema(): SchemaObject {
 export interface ServerConfig {
   bind: string;
   rtmp: { port: number; idlePublisherTimeoutMs: number };
-  http: { port: number; corsOrigin: string };
+  http: { port: number; corsOrigin: string; rateLimitPerSecond: number };
   mediaRoot: string;
   dataDir: string;
   ffmpegPath: string;
   modelsDir: string;
-  hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number };
+  hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number; minFreeBytes: number };
   decoder: { threads: number };
   encoder: { preset: string; crf: number; maxBitrateKbps: number; keyframeIntervalMs: number; threads: number; deblock: boolean };
   pipeline: { maxStreams: number; maxQueueFrames: number; startTimeoutMs: number; plugins: string[] };
@@ -41,6 +41,8 @@ export interface ServerConfig {
   /** Each plugin's option defaults and settings, by plugin name (each plugin's own schema). */
   plugins: Record<string, Record<string, unknown>>;
   auth: { publishSecret: string; adminToken: string };
+  events: { enabled: boolean; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
+  snapshots: { source: 'output' | 'input'; everySeconds: number; jpegQuality: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -66,10 +68,11 @@ export const configSchema: SchemaObject = {
       properties: {
         port: port(8000, 'HTTP port: player, API, HLS, metrics (0 = pick a free port).'),
         corsOrigin: { type: 'string', default: '*', description: 'Access-Control-Allow-Origin for HLS and the API.' },
+        rateLimitPerSecond: { type: 'integer', minimum: 0, default: 50, description: 'API requests (/api/*) one client may make per second; more are answered 429 with retry-after (0 = no limit). HLS, the player and /healthz are not limited. Behind a proxy every client counts as the proxy.' },
       },
     },
     mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },
-    dataDir: { type: 'string', default: './data', description: 'Folder for node-media-server\'s small state store.' },
+    dataDir: { type: 'string', default: './data', description: 'Folder for the events database (events.sqlite), the snapshots (snapshots/<stream key>/<UTC date>/) and node-media-server\'s small state store.' },
     modelsDir: { type: 'string', default: '', description: 'Folder of the built ONNX models; empty = models/build (the files must match the registry hashes).' },
     ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = build/ffmpeg/ffmpeg (npm run build:ffmpeg), else ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
     hls: {
@@ -78,6 +81,7 @@ export const configSchema: SchemaObject = {
         segmentDurationMs: { type: 'integer', minimum: 500, maximum: 10000, default: 2000, description: 'Target HLS segment duration in ms (also the keyframe interval).' },
         playlistLength: { type: 'integer', minimum: 2, maximum: 60, default: 6, description: 'Segments kept in the rolling playlist; older ones are deleted.' },
         retentionMs: { type: 'integer', minimum: 0, default: 60000, description: 'How long a finished stream\'s HLS folder is kept, in ms.' },
+        minFreeBytes: { type: 'integer', minimum: 0, default: 67108864, description: 'Free bytes on the media root below which it counts as low: logged once, /healthz degraded, livematte_media_root_low 1 (64 MiB; 0 = never). Segments cut short by a full disk are found whatever this is, and served as gaps.' },
       },
     },
     decoder: {
@@ -120,6 +124,25 @@ export const configSchema: SchemaObject = {
       properties: {
         publishSecret: { type: 'string', default: '', description: 'When set, publishers must add ?token=<secret> to the stream key.' },
         adminToken: { type: 'string', default: '', description: 'When set, control routes (changing a stream\'s plugins, deleting events) need `Authorization: Bearer <token>`; read-only routes and HLS stay open. Set it through LIVEMATTE_AUTH_ADMIN_TOKEN rather than a flag, so it does not show in the process list.' },
+      },
+    },
+    events: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Keep detection events (one per tracked face or person, with a snapshot) in <dataDir>/events.sqlite and serve them at /api/events.' },
+        retentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30, description: 'Ended events (and their snapshots) that started more than this many days ago are deleted (checked hourly and at start).' },
+        maxBytes: { type: 'integer', minimum: 0, default: 10737418240, description: 'Database plus snapshots are kept under this many bytes, the oldest ended events deleted first (0 = no size bound; default 10 GiB).' },
+        trackLostMs: { type: 'integer', minimum: 0, maximum: 60000, default: 1000, description: 'A track absent for longer than this (ms of the stream\'s timeline) ends its event as track_lost; longer bridges short occlusions, shorter ends events sooner.' },
+        flushIntervalMs: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'Queued event writes are written every this many ms, in one transaction.' },
+        maxQueue: { type: 'integer', minimum: 10, maximum: 1000000, default: 10000, description: 'Writes queued before writes of the same event are merged (and, still full, updates dropped; starts and ends are always kept).' },
+      },
+    },
+    snapshots: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        source: { type: 'string', enum: ['output', 'input'], default: 'output', description: 'An event\'s snapshot: output = the processed frame at its best moment (what viewers saw: an anonymised face stays anonymised on disk); input = a crop of the original frame around the object (costs a copy of every frame of streams with detections).' },
+        everySeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 0, description: 'Also keep one processed frame per live stream every this many seconds, in snapshots/<stream key>/<UTC date>/frame-<time>.jpg (0 = off).' },
+        jpegQuality: { type: 'integer', minimum: 1, maximum: 100, default: 80, description: 'JPEG quality of snapshots.' },
       },
     },
     log: {

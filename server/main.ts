@@ -26,6 +26,7 @@ const program = new Command('live-matte')
   .option('--rtmp-port <port>', 'RTMP port', int)
   .option('--http-port <port>', 'HTTP port', int)
   .option('--media-root <dir>', 'folder HLS is written under')
+  .option('--data-dir <dir>', 'folder of the events database and snapshots')
   .option('--workers <n>', 'inference worker threads (0 = cores)', int)
   .option('--publish-secret <secret>', 'require ?token=<secret> on publish (shown by ps: prefer LIVEMATTE_AUTH_PUBLISH_SECRET or --publish-secret-file)')
   .option('--publish-secret-file <file>', 'read the publish secret from a file (its first line)')
@@ -45,6 +46,7 @@ const cli = JSON.parse(JSON.stringify({
   rtmp: { port: o.rtmpPort },
   http: { port: o.httpPort },
   mediaRoot: o.mediaRoot,
+  dataDir: o.dataDir,
   plugins: Object.fromEntries(Object.keys(FRAME_PLUGINS).map((name) => [name, Object.fromEntries(
     pluginFlags.filter((f) => f.plugin === name).map((f) => [f.option, o[f.attribute]]))])),
   pipeline: { maxStreams: o.maxStreams },

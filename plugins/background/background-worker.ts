@@ -23,6 +23,7 @@ import { compositeBlur } from './masked-blur.ts';
 import { smoothMask } from './mask-smoothing.ts';
 import { createAlphaPlanes, upsampleAlpha, type AlphaPlanes } from './upsample-alpha.ts';
 import { hexToYuv } from '../yuv-color.ts';
+import { updatePresence, type PersonPresence } from './person-presence.ts';
 
 /** BackgroundState is the per-stream state carried from one frame to the next. */
 export interface BackgroundState {
@@ -35,6 +36,8 @@ export interface BackgroundState {
   modelFrameIndex: number;
   /** Id of the model run that produced the mask (unique in the process); a matte made from it can be reused. */
   maskId?: number;
+  /** People in view (person-presence.ts): the `person` detection's track. */
+  presence?: PersonPresence;
 }
 
 // Input tensors may still be read by a pending run() while another frame is preprocessed (when the
@@ -165,6 +168,12 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
       maskId = newMaskId();
     }
 
+    // People in view, from the mask the model just made (a reused mask repeats its detection).
+    let presence = state?.presence;
+    let person = reuse ? presence?.last ?? null : null;
+    if (!reuse) ({ presence, detection: person } = updatePresence(smoothed, mw, mh, frame.width, frame.height, options.threshold, presence));
+    ctx.annotations.personMask = { width: mw, height: mh, confidence: smoothed };
+
     const t3 = performance.now();
     const matteKey = `${maskId} ${options.threshold}/${options.edgeSoftness} ${mw}x${mh}`;
     const matte = streamMatte(ctx.streamPath, frame);
@@ -181,7 +190,9 @@ export default defineFramePluginWorker<BackgroundOptions, BackgroundState>({
     const t5 = performance.now();
 
     return {
-      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh, modelFrameIndex, maskId },
+      state: { previousMask: smoothed, maskWidth: mw, maskHeight: mh, modelFrameIndex, maskId, presence },
+      detections: person === null ? [] : [person],
+      gauges: { people: person === null ? 0 : 1 },
       timings: { preprocessMs, inferenceMs, maskMs: smoothingMs + (t4 - t3), compositeMs: t5 - t4 },
     };
   },

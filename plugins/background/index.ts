@@ -24,6 +24,7 @@ export default defineFramePlugin<BackgroundOptions>({
   prepare: (options, host) => prepareBackground(options, (host.settings as unknown as BackgroundSettings).imagesDir) as never,
   describe: async (host) => ({ images: await listBackgroundImages((host.settings as unknown as BackgroundSettings).imagesDir) }),
   legacyName: 'background',
+  gauges: { people: 'Whether the segmentation shows someone on the stream\'s last processed frame (1) or nobody (0).' },
   cliFlags: [
     { flags: '--bg <mode>', description: 'default background: color | blur | image | none', option: 'mode' },
     { flags: '--bg-color <rrggbb>', description: 'default background colour', option: 'color' },

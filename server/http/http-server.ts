@@ -8,12 +8,17 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
+import type { EventService } from '../events/event-service.ts';
+import { registerEventRoutes } from '../events/event-routes.ts';
+import { PLAYLIST_NAME } from '../ingest/hls-sweeper.ts';
+import { OUTPUT_PREFIX, isOutputName, isValidStreamKey } from '../ingest/stream-key.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -28,6 +33,8 @@ export interface HttpDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Extra facts for /healthz. */
   health: () => Record<string, unknown>;
+  /** The events (the /api/events routes), when `events.enabled`. */
+  events?: EventService;
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -74,9 +81,30 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // change a stream (control routes also refuse cross-origin requests outright, control-auth.ts).
   await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(','), methods: ['GET', 'HEAD'] });
 
+  // A burst of API requests is answered 429 before any route runs, so it can not hold the event
+  // loop the frame path shares (issue #19 item 9). Per client address, in this process's memory.
+  if (config.http.rateLimitPerSecond > 0) {
+    await app.register(fastifyRateLimit, {
+      max: config.http.rateLimitPerSecond,
+      timeWindow: 1000,
+      allowList: (req) => !req.url.startsWith('/api/'),
+    });
+  }
+
   const mediaRoot = resolve(config.mediaRoot);
   mkdirSync(join(mediaRoot, 'live'), { recursive: true });
   const hlsRoot = join(mediaRoot, 'live');
+  // A stream's playlist is served through the segment check: segments a full or failing disk cut
+  // short are marked as gaps, so players skip them, and an emptied playlist is served as last read
+  // whole (hls-playlist-guard.ts). Segments are served by the static route below.
+  app.get<{ Params: { folder: string } }>(`/live/:folder/${PLAYLIST_NAME}`, async (req, reply) => {
+    const { folder } = req.params;
+    const relative = `${folder}/${PLAYLIST_NAME}`;
+    if (!isOutputName(folder) || !isValidStreamKey(folder.slice(OUTPUT_PREFIX.length)) || !regularFileInside(hlsRoot, relative)) return reply.callNotFound();
+    const guarded = await deps.registry.media.playlists.read(join(hlsRoot, relative));
+    if (!guarded) return reply.callNotFound();
+    return reply.header('Cache-Control', 'no-cache, no-store').type('application/vnd.apple.mpegurl').send(guarded.text);
+  });
   await app.register(fastifyStatic, {
     root: hlsRoot,
     prefix: '/live/',
@@ -106,5 +134,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
+  if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   return app;
 }

@@ -6,6 +6,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '../ingest/stream-registry.ts';
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
+import { EVENT_METRICS } from '../events/event-metrics.ts';
+import type { EventMetricsSource } from '../events/event-service.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -64,6 +66,7 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
   { name: 'decoder_skipped_tags_total', type: 'counter', help: 'Video tags dropped to the next keyframe because the decoder was about 1 s behind.', read: (s) => one(s.stats.decoderSkippedTags) },
   { name: 'encoder_backlog_frames', type: 'gauge', help: 'Frames written to the encoder that it has not taken yet (bounded at about 1 s).', read: (s) => one(s.stats.encoderBacklogFrames) },
   { name: 'frame_buffers_allocated_total', type: 'counter', help: 'Frame buffers allocated since the stream started (flat once its pool covers the load; steady growth is churn for the garbage collector).', read: (s) => one(s.stats.frameBuffersAllocated) },
+  { name: 'hls_broken_segments_total', type: 'counter', help: 'HLS segments of the stream found cut short or missing on the media root (a full or failing disk), served to players as gaps.', read: (s) => one(s.hls.brokenSegments) },
   { name: 'model_interval_frames', type: 'gauge', help: 'Load shedding: frames between model runs now (1 = every frame).', read: (s) => one(s.stats.modelIntervalFrames) },
   {
     name: 'stage_seconds',
@@ -90,6 +93,10 @@ export const STREAM_METRICS: readonly StreamMetricSpec[] = [
 const ACTIVE_STREAMS_HELP = 'Streams being processed now.';
 /** MAX_STREAMS_HELP is the help text of `livematte_max_streams`. */
 const MAX_STREAMS_HELP = 'pipeline.maxStreams: streams processed at once before more publishers are refused (0 = no limit).';
+/** MEDIA_FREE_HELP is the help text of `livematte_media_root_free_bytes`. */
+const MEDIA_FREE_HELP = 'Bytes free for the server on the media root\'s file system (checked every 2 s; absent when it can not be read).';
+/** MEDIA_LOW_HELP is the help text of `livematte_media_root_low`. */
+const MEDIA_LOW_HELP = '1 while the media root has less free space than hls.minFreeBytes, else 0.';
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
 const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: plugin options on the stream key not valid).`;
 
@@ -99,7 +106,10 @@ export function describeMetrics(): { name: string; type: string; labels: string[
     { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
     { name: `${METRIC_PREFIX}max_streams`, type: 'gauge', labels: [], help: MAX_STREAMS_HELP },
     { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
+    { name: `${METRIC_PREFIX}media_root_free_bytes`, type: 'gauge', labels: [], help: MEDIA_FREE_HELP },
+    { name: `${METRIC_PREFIX}media_root_low`, type: 'gauge', labels: [], help: MEDIA_LOW_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
+    ...EVENT_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
   ];
 }
 
@@ -110,10 +120,10 @@ export interface MetricsResponse {
 }
 
 /**
- * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` and
- * returns the scrape function for `GET /metrics`.
+ * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` (and
+ * `events`, when events are on) and returns the scrape function for `GET /metrics`.
  */
-export function createMetrics(streams: StreamRegistry): () => Promise<MetricsResponse> {
+export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource): () => Promise<MetricsResponse> {
   const register = new Registry();
   collectDefaultMetrics({ register });
   // One registry.list() per scrape, shared by every collect() below.
@@ -126,6 +136,15 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
   for (const [name, help, read] of serverGauges) {
     new Gauge({ name: METRIC_PREFIX + name, help, registers: [register], collect() { this.set(read()); } });
   }
+  new Gauge({
+    name: `${METRIC_PREFIX}media_root_free_bytes`, help: MEDIA_FREE_HELP, registers: [register],
+    collect() {
+      this.reset();
+      const free = streams.media.snapshot().freeBytes;
+      if (free !== undefined) this.set(free);
+    },
+  });
+  new Gauge({ name: `${METRIC_PREFIX}media_root_low`, help: MEDIA_LOW_HELP, registers: [register], collect() { this.set(streams.media.snapshot().low ? 1 : 0); } });
   new Counter({
     name: `${METRIC_PREFIX}publishes_refused_total`,
     help: REFUSED_HELP,
@@ -156,6 +175,16 @@ export function createMetrics(streams: StreamRegistry): () => Promise<MetricsRes
         },
       });
     }
+  }
+
+  for (const spec of events ? EVENT_METRICS : []) {
+    const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: spec.labels, registers: [register] };
+    const fill = (metric: Counter | Gauge) => {
+      metric.reset();
+      for (const v of spec.read(events!)) (metric instanceof Counter ? metric.inc(v.labels ?? {}, v.value) : metric.set(v.labels ?? {}, v.value));
+    };
+    if (spec.type === 'counter') new Counter({ ...config, collect() { fill(this); } });
+    else new Gauge({ ...config, collect() { fill(this); } });
   }
 
   // Scrapes run one at a time: each reads its own snapshot through `current`.

@@ -317,6 +317,17 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
   }
 
   /** isOwnEncoder tells whether a publisher of `live/stream-<key>` is one of our encoders. */
+  /**
+   * watchIdlePublishers starts the idle check once. It lives in a method of its own: a closure made
+   * inside onPostPublish would share that call's scope and keep its session reachable for good.
+   */
+  private watchIdlePublishers(): void {
+    const timeout = this.options.idlePublisherTimeoutMs;
+    if (timeout <= 0 || this.idleTimer) return;
+    this.idleTimer = setInterval(() => this.dropIdlePublishers(), Math.min(1000, Math.max(100, timeout / 4)));
+    this.idleTimer.unref();
+  }
+
   private isOwnEncoder(session: NmsSession): boolean {
     if (this.ownerCheck) return session.socket !== undefined && socketFromChildProcess(session.socket);
     return secretMatches(session.streamQuery?.token, this.internalToken);
@@ -340,11 +351,7 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     this.live.set(session.id, info);
     const state = this.sessions.get(session);
     if (state) state.lastMediaAt = performance.now();
-    const timeout = this.options.idlePublisherTimeoutMs;
-    if (timeout > 0 && !this.idleTimer) {
-      this.idleTimer = setInterval(() => this.dropIdlePublishers(), Math.min(1000, Math.max(100, timeout / 4)));
-      this.idleTimer.unref();
-    }
+    this.watchIdlePublishers();
     const done = () => {
       if (this.live.delete(session.id)) this.emit('unpublish', info);
     };

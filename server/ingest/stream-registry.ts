@@ -14,8 +14,11 @@ import { pluginDefinition, type PluginCatalog } from '../pipeline/plugin-catalog
 import { StreamPipeline } from '../pipeline/stream-pipeline.ts';
 import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
+import type { FrameTap } from '../pipeline/pipeline-context.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { NmsFlvSource } from './nms-flv-source.ts';
+import { PLAYLIST_NAME, sweepHlsRoot } from './hls-sweeper.ts';
+import { MediaHealth } from './media-health.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
 
 /** StreamInfo is one live stream as `GET /api/streams` lists it. */
@@ -43,6 +46,8 @@ export interface StreamInfo {
   /** The stream's plugin chain in order, each with its current options. */
   plugins: Record<string, Record<string, unknown>>;
   stats: StreamStatsSnapshot;
+  /** What was written to the media root: segments of this stream found cut short or missing (served as gaps). */
+  hls: { brokenSegments: number };
   /** Error message when the stream failed to start. */
   error?: string;
 }
@@ -73,6 +78,10 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly streams = new Map<string, Entry>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
+  /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
+  frameTaps?: (streamKey: string) => FrameTap | undefined;
+  /** The watch over the media root's free space and the live playlists' segments (start() it once serving). */
+  readonly media: MediaHealth;
 
   constructor(
     private readonly config: ServerConfig,
@@ -83,6 +92,10 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.media = new MediaHealth({
+      mediaRoot: resolve(config.mediaRoot), minFreeBytes: config.hls.minFreeBytes,
+      playlists: () => new Map([...this.streams.keys()].map((key) => [key, join(this.hlsDir(key), PLAYLIST_NAME)])),
+    }, log.child({ component: 'media' }));
     // Each handler's promise ends in a handled error for its stream alone, never the process's.
     ingest.on('publish', (info) => {
       this.onPublish(info).catch((err) => this.onPublishFailed(info, err as Error));
@@ -156,7 +169,30 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   async stopAll(): Promise<void> {
     for (const timer of this.cleanupTimers.values()) clearTimeout(timer);
     this.cleanupTimers.clear();
+    await this.media.stop();
     await Promise.all([...this.streams.values()].map((e) => e.pipeline.stop()));
+  }
+
+  /**
+   * sweepLeftovers ends the playlist of every HLS folder under the media root that no live stream
+   * owns (left by an earlier run: a crash, `kill -9`, a restart) and removes it after
+   * `hls.retentionMs`, as a finished stream's; call it once at start-up, before publishers come.
+   * Resolves with the number of folders found; a failure is logged and resolves 0 (it never
+   * stops the server from starting).
+   */
+  async sweepLeftovers(): Promise<number> {
+    try {
+      const leftovers = await sweepHlsRoot(resolve(this.config.mediaRoot, STREAM_APP), (key) => this.streams.has(key) || this.cleanupTimers.has(key));
+      for (const { key } of leftovers) this.scheduleCleanup(key);
+      if (leftovers.length > 0) {
+        this.log.info({ folders: leftovers.length, ended: leftovers.filter((l) => l.ended).map((l) => l.key), retentionMs: this.config.hls.retentionMs },
+          'HLS folders of an earlier run found: playlists ended, folders removed after hls.retentionMs');
+      }
+      return leftovers.length;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'sweeping the HLS folders of an earlier run failed');
+      return 0;
+    }
   }
 
   private hlsDir(key: string): string {
@@ -187,7 +223,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const pipeline = new StreamPipeline(info.streamPath, chain, this.pool, {
       ffmpegPath: this.ffmpegPath,
       outputRtmpUrl: `rtmp://127.0.0.1:${this.ingest.rtmpPort}/${STREAM_APP}/${outputName(info.key)}${this.ingest.outputQuery}`,
-      hlsPlaylistPath: join(this.hlsDir(info.key), 'index.m3u8'),
+      hlsPlaylistPath: join(this.hlsDir(info.key), PLAYLIST_NAME),
       segmentDurationMs: this.config.hls.segmentDurationMs,
       playlistLength: this.config.hls.playlistLength,
       encoder: this.config.encoder,
@@ -195,6 +231,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       decoderThreads: this.config.decoder.threads,
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
+      frameTap: this.frameTaps?.(info.key),
     }, new NmsFlvSource(this.ingest, info), log);
     const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
@@ -238,6 +275,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const timer = setTimeout(() => {
       this.cleanupTimers.delete(key);
       if (this.streams.has(key)) return;
+      this.media.forget(this.hlsDir(key));
       rm(this.hlsDir(key), { recursive: true, force: true }).catch((err) => this.log.warn({ err: err.message }, 'HLS cleanup failed'));
     }, this.config.hls.retentionMs);
     timer.unref();
@@ -263,6 +301,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       plugins,
       ...legacy,
       stats: e.pipeline.stats.snapshot(),
+      hls: { brokenSegments: this.media.brokenSegments(e.info.key) },
     };
   }
 }

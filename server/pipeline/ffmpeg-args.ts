@@ -78,6 +78,26 @@ export function x264DeblockParam(deblock: boolean): string {
   return deblock ? 'deblock=0,0' : 'no-deblock=1';
 }
 
+/** X264Settings are the `encoder.*` settings the video encode is made of. */
+export type X264Settings = Pick<EncoderArgsInput, 'preset' | 'crf' | 'maxBitrateKbps' | 'keyframeIntervalMs' | 'threads' | 'deblock'>;
+
+/**
+ * x264VideoArgs are the output options of the server's video encode (libx264, zerolatency, CRF with
+ * an optional bitrate cap, keyframes forced by time): the one place they are made, for the encoder
+ * and for the bench's like-for-like bare transcode.
+ */
+export function x264VideoArgs(input: X264Settings): string[] {
+  // x264's own keyframe limit is lifted: keyframes come only from the time expression.
+  const video = ['-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
+    '-crf', String(input.crf), '-force_key_frames', `expr:gte(t,n_forced*${input.keyframeIntervalMs / 1000})`,
+    '-x264-params', `keyint=infinite:${x264DeblockParam(input.deblock)}`, '-sc_threshold', '0',
+    '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
+  if (input.maxBitrateKbps > 0) {
+    video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);
+  }
+  return video;
+}
+
 /**
  * buildEncoderArgs: YUV4MPEG2 I420 frames on stdin (+ FLV audio on fd 3) -> one libx264 encode
  * (zerolatency, a keyframe every `keyframeIntervalMs` of stream time, forced by time so that no
@@ -90,14 +110,7 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
   if (input.hasAudio) {
     command.input('pipe:3').inputFormat('flv').inputOptions(['-probesize', '32768', '-analyzeduration', '0']);
   }
-  // x264's own keyframe limit is lifted: keyframes come only from the time expression.
-  const video = ['-map', '0:v', '-c:v', 'libx264', '-preset', input.preset, '-tune', 'zerolatency',
-    '-crf', String(input.crf), '-force_key_frames', `expr:gte(t,n_forced*${input.keyframeIntervalMs / 1000})`,
-    '-x264-params', `keyint=infinite:${x264DeblockParam(input.deblock)}`, '-sc_threshold', '0',
-    '-pix_fmt', 'yuv420p', '-threads', String(input.threads)];
-  if (input.maxBitrateKbps > 0) {
-    video.push('-maxrate', `${input.maxBitrateKbps}k`, '-bufsize', `${input.maxBitrateKbps * 2}k`);
-  }
+  const video = ['-map', '0:v', ...x264VideoArgs(input)];
   const audio = input.hasAudio ? ['-map', '1:a', '-c:a', 'copy'] : [];
   const outputs: string[] = [];
   if (input.rtmpUrl) outputs.push(`[f=flv:onfail=ignore]${teeEscape(input.rtmpUrl)}`);

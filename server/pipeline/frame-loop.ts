@@ -90,6 +90,7 @@ export class FrameLoop {
         this.stats.pluginErrors += 1;
         this.log.warn({ err: (err as Error).message }, 'frame processing failed; the last frame repeats');
       },
+      mayPassFailed: () => !this.chain.failsClosed,
       blank: () => this.blank(),
       release: (buffer) => this.release(buffer),
     }, this.ctx.settings.maxQueueFrames);
@@ -123,6 +124,8 @@ export class FrameLoop {
     const { width, height, fps } = this.format!;
     const plugins = this.chain.calls();
     const ptsMs = (frame.index * 1000) / fps;
+    const tap = this.ctx.settings.frameTap;
+    if (tap?.input && tap.wantsInput?.()) tap.input({ index: frame.index, width, height, yuv: frame.yuv });
     const result = await this.pool.run({
       streamPath: this.streamPath, width, height, index: frame.index, ptsMs,
       yuv: frame.yuv.buffer as ArrayBuffer,
@@ -161,6 +164,7 @@ export class FrameLoop {
 
   private writeFrame(output: Uint8Array, frame: DecodedFrame): void {
     this.written += 1;
+    this.ctx.settings.frameTap?.output({ index: frame.index, width: this.format!.width, height: this.format!.height, yuv: output });
     this.stats.latency.add(performance.now() - frame.decodedAt);
     this.stats.out.mark();
     this.stats.queueDepth = this.scheduler?.queued ?? 0;

@@ -38,6 +38,11 @@ export interface SchedulerHooks {
   onDrop?(frame: DecodedFrame): void;
   /** onError is called when processing a frame failed (its output then repeats the last one). */
   onError?(error: unknown, frame: DecodedFrame): void;
+  /**
+   * mayPassFailed says whether a frame that failed before any output exists may go out as decoded
+   * (true when absent); false while a fail-closed plugin is in the chain: the blank frame goes out.
+   */
+  mayPassFailed?(): boolean;
   /** blank makes a neutral frame for when nothing else can be written (no output yet, input lost). */
   blank(): Uint8Array;
   /**
@@ -125,9 +130,11 @@ export class FrameScheduler {
       if (head.status === 'queued' || head.status === 'running') break;
       this.slots.shift();
       // A dropped or failed frame repeats the last output. Before any output exists a failed frame
-      // goes out as decoded; a dropped one's input was handed back (push) or never existed (a gap).
+      // goes out as decoded unless a fail-closed plugin forbids it; a dropped one's input was handed
+      // back (push) or never existed (a gap).
       const dropped = head.status === 'dropped';
-      let output = head.output ?? this.lastOutput ?? (dropped ? this.hooks.blank() : head.frame.yuv);
+      const raw = !dropped && (this.hooks.mayPassFailed?.() ?? true);
+      let output = head.output ?? this.lastOutput ?? (raw ? head.frame.yuv : this.hooks.blank());
       // A failed worker keeps the transferred input; the frame's buffer is then detached (empty).
       if (output.byteLength === 0) output = this.lastOutput ?? this.hooks.blank();
       const previous = this.lastOutput;

@@ -5,6 +5,27 @@
 import type { Logger } from '../logger.ts';
 import type { StreamStats } from './stream-stats.ts';
 
+/** TappedFrame is one I420 frame lent to a FrameTap: `yuv` is valid during the call only (copy it to keep it). */
+export interface TappedFrame {
+  index: number;
+  width: number;
+  height: number;
+  yuv: Uint8Array;
+}
+
+/**
+ * FrameTap lets a reader outside the frame path see frames (snapshots): it is called
+ * synchronously and must return at once, copying only what it needs.
+ */
+export interface FrameTap {
+  /** True when `input` wants the next decoded frame (checked per frame, before processing). */
+  wantsInput?(): boolean;
+  /** A decoded frame, before the plugins edit it. */
+  input?(frame: TappedFrame): void;
+  /** A frame written to the encoder (the processed output, or a repeat standing in for a dropped one). */
+  output(frame: TappedFrame): void;
+}
+
 /** PipelineSettings are the parts of the configuration one pipeline uses. */
 export interface PipelineSettings {
   ffmpegPath: string;
@@ -22,6 +43,8 @@ export interface PipelineSettings {
   startTimeoutMs: number;
   /** Load shedding: the most frames between model runs (1 = never shed). */
   maxModelIntervalFrames: number;
+  /** Reader of the stream's frames (the snapshots), if any. */
+  frameTap?: FrameTap;
 }
 
 /** StreamFormat is the processed output's format. */

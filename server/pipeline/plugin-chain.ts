@@ -44,6 +44,11 @@ export class PluginChain {
   }
 
   /** passthrough is true when every plugin does nothing for its current options. */
+  /** failsClosed is true when a plugin of the chain fails closed: no frame of it may leave unprocessed. */
+  get failsClosed(): boolean {
+    return this.entries.some((e) => e.def.failurePolicy === 'fail-closed');
+  }
+
   get passthrough(): boolean {
     return this.entries.every((e) => e.def.isPassthrough?.(e.prepared) ?? false);
   }

@@ -46,6 +46,10 @@ export function compileServer(): void {
 /** StartOptions: `compiled` runs dist/server/main.js with plain node through scripts/run-server.sh, as `npm start` does (see compileServer). */
 export interface StartOptions {
   compiled?: boolean;
+  /** Another entry module run through tsx instead of server/main.ts (a test fixture taking the same flags). */
+  entry?: string;
+  /** Give the child a stdin pipe (`child.stdin`) instead of none. */
+  stdin?: boolean;
 }
 
 /**
@@ -59,12 +63,12 @@ export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = 
   // Compiled: through npm start's launcher, which execs node on dist/server/main.js (same pid).
   const [command, entry] = options.compiled
     ? ['sh', [join(REPO_ROOT, 'scripts/run-server.sh')]]
-    : [process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'server/main.ts')]];
+    : [process.execPath, ['--import', import.meta.resolve('tsx'), options.entry ?? join(REPO_ROOT, 'server/main.ts')]];
   const child = spawn(command, [...entry,
     '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--media-root', mediaRoot, ...args], {
     cwd: dir,
     env: { ...process.env, LIVEMATTE_DATA_DIR: join(dir, 'data'), LIVEMATTE_LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];

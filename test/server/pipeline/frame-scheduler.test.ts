@@ -51,6 +51,17 @@ test('a failed frame repeats the last output, or a blank frame when there is non
   assert.deepEqual(written, [7, 10, 10]);
 });
 
+test('a frame that failed before any output goes out as decoded, unless a fail-closed plugin forbids it (then blank)', async () => {
+  for (const [mayPassFailed, expected] of [[true, 0], [false, 7]] as const) {
+    const written: number[] = [];
+    const s = new FrameScheduler(async () => { throw new Error('failed before the pool took the frame'); },
+      { write: (out) => written.push(out[0]), blank: () => new Uint8Array([7]), mayPassFailed: () => mayPassFailed }, 10);
+    s.push(frame(0)); // its buffer is intact (not detached): it could go out as decoded
+    await s.idle();
+    assert.deepEqual(written, [expected]);
+  }
+});
+
 test('release: dropped inputs and replaced outputs are handed back, never the buffer still repeated', async () => {
   const pending: ReturnType<typeof deferred>[] = [];
   const written: Uint8Array[] = [];

@@ -1,0 +1,329 @@
+/**
+ * The event service: the sink outside the frame path that owns the event store. It listens to
+ * the stream registry (`detections`, `streamEnded`), runs the tracker, queues writes for the
+ * batched writer, makes each event's snapshot at its best moment (copied from the stream's frames
+ * by the frame grabber, encoded in the snapshot pool), tells live-feed listeners what changed, and
+ * applies retention. The HTTP routes only read through it.
+ */
+import { EventEmitter } from 'node:events';
+import { join, resolve, sep } from 'node:path';
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import type { ServerConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { StreamRegistry } from '../ingest/stream-registry.ts';
+import type { DetectionsEvent } from '../pipeline/detections-event.ts';
+import { EventTracker } from './event-tracker.ts';
+import { EventWriter, writeErrorCause } from './event-writer.ts';
+import type { EventPage, EventQuery, EventStore } from './event-store.ts';
+import { EVENTS_DB_FILE, SqliteEventStore } from './sqlite-event-store.ts';
+import { EVENT_KINDS, type EventChange, type EventKind, type EventRecord } from './event-record.ts';
+import { FrameGrabber, type GrabbedFrame } from './frame-grabber.ts';
+import { SnapshotPool } from './snapshot-pool.ts';
+import { MediaServerError } from '../errors.ts';
+
+/** SNAPSHOT_SETTLE_MS: an event's snapshot is encoded once its best moment has held this long (or at its end). */
+export const SNAPSHOT_SETTLE_MS = 1000;
+/** RETENTION_INTERVAL_MS is how often retention runs (also once at start). */
+export const RETENTION_INTERVAL_MS = 3_600_000;
+/** INPUT_CROP_MARGIN grows an input snapshot's crop around the box, as a fraction of the box per side. */
+export const INPUT_CROP_MARGIN = 0.25;
+const DAY_MS = 86_400_000;
+
+/** EventServiceEvents: `change` is every start, update and end (the live feed). */
+export interface EventServiceEvents {
+  change: [change: EventChange];
+}
+
+/** EventMetricsSource is what the metrics read. */
+export interface EventMetricsSource {
+  startedByKind(): ReadonlyMap<EventKind, number>;
+  queueDepth(): number;
+  writeErrors(): number;
+  snapshotBytes(): number;
+}
+
+interface BestFrame {
+  frame: Promise<GrabbedFrame>;
+  event: EventRecord;
+  timer?: NodeJS.Timeout;
+}
+
+/** snapshotFile is the snapshot of event `e` relative to the snapshots folder: `<key>/<UTC date>/<id>.jpg`. */
+export function snapshotFile(e: Pick<EventRecord, 'streamKey' | 'startMs' | 'id'>): string {
+  return `${e.streamKey}/${new Date(e.startMs).toISOString().slice(0, 10)}/${e.id}.jpg`;
+}
+
+/** EventService runs events for the server. */
+export class EventService extends EventEmitter<EventServiceEvents> implements EventMetricsSource {
+  readonly tracker: EventTracker;
+  readonly grabber: FrameGrabber;
+  /** Absolute folder of the snapshots, `<dataDir>/snapshots`. */
+  readonly snapshotsDir: string;
+  private readonly store: EventStore;
+  private readonly writer: EventWriter;
+  private readonly snapshots = new SnapshotPool();
+  private readonly best = new Map<string, BestFrame>();
+  private readonly encoding = new Map<string, Promise<void>>();
+  /** Snapshot of each open event once written (the live feed's events carry it). */
+  private readonly written = new Map<string, { path: string; bytes: number }>();
+  private readonly started = new Map<EventKind, number>(EVENT_KINDS.map((k) => [k, 0]));
+  private readonly loggedSnapshotCauses = new Set<string>();
+  private snapshotErrors = 0;
+  private snapshotBytesTotal = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly onDetections = (d: DetectionsEvent) => this.observe(d);
+  private readonly onStreamEnded = (key: string) => this.endStream(key);
+
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly registry: StreamRegistry,
+    private readonly log: Logger,
+    store?: EventStore,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    const dataDir = resolve(config.dataDir);
+    this.snapshotsDir = join(dataDir, 'snapshots');
+    this.store = store ?? new SqliteEventStore({ path: join(dataDir, EVENTS_DB_FILE) });
+    this.tracker = new EventTracker({ trackLostMs: config.events.trackLostMs });
+    this.grabber = new FrameGrabber(config.snapshots.source === 'input');
+    this.writer = new EventWriter(this.store, { flushIntervalMs: config.events.flushIntervalMs, maxQueue: config.events.maxQueue }, log, ({ closedOnRestart }) => {
+      log.info({ closedOnRestart, path: join(dataDir, EVENTS_DB_FILE) }, 'event store open');
+      void this.applyRetention();
+    });
+  }
+
+  /** start opens the store (a failure is logged and retried: streams run regardless) and listens to the registry. */
+  async start(): Promise<void> {
+    this.registry.frameTaps = (key) => this.grabber.tap(key);
+    this.registry.on('detections', this.onDetections);
+    this.registry.on('streamEnded', this.onStreamEnded);
+    await this.writer.start();
+    this.timers.push(setInterval(() => { void this.applyRetention(); }, RETENTION_INTERVAL_MS));
+    if (this.config.snapshots.everySeconds > 0) {
+      this.timers.push(setInterval(() => this.keepPeriodicFrames(), this.config.snapshots.everySeconds * 1000));
+    }
+    for (const t of this.timers) t.unref();
+  }
+
+  // --- metrics
+  startedByKind(): ReadonlyMap<EventKind, number> { return this.started; }
+  queueDepth(): number { return this.writer.depth; }
+  writeErrors(): number { return this.writer.writeErrors + this.snapshotErrors; }
+  snapshotBytes(): number { return this.snapshotBytesTotal; }
+
+  /** available is false until the store has opened (reads then answer 503). */
+  get available(): boolean {
+    return this.writer.isOpen;
+  }
+
+  private observe(d: DetectionsEvent): void {
+    if (this.closed) return;
+    const out = this.tracker.observe(d);
+    for (const e of out.improved) this.keepBestFrame(e, d);
+    for (const c of out.changes) this.publish(c);
+  }
+
+  private endStream(key: string): void {
+    this.grabber.end(key);
+    for (const c of this.tracker.endStream(key)) this.publish(c);
+  }
+
+  private publish(c: EventChange): void {
+    if (c.type === 'start') this.started.set(c.event.kind, (this.started.get(c.event.kind) ?? 0) + 1);
+    this.writer.enqueue({ op: 'upsert', event: c.event }, c.type !== 'update');
+    c.event.snapshot = this.written.get(c.event.id) ?? null;
+    if (c.type === 'end') this.finishSnapshot(c.event);
+    this.emit('change', c);
+  }
+
+  /** The frame of detections `d` is event `e`'s best moment so far: copy it, encode once it settles. */
+  private keepBestFrame(e: EventRecord, d: DetectionsEvent): void {
+    let frame: Promise<GrabbedFrame>;
+    if (this.config.snapshots.source === 'input') {
+      const f = this.grabber.lastInput(d.streamKey);
+      if (!f) return;
+      frame = Promise.resolve(f);
+    } else {
+      frame = this.grabber.nextOutput(d.streamKey, d.frameIndex);
+    }
+    frame.catch(() => {});
+    const previous = this.best.get(e.id);
+    clearTimeout(previous?.timer);
+    const best: BestFrame = { frame, event: e };
+    best.timer = setTimeout(() => this.encodeBest(e.id), SNAPSHOT_SETTLE_MS);
+    best.timer.unref();
+    this.best.set(e.id, best);
+  }
+
+  /** An event ended: encode its best frame now if it has one waiting, then forget the event. */
+  private finishSnapshot(e: EventRecord): void {
+    const pending = this.best.get(e.id);
+    if (pending) {
+      clearTimeout(pending.timer);
+      pending.event = { ...pending.event, endMs: e.endMs, endReason: e.endReason };
+      this.encodeBest(e.id);
+    }
+    const done = this.encoding.get(e.id) ?? Promise.resolve();
+    void done.then(() => this.written.delete(e.id));
+  }
+
+  private encodeBest(id: string): void {
+    const best = this.best.get(id);
+    if (!best) return;
+    this.best.delete(id);
+    // One encode per event at a time; a newer best frame waits for the one running.
+    const run = (this.encoding.get(id) ?? Promise.resolve()).then(() => this.encode(best));
+    this.encoding.set(id, run);
+    void run.finally(() => { if (this.encoding.get(id) === run) this.encoding.delete(id); });
+  }
+
+  private async encode(best: BestFrame): Promise<void> {
+    const e = best.event;
+    try {
+      const frame = await best.frame;
+      const rel = snapshotFile(e);
+      const path = join(this.snapshotsDir, rel);
+      const crop = this.config.snapshots.source === 'input' ? grow(e.box, INPUT_CROP_MARGIN) : undefined;
+      const result = await this.snapshots.encode({
+        yuv: frame.yuv.buffer as ArrayBuffer, width: frame.width, height: frame.height, crop,
+        quality: this.config.snapshots.jpegQuality, path,
+      });
+      this.snapshotBytesTotal += result.bytes;
+      const snapshot = { path: rel, bytes: result.bytes };
+      this.writer.enqueue({ op: 'snapshot', id: e.id, path: rel, bytes: result.bytes });
+      if (this.tracker.isOpen(e.id)) {
+        this.written.set(e.id, snapshot);
+        const current = this.tracker.open(e.streamKey).find((o) => o.id === e.id);
+        if (current) this.emit('change', { type: 'update', event: { ...current, snapshot } });
+      }
+    } catch (err) {
+      // The stream ended before its frame came, or the pool is closing: nothing to keep.
+      if ((err as MediaServerError).code === 'ERR_STREAM_NOT_FOUND' || this.closed) return;
+      this.snapshotFailed(err);
+    }
+  }
+
+  private snapshotFailed(err: unknown): void {
+    this.snapshotErrors += 1;
+    const cause = writeErrorCause(err);
+    if (this.loggedSnapshotCauses.has(cause)) return;
+    this.loggedSnapshotCauses.add(cause);
+    this.log.error({ code: 'ERR_SNAPSHOT_WRITE', cause, err: (err as Error).message }, 'writing a snapshot failed; the event is kept without it');
+  }
+
+  /** currentSnapshot encodes the stream's next processed frame as a JPEG (not kept). Rejects like FrameGrabber.nextOutput. */
+  async currentSnapshot(streamKey: string): Promise<Uint8Array> {
+    const frame = await this.grabber.nextOutput(streamKey, 0, 3000);
+    const result = await this.snapshots.encode({ yuv: frame.yuv.buffer as ArrayBuffer, width: frame.width, height: frame.height, quality: this.config.snapshots.jpegQuality });
+    return result.jpeg!;
+  }
+
+  private keepPeriodicFrames(): void {
+    for (const s of this.registry.list()) {
+      if (s.state !== 'live') continue;
+      const now = new Date();
+      const rel = `${s.key}/${now.toISOString().slice(0, 10)}/frame-${now.toISOString().replace(/[:.]/g, '-')}.jpg`;
+      this.grabber.nextOutput(s.key, 0, 3000)
+        .then((f) => this.snapshots.encode({ yuv: f.yuv.buffer as ArrayBuffer, width: f.width, height: f.height, quality: this.config.snapshots.jpegQuality, path: join(this.snapshotsDir, rel) }))
+        .then((r) => { this.snapshotBytesTotal += r.bytes; })
+        .catch((err) => { if ((err as MediaServerError).code !== 'ERR_STREAM_NOT_FOUND' && !this.closed) this.snapshotFailed(err); });
+    }
+  }
+
+  // --- reads (the routes)
+
+  private ensureAvailable(): void {
+    if (!this.writer.isOpen) throw new MediaServerError('ERR_EVENT_STORE_UNAVAILABLE', 'http', 'the event store is not open (see the server log)');
+  }
+
+  /** query pages events, newest first. @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`. */
+  async query(q: EventQuery): Promise<EventPage> {
+    this.ensureAvailable();
+    return this.store.query(q);
+  }
+
+  /** get returns one event: an open one as the tracker has it now. @throws `ERR_EVENT_STORE_UNAVAILABLE`. */
+  async get(id: string): Promise<EventRecord | undefined> {
+    this.ensureAvailable();
+    const stored = await this.store.get(id);
+    const live = this.tracker.isOpen(id) ? this.tracker.open().find((e) => e.id === id) : undefined;
+    if (live) return { ...live, snapshot: this.written.get(id) ?? stored?.snapshot ?? null };
+    return stored;
+  }
+
+  /** snapshotPath is the absolute file of a stored snapshot path, checked to stay inside the snapshots folder. */
+  snapshotPath(rel: string): string | undefined {
+    const full = resolve(this.snapshotsDir, rel);
+    return full.startsWith(this.snapshotsDir + sep) ? full : undefined;
+  }
+
+  /**
+   * delete removes an ended event and its snapshot file.
+   * @throws MediaServerError `ERR_EVENT_OPEN` (it still lasts), `ERR_EVENT_STORE_UNAVAILABLE`.
+   */
+  async delete(id: string): Promise<EventRecord | undefined> {
+    this.ensureAvailable();
+    if (this.tracker.isOpen(id)) throw new MediaServerError('ERR_EVENT_OPEN', 'http', `event ${id} has not ended yet`);
+    await this.encoding.get(id);
+    await this.writer.flush();
+    const deleted = await this.store.delete(id);
+    const file = deleted?.snapshot && this.snapshotPath(deleted.snapshot.path);
+    if (file) await rm(file, { force: true });
+    return deleted;
+  }
+
+  /** applyRetention deletes events (and snapshots, periodic frames too) past `events.retentionDays` or `events.maxBytes`. */
+  async applyRetention(now = Date.now()): Promise<void> {
+    if (!this.writer.isOpen || this.closed) return;
+    const startedBeforeMs = now - this.config.events.retentionDays * DAY_MS;
+    try {
+      const result = await this.store.applyRetention({ startedBeforeMs, maxBytes: this.config.events.maxBytes });
+      for (const rel of result.snapshotPaths) {
+        const file = this.snapshotPath(rel);
+        if (file) await rm(file, { force: true });
+      }
+      await this.removeOldFrames(new Date(startedBeforeMs).toISOString().slice(0, 10));
+      if (result.deleted > 0) this.log.info({ deleted: result.deleted }, 'event retention: old events deleted');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'event retention failed; tried again later');
+    }
+  }
+
+  /** removeOldFrames deletes periodic frames of days before `cutDate` (YYYY-MM-DD), and day folders left empty. */
+  private async removeOldFrames(cutDate: string): Promise<void> {
+    const keys = await readdir(this.snapshotsDir).catch(() => [] as string[]);
+    for (const key of keys) {
+      const days = await readdir(join(this.snapshotsDir, key)).catch(() => [] as string[]);
+      for (const day of days.filter((d) => d < cutDate)) {
+        const dir = join(this.snapshotsDir, key, day);
+        const files = await readdir(dir).catch(() => [] as string[]);
+        for (const f of files.filter((n) => n.startsWith('frame-'))) await rm(join(dir, f), { force: true });
+        await rmdir(dir).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * close ends open events (`stream_ended`: the registry has stopped the streams by then), waits
+   * for their snapshots, writes what is queued and closes the store.
+   */
+  async close(): Promise<void> {
+    this.registry.off('detections', this.onDetections);
+    this.registry.off('streamEnded', this.onStreamEnded);
+    for (const c of this.tracker.endAll('stream_ended')) this.publish(c);
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled([...this.encoding.values()]);
+    this.closed = true;
+    this.grabber.close();
+    await this.writer.close();
+    await this.snapshots.close();
+    await this.store.close();
+  }
+}
+
+/** grow widens a box by `margin` of its size on each side. */
+function grow(box: EventRecord['box'], margin: number): EventRecord['box'] {
+  return { x: box.x - box.width * margin, y: box.y - box.height * margin, width: box.width * (1 + 2 * margin), height: box.height * (1 + 2 * margin) };
+}

@@ -1,0 +1,94 @@
+/**
+ * The snapshot worker (a worker thread of the snapshot pool): I420 -> RGB (BT.601, limited
+ * range, as ffmpeg decodes) -> JPEG with sharp, optionally cropped, written atomically (a temp
+ * file in the same folder, then rename) or returned.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { PixelBox } from '../../plugins/plugin-api.ts';
+
+/** SnapshotTask is one JPEG to make. */
+export interface SnapshotTask {
+  /** I420 frame, `width * height * 3 / 2` bytes (transferred). */
+  yuv: ArrayBuffer;
+  width: number;
+  height: number;
+  /** Part of the frame to keep, px (clamped to the frame, even-aligned); undefined = the whole frame. */
+  crop?: PixelBox;
+  /** JPEG quality 1..100. */
+  quality: number;
+  /** Absolute file to write; undefined = return the bytes. */
+  path?: string;
+}
+
+/** SnapshotResult is the JPEG's size, its bytes when no path was given, and its pixel size. */
+export interface SnapshotResult {
+  bytes: number;
+  width: number;
+  height: number;
+  jpeg?: Uint8Array;
+}
+
+type SharpFactory = typeof import('sharp').default;
+let sharpModule: Promise<SharpFactory> | undefined;
+// sharp (libvips) is loaded on the first task: a pool that never makes a snapshot never pays for it.
+const loadSharp = () => (sharpModule ??= import('sharp').then(({ default: sharp }) => {
+  sharp.cache(false);
+  sharp.concurrency(1);
+  return sharp;
+}));
+
+/** i420ToRgb converts a region of an I420 frame to packed RGB24 (BT.601 limited range). */
+export function i420ToRgb(yuv: Uint8Array, width: number, height: number, region: PixelBox): Uint8Array {
+  const ySize = width * height;
+  const cw = width >> 1;
+  const uOff = ySize;
+  const vOff = ySize + cw * (height >> 1);
+  // Clamped: out-of-gamut values saturate at 0 and 255 instead of wrapping.
+  const out = new Uint8ClampedArray(region.width * region.height * 3);
+  let o = 0;
+  for (let row = region.y; row < region.y + region.height; row++) {
+    const yRow = row * width;
+    const cRow = (row >> 1) * cw;
+    for (let col = region.x; col < region.x + region.width; col++) {
+      const c = 1.164 * (yuv[yRow + col]! - 16);
+      const u = yuv[uOff + cRow + (col >> 1)]! - 128;
+      const v = yuv[vOff + cRow + (col >> 1)]! - 128;
+      out[o++] = c + 1.596 * v;
+      out[o++] = c - 0.392 * u - 0.813 * v;
+      out[o++] = c + 2.017 * u;
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** cropRegion clamps a box to the frame and aligns it to even px (chroma pairs), at least 2x2. */
+export function cropRegion(box: PixelBox | undefined, width: number, height: number): PixelBox {
+  if (!box) return { x: 0, y: 0, width, height };
+  const x0 = Math.max(0, Math.floor(box.x / 2) * 2);
+  const y0 = Math.max(0, Math.floor(box.y / 2) * 2);
+  const x1 = Math.min(width, Math.max(x0 + 2, Math.ceil((box.x + box.width) / 2) * 2));
+  const y1 = Math.min(height, Math.max(y0 + 2, Math.ceil((box.y + box.height) / 2) * 2));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** encodeSnapshot makes one JPEG (the pool's default task). */
+export default async function encodeSnapshot(task: SnapshotTask): Promise<SnapshotResult> {
+  const sharp = await loadSharp();
+  const region = cropRegion(task.crop, task.width, task.height);
+  const rgb = i420ToRgb(new Uint8Array(task.yuv), task.width, task.height, region);
+  const jpeg = await sharp(rgb, { raw: { width: region.width, height: region.height, channels: 3 } })
+    .jpeg({ quality: task.quality, mozjpeg: false })
+    .toBuffer();
+  if (!task.path) return { bytes: jpeg.byteLength, width: region.width, height: region.height, jpeg };
+  await mkdir(dirname(task.path), { recursive: true });
+  const temp = `${task.path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(temp, jpeg);
+    await rename(temp, task.path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  return { bytes: jpeg.byteLength, width: region.width, height: region.height };
+}

@@ -1,0 +1,49 @@
+/**
+ * The SQLite schema as numbered migrations: each runs once, in order, in its own transaction, and
+ * `schema_version` records it. A schema change is a new entry at the end, never an edit of one that
+ * has shipped.
+ */
+
+/** Migration is one schema step. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** MIGRATIONS are the schema steps, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'events table, with the indices of the query API',
+    sql: `
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        stream_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        label TEXT,
+        track_id INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        end_reason TEXT,
+        first_pts_ms REAL NOT NULL,
+        last_pts_ms REAL NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        frame_count INTEGER NOT NULL,
+        top_score REAL NOT NULL,
+        top_pts_ms REAL NOT NULL,
+        box_x REAL NOT NULL, box_y REAL NOT NULL, box_width REAL NOT NULL, box_height REAL NOT NULL,
+        rel_x REAL NOT NULL, rel_y REAL NOT NULL, rel_width REAL NOT NULL, rel_height REAL NOT NULL,
+        frame_width INTEGER NOT NULL,
+        frame_height INTEGER NOT NULL,
+        snapshot_path TEXT,
+        snapshot_bytes INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      -- The id starts with the start time: newest-first pages and time ranges are id ranges.
+      CREATE INDEX events_stream ON events (stream_key, id);
+      CREATE INDEX events_kind ON events (kind, id);
+      CREATE INDEX events_label ON events (label, id) WHERE label IS NOT NULL;
+      CREATE INDEX events_open ON events (id) WHERE end_ms IS NULL;
+    `,
+  },
+];
