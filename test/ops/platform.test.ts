@@ -79,6 +79,8 @@ describe('npm configuration', () => {
     // esbuild's only checks and links its binary, which its platform package brings.
     assert.equal(allow['onnxruntime-node'], false);
     assert.equal(allow.esbuild, false);
+    // core-js (under @tensorflow/tfjs, which only the face-embed fidelity test loads) prints a funding banner.
+    assert.equal(allow['core-js'], false);
   });
 
   it('npm itself finds no install script that allowScripts leaves undecided', { skip: npmMajor < 11 ? `npm ${npmMajor} has no install-script policy` : false }, async () => {
