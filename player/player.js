@@ -15,7 +15,10 @@ import { BackgroundForm } from './background-form.js';
 import { PluginForm, pluginTitle } from './plugin-form.js';
 import { AdminToken } from './admin-token.js';
 import { h, setText } from './dom.js';
+import { playQuery, withPlayQuery } from './play-query.js';
 
+/** The page's own signed-URL query, passed on to every HLS and RTMP URL of a stream (play-query.js). */
+const PLAY_QUERY = playQuery();
 /** How often the stream list and figures refresh, in ms. */
 const POLL_MS = 2000;
 /** Options the background form owns; the generic form shows the background plugin's others. */
@@ -200,11 +203,12 @@ async function tryStart() {
   if (starting || !stream || stream.state !== 'live' || (session !== 'waiting' && session !== 'ended')) return;
   starting = true;
   try {
-    const playlist = await playlistState(stream.hlsPath);
+    const url = withPlayQuery(stream.hlsPath, PLAY_QUERY);
+    const playlist = await playlistState(url);
     if (!playlist.ready || stream.key !== playerState.streamKey || (session !== 'waiting' && session !== 'ended')) return;
     session = 'loaded';
     ui.overlay.hidden = true;
-    playback.load(stream.hlsPath);
+    playback.load(url);
   } catch {
     // The next poll tries again.
   } finally {
@@ -218,7 +222,7 @@ function render() {
   const hasSelection = playerState.streamKey !== null;
   ui.streamView.hidden = !hasSelection;
   ui.emptyState.hidden = hasSelection || streams.length > 0;
-  details.render(stream, rtmpPort, session === 'loaded' ? playback.latencySeconds : undefined);
+  details.render(stream, rtmpPort, session === 'loaded' ? playback.latencySeconds : undefined, PLAY_QUERY);
   if (stream) form.show(stream.key, stream.background);
   showPlugins(stream);
   if (!ui.overlay.hidden) updateNextOffer();

@@ -4,6 +4,7 @@
  * processed RTMP, original RTMP).
  */
 import { setText } from './dom.js';
+import { withPlayQuery } from './play-query.js';
 
 const DASH = '—';
 
@@ -17,12 +18,15 @@ function fixed(value, digits) {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : DASH;
 }
 
-/** streamUrls gives the URLs of one stream; `rtmpPort` comes from /healthz (undefined while unknown). */
-export function streamUrls(stream, rtmpPort, loc = window.location) {
+/**
+ * streamUrls gives the URLs of one stream; `rtmpPort` comes from /healthz (undefined while unknown),
+ * `playQuery` (the page's signed-URL query, '' when none) is added to the processed ones.
+ */
+export function streamUrls(stream, rtmpPort, loc = window.location, playQuery = '') {
   const rtmpBase = rtmpPort ? `rtmp://${loc.hostname}:${rtmpPort}` : undefined;
   return {
-    hls: new URL(stream.hlsPath, loc.origin).href,
-    'processed-rtmp': rtmpBase ? `${rtmpBase}${stream.outputPath}` : DASH,
+    hls: withPlayQuery(new URL(stream.hlsPath, loc.origin).href, playQuery),
+    'processed-rtmp': rtmpBase ? withPlayQuery(`${rtmpBase}${stream.outputPath}`, playQuery) : DASH,
     'original-rtmp': rtmpBase ? `${rtmpBase}${stream.streamPath}` : DASH,
   };
 }
@@ -38,8 +42,8 @@ export class StreamDetailsView {
     this.pluginFigures = [...root.querySelectorAll('[data-plugin]')];
   }
 
-  /** render shows `stream` (or dashes when undefined) and the player's own latency in s. */
-  render(stream, rtmpPort, behindLiveSeconds) {
+  /** render shows `stream` (or dashes when undefined), the player's own latency in s, and URLs carrying `playQuery`. */
+  render(stream, rtmpPort, behindLiveSeconds, playQuery = '') {
     const s = stream?.stats;
     const values = {
       fpsIn: fixed(s?.fpsIn, 1),
@@ -61,7 +65,7 @@ export class StreamDetailsView {
       const value = values[name] ?? DASH;
       setText(el, value !== DASH && el.dataset.unit ? `${value} ${el.dataset.unit}` : value);
     }
-    const urls = stream ? streamUrls(stream, rtmpPort) : {};
+    const urls = stream ? streamUrls(stream, rtmpPort, window.location, playQuery) : {};
     for (const el of this.urls) {
       if (el.dataset.url in urls) setText(el, urls[el.dataset.url]);
     }

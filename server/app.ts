@@ -17,6 +17,7 @@ import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
+import { PlayPolicy } from './security/play-policy.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -62,9 +63,10 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await pool.close();
     throw new MediaServerError('ERR_MODEL_LOAD', 'model', `a model failed to load in the inference pool: ${(cause as Error).message}`, { fatal: true, cause });
   }
+  const plays = new PlayPolicy({ rawPlay: config.auth.rawPlay, playSecret: config.auth.playSecret });
   const ingest = new NmsIngest({
     bind: config.bind, rtmpPort: config.rtmp.port, dataDir: resolve(config.dataDir), publishSecret: config.auth.publishSecret,
-    maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs,
+    maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs, plays,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
@@ -74,7 +76,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await events?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, metrics: createMetrics(registry, events), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;

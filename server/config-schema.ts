@@ -24,6 +24,14 @@ function pluginConfigSchema(): SchemaObject {
   return { type: 'object', additionalProperties: false, required: [], default: {}, properties };
 }
 
+/**
+ * RAW_PLAY_MODES are who may play a raw input `live/<key>` over RTMP: loopback clients (and, with
+ * `auth.playSecret`, anyone with a valid signature or token), only holders of a signature or token,
+ * anyone, or nobody.
+ */
+export const RAW_PLAY_MODES = ['loopback', 'token', 'open', 'off'] as const;
+export type RawPlayMode = typeof RAW_PLAY_MODES[number];
+
 /** ServerConfig is the validated configuration, all defaults applied. */
 export interface ServerConfig {
   bind: string;
@@ -40,7 +48,7 @@ export interface ServerConfig {
   inference: { workers: number; intraOpThreads: number; maxModelIntervalFrames: number };
   /** Each plugin's option defaults and settings, by plugin name (each plugin's own schema). */
   plugins: Record<string, Record<string, unknown>>;
-  auth: { publishSecret: string; adminToken: string };
+  auth: { publishSecret: string; adminToken: string; rawPlay: RawPlayMode; playSecret: string };
   events: { enabled: boolean; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
   snapshots: { source: 'output' | 'input'; everySeconds: number; jpegQuality: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -124,6 +132,8 @@ export const configSchema: SchemaObject = {
       properties: {
         publishSecret: { type: 'string', default: '', description: 'When set, publishers must add ?token=<secret> to the stream key.' },
         adminToken: { type: 'string', default: '', description: 'When set, control routes (changing a stream\'s plugins, deleting events) need `Authorization: Bearer <token>`; read-only routes and HLS stay open. Set it through LIVEMATTE_AUTH_ADMIN_TOKEN rather than a flag, so it does not show in the process list.' },
+        rawPlay: { type: 'string', enum: [...RAW_PLAY_MODES], default: 'loopback', description: 'Who may play a raw input (`rtmp://host/live/<key>`, before background replacement and face anonymisation) over RTMP: loopback = clients on 127.0.0.0/8 or ::1, and anyone with a valid signed URL or `?token=<auth.playSecret>` when a play secret is set; token = only with a valid signed URL or token (needs `auth.playSecret`); open = anyone; off = nobody. A refused player is disconnected, logged and counted in livematte_plays_refused_total. The server\'s own decoder reads the input in-process and is never refused.' },
+        playSecret: { type: 'string', default: '', description: 'When set, playing a processed output (`rtmp://host/live/stream-<key>`, `/live/stream-<key>/index.m3u8` and its segments) needs a signed URL, `?expires=<unix s>&sig=<base64url HMAC-SHA256(secret, "<folder>:<expires>")>` with folder `/live/<name>/` (that one stream: `stream-<key>` for its output, `<key>` for its raw input) or `/live/` (every stream, raw inputs too), or `?token=<secret>`; unsigned HLS is answered 403. `npm run sign-url` makes the query. Set it through LIVEMATTE_PLAY_SECRET or --play-secret-file, not a flag.' },
       },
     },
     events: {

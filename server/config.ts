@@ -67,9 +67,13 @@ function withPluginAliases(layer: Json): Json {
 
 /**
  * ENV_ALIASES are shorter names kept beside a key's own variable (the own name wins when both are
- * set): `LIVEMATTE_PUBLISH_SECRET` is how the docs tell operators to pass the publish secret.
+ * set): `LIVEMATTE_PUBLISH_SECRET` and `LIVEMATTE_PLAY_SECRET` are how the docs tell operators to
+ * pass the publish and play secrets.
  */
-const ENV_ALIASES: Readonly<Record<string, string>> = { 'auth.publishSecret': `${ENV_PREFIX}PUBLISH_SECRET` };
+const ENV_ALIASES: Readonly<Record<string, string>> = {
+  'auth.publishSecret': `${ENV_PREFIX}PUBLISH_SECRET`,
+  'auth.playSecret': `${ENV_PREFIX}PLAY_SECRET`,
+};
 
 /** configFromEnv picks the `LIVEMATTE_*` variables that name a config key into a partial config. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Json {
@@ -93,7 +97,7 @@ export function configEnvNames(): Record<string, string> {
 /**
  * resolveConfig merges the layers and validates them.
  * @throws MediaServerError `ERR_CONFIG_INVALID` naming the key and the rule, e.g.
- *   `'hls.segmentDurationMs' must be >= 500`.
+ *   `'hls.segmentDurationMs' must be >= 500`, `'auth.rawPlay' token needs 'auth.playSecret'`.
  */
 export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): ServerConfig {
   const [file, env, cli] = [layers.file, layers.env, layers.cli].map((l) => withPluginAliases(l ?? {}));
@@ -107,7 +111,12 @@ export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): 
     });
     throw new MediaServerError('ERR_CONFIG_INVALID', 'config', `invalid configuration: ${messages.join('; ')}`, { fatal: true });
   }
-  return merged as unknown as ServerConfig;
+  const config = merged as unknown as ServerConfig;
+  // A rule across keys, which the schema can not say: nobody could ever play a raw input.
+  if (config.auth.rawPlay === 'token' && !config.auth.playSecret) {
+    throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'auth.rawPlay' token needs 'auth.playSecret' (or use 'off')", { fatal: true });
+  }
+  return config;
 }
 
 /**

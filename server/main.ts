@@ -2,16 +2,17 @@
  * The command line: `npm start -- [--config file.yaml] [--rtmp-port n] [--http-port n] [--media-root dir] ...`.
  * Precedence: defaults < config file < LIVEMATTE_* environment < flags. SIGTERM/SIGINT close cleanly.
  *
- * The publish secret is best given as LIVEMATTE_AUTH_PUBLISH_SECRET or in a file
- * (`--publish-secret-file`): a process's arguments are readable by every local user (`ps`), its
- * environment only by its own user and root.
+ * The publish and play secrets are best given as LIVEMATTE_AUTH_PUBLISH_SECRET and
+ * LIVEMATTE_PLAY_SECRET or in files (`--publish-secret-file`, `--play-secret-file`): a process's
+ * arguments are readable by every local user (`ps`), its environment only by its own user and root.
  */
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FRAME_PLUGINS } from '../plugins/index.ts';
 import { configFromEnv, loadConfigFile, resolveConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { start } from './app.ts';
+import { RAW_PLAY_MODES } from './config-schema.ts';
+import { readSecretFile } from './security/secret-file.ts';
 
 function int(value: string): number {
   const n = Number(value);
@@ -30,6 +31,9 @@ const program = new Command('live-matte')
   .option('--workers <n>', 'inference worker threads (0 = cores)', int)
   .option('--publish-secret <secret>', 'require ?token=<secret> on publish (shown by ps: prefer LIVEMATTE_AUTH_PUBLISH_SECRET or --publish-secret-file)')
   .option('--publish-secret-file <file>', 'read the publish secret from a file (its first line)')
+  .option('--play-secret <secret>', 'require signed URLs to play outputs (shown by ps: prefer LIVEMATTE_PLAY_SECRET or --play-secret-file)')
+  .option('--play-secret-file <file>', 'read the play secret from a file (its first line)')
+  .addOption(new Option('--raw-play <mode>', 'who may play raw inputs over RTMP').choices(RAW_PLAY_MODES))
   .option('--max-streams <n>', 'publishers processed at once, more are refused (0 = no limit)', int)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent');
 // Plugins bring their own flags, each setting one option's server default (`plugins.<name>.<option>`).
@@ -51,26 +55,20 @@ const cli = JSON.parse(JSON.stringify({
     pluginFlags.filter((f) => f.plugin === name).map((f) => [f.option, o[f.attribute]]))])),
   pipeline: { maxStreams: o.maxStreams },
   inference: { workers: o.workers },
-  auth: { publishSecret: o.publishSecret },
+  auth: { publishSecret: o.publishSecret, playSecret: o.playSecret, rawPlay: o.rawPlay },
   log: { level: o.logLevel },
 }));
 
 try {
-  if (o.publishSecretFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(String(o.publishSecretFile), 'utf8');
-    } catch (err) {
-      throw Object.assign(new Error(`--publish-secret-file: cannot read ${o.publishSecretFile}: ${(err as Error).message}`), { code: 'ERR_CONFIG' });
-    }
-    const secret = text.split(/\r?\n/)[0];
-    if (!secret) throw Object.assign(new Error(`--publish-secret-file: ${o.publishSecretFile} holds no secret on its first line`), { code: 'ERR_CONFIG' });
-    cli.auth = { publishSecret: secret };
-  }
+  if (o.publishSecretFile !== undefined) cli.auth = { ...cli.auth, publishSecret: readSecretFile('--publish-secret-file', String(o.publishSecretFile)) };
+  if (o.playSecretFile !== undefined) cli.auth = { ...cli.auth, playSecret: readSecretFile('--play-secret-file', String(o.playSecretFile)) };
   const config = resolveConfig({ file: o.config ? loadConfigFile(String(o.config)) : {}, env: configFromEnv(process.env), cli });
   const log = createLogger(config.log.level);
   if (o.publishSecret !== undefined) {
     log.warn({}, 'the publish secret was given with --publish-secret, where every local user can read it (ps); set LIVEMATTE_AUTH_PUBLISH_SECRET or use --publish-secret-file instead');
+  }
+  if (o.playSecret !== undefined) {
+    log.warn({}, 'the play secret was given with --play-secret, where every local user can read it (ps); set LIVEMATTE_PLAY_SECRET or use --play-secret-file instead');
   }
   const server = await start(config, log);
   let stopping = false;

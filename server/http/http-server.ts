@@ -1,9 +1,8 @@
 /**
- * The HTTP side (Fastify): the player page, the stream API, HLS playlists and segments with CORS,
- * health and metrics.
+ * The HTTP side (Fastify): the player page, the stream API, HLS playlists and segments with CORS
+ * (hls-routes.ts), health and metrics.
  */
-import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -13,12 +12,12 @@ import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamRegistry } from '../ingest/stream-registry.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
+import { registerHlsRoutes } from './hls-routes.ts';
+import type { PlayPolicy } from '../security/play-policy.ts';
 import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
-import { PLAYLIST_NAME } from '../ingest/hls-sweeper.ts';
-import { OUTPUT_PREFIX, isOutputName, isValidStreamKey } from '../ingest/stream-key.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -35,6 +34,8 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
   /** The events (the /api/events routes), when `events.enabled`. */
   events?: EventService;
+  /** Who may fetch HLS (auth.playSecret). */
+  plays: PlayPolicy;
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -49,21 +50,6 @@ function validationError(errors: ValidationIssue[], dataVar: string): Error {
     ? `${dataVar}${e.instancePath} has an unknown field '${String(e.params.additionalProperty)}'`
     : `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}`).join('; ');
   return new Error(text);
-}
-
-/**
- * regularFileInside is true when `root`/`path` is a regular file reached through no symlink: the
- * media root serves only the files the encoders wrote there, never what a link points at.
- */
-function regularFileInside(root: string, path: string): boolean {
-  const base = resolve(root);
-  const full = resolve(base, `.${sep}${path}`);
-  if (!full.startsWith(base + sep)) return false;
-  try {
-    return lstatSync(full).isFile() && realpathSync(full) === join(realpathSync(base), full.slice(base.length));
-  } catch {
-    return false;
-  }
 }
 
 /** buildHttpServer makes the Fastify app (not listening yet). */
@@ -91,37 +77,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
 
-  const mediaRoot = resolve(config.mediaRoot);
-  mkdirSync(join(mediaRoot, 'live'), { recursive: true });
-  const hlsRoot = join(mediaRoot, 'live');
-  // A stream's playlist is served through the segment check: segments a full or failing disk cut
-  // short are marked as gaps, so players skip them, and an emptied playlist is served as last read
-  // whole (hls-playlist-guard.ts). Segments are served by the static route below.
-  app.get<{ Params: { folder: string } }>(`/live/:folder/${PLAYLIST_NAME}`, async (req, reply) => {
-    const { folder } = req.params;
-    const relative = `${folder}/${PLAYLIST_NAME}`;
-    if (!isOutputName(folder) || !isValidStreamKey(folder.slice(OUTPUT_PREFIX.length)) || !regularFileInside(hlsRoot, relative)) return reply.callNotFound();
-    const guarded = await deps.registry.media.playlists.read(join(hlsRoot, relative));
-    if (!guarded) return reply.callNotFound();
-    return reply.header('Cache-Control', 'no-cache, no-store').type('application/vnd.apple.mpegurl').send(guarded.text);
-  });
-  await app.register(fastifyStatic, {
-    root: hlsRoot,
-    prefix: '/live/',
-    decorateReply: false,
-    cacheControl: false,
-    allowedPath: (path) => regularFileInside(hlsRoot, path),
-    setHeaders(reply, path) {
-      // Playlists change every segment; segments never change once written.
-      if (path.endsWith('.m3u8')) {
-        reply.header('Cache-Control', 'no-cache, no-store');
-        reply.header('Content-Type', 'application/vnd.apple.mpegurl');
-      } else if (path.endsWith('.ts')) {
-        reply.header('Cache-Control', 'public, max-age=60');
-        reply.header('Content-Type', 'video/mp2t');
-      }
-    },
-  });
+  await registerHlsRoutes(app, { mediaRoot: config.mediaRoot, plays: deps.plays, playlists: deps.registry.media.playlists, log: deps.log.child({ component: 'http' }) });
   await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });
   await app.register(fastifyStatic, { root: PLAYER_DIR, prefix: '/', decorateReply: false, index: ['index.html'] });
 

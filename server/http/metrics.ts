@@ -8,6 +8,7 @@ import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '.
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
 import { EVENT_METRICS } from '../events/event-metrics.ts';
 import type { EventMetricsSource } from '../events/event-service.ts';
+import { PLAY_REFUSAL_REASONS, type PlayPolicy } from '../security/play-policy.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -100,12 +101,16 @@ const MEDIA_LOW_HELP = '1 while the media root has less free space than hls.minF
 /** REFUSED_HELP is the help text of `livematte_publishes_refused_total`. */
 const REFUSED_HELP = `Publishes refused since the server started, by reason: ${PUBLISH_REFUSAL_REASONS.join(', ')} (server_full: pipeline.maxStreams reached; options: plugin options on the stream key not valid).`;
 
+/** PLAYS_REFUSED_HELP is the help text of `livematte_plays_refused_total`. */
+const PLAYS_REFUSED_HELP = `Plays refused since the server started, by protocol and reason: RTMP players (rtmp: ${PLAY_REFUSAL_REASONS.rtmp.join(', ')}; raw_*: auth.rawPlay) and HLS requests answered 403 (hls: ${PLAY_REFUSAL_REASONS.hls.join(', ')}; auth.playSecret).`;
+
 /** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {
   return [
     { name: `${METRIC_PREFIX}active_streams`, type: 'gauge', labels: [], help: ACTIVE_STREAMS_HELP },
     { name: `${METRIC_PREFIX}max_streams`, type: 'gauge', labels: [], help: MAX_STREAMS_HELP },
     { name: `${METRIC_PREFIX}publishes_refused_total`, type: 'counter', labels: ['reason'], help: REFUSED_HELP },
+    { name: `${METRIC_PREFIX}plays_refused_total`, type: 'counter', labels: ['protocol', 'reason'], help: PLAYS_REFUSED_HELP },
     { name: `${METRIC_PREFIX}media_root_free_bytes`, type: 'gauge', labels: [], help: MEDIA_FREE_HELP },
     { name: `${METRIC_PREFIX}media_root_low`, type: 'gauge', labels: [], help: MEDIA_LOW_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
@@ -121,9 +126,10 @@ export interface MetricsResponse {
 
 /**
  * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` (and
- * `events`, when events are on) and returns the scrape function for `GET /metrics`.
+ * `events`, when events are on; `plays`, the play refusals) and returns the scrape function for
+ * `GET /metrics`.
  */
-export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource): () => Promise<MetricsResponse> {
+export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource, plays?: PlayPolicy): () => Promise<MetricsResponse> {
   const register = new Registry();
   collectDefaultMetrics({ register });
   // One registry.list() per scrape, shared by every collect() below.
@@ -155,6 +161,18 @@ export function createMetrics(streams: StreamRegistry, events?: EventMetricsSour
       for (const [reason, count] of streams.refusedPublishes()) this.inc({ reason }, count);
     },
   });
+  if (plays) {
+    new Counter({
+      name: `${METRIC_PREFIX}plays_refused_total`,
+      help: PLAYS_REFUSED_HELP,
+      labelNames: ['protocol', 'reason'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const { protocol, reason, count } of plays.refusalCounts()) this.inc({ protocol, reason }, count);
+      },
+    });
+  }
   for (const spec of STREAM_METRICS) {
     const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: ['stream', ...(spec.labels ?? [])], registers: [register] };
     // reset() first, so a stream that has ended loses its series.

@@ -11,6 +11,11 @@
  * it goes on sending. Each RTMP session's packet callback is therefore wrapped when it connects:
  * only the broadcast's accepted publisher reaches it. The same wrapper notes when a publisher last
  * sent audio or video, which drops idle publishers (`rtmp.idlePublisherTimeoutMs`).
+ *
+ * Players are decided by the PlayPolicy (raw inputs by `auth.rawPlay`, outputs by
+ * `auth.playSecret`) at node-media-server's prePlay, which it fires synchronously inside its
+ * broadcast's postPlay before it sends the stream's headers and GOP: a refused player's socket is
+ * destroyed there, so not one media byte reaches it. The in-process tap fires no prePlay.
  */
 import { createRequire } from 'node:module';
 import { once, EventEmitter } from 'node:events';
@@ -20,6 +25,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Logger } from '../logger.ts';
 import { STREAM_APP, isOutputName, isValidStreamKey } from './stream-key.ts';
 import { secretMatches } from '../security/secret-compare.ts';
+import type { PlayPolicy } from '../security/play-policy.ts';
 import { socketFromChildProcess, socketOwnerCheckAvailable } from '../security/socket-owner.ts';
 
 const require = createRequire(import.meta.url);
@@ -112,6 +118,8 @@ export interface IngestOptions {
   maxPublishers: number;
   /** A publisher that sends no audio or video for this long (ms) is disconnected; 0 = never. */
   idlePublisherTimeoutMs: number;
+  /** Who may play what (auth.rawPlay, auth.playSecret). */
+  plays: PlayPolicy;
 }
 
 /** SessionState is what the adapter keeps per RTMP session. */
@@ -191,7 +199,10 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
       s.socket?.setTimeout(0);
       this.onPostPublish(s);
     }));
-    nms.on('postPlay', (s) => s.socket?.setTimeout(0));
+    nms.on('prePlay', (s) => this.onPrePlay(s));
+    nms.on('postPlay', (s) => {
+      if (!this.sessions.get(s)?.refused) s.socket?.setTimeout(0);
+    });
     await nms.run();
     const server = nms.rtmpServer.tcpServer!;
     // node-media-server has no idle timeout: a client that never gets to publish or play (a port
@@ -289,6 +300,23 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     session.socket?.destroy();
     if (!session.socket) session.close();
     this.emit('refused', reason);
+  }
+
+  /**
+   * onPrePlay refuses a player the PlayPolicy does not allow: its socket destroyed before
+   * node-media-server sends it anything, one warning per connection, the refusal counted.
+   */
+  private onPrePlay(session: NmsSession): void {
+    const decision = this.options.plays.rtmpPlay(session.streamApp, session.streamName, session.streamQuery ?? {}, session.socket?.remoteAddress);
+    if (decision.allowed) return;
+    const state = this.sessions.get(session);
+    session.socket?.destroy();
+    if (!session.socket) session.close();
+    if (state?.refused) return;
+    if (state) state.refused = true;
+    // The query may hold a signature or the play secret: only the path is logged.
+    this.log.warn({ streamPath: session.streamPath, ip: session.ip, reason: decision.reason }, `play refused: ${decision.message}`);
+    this.options.plays.refused('rtmp', decision.reason);
   }
 
   private onPrePublish(session: NmsSession): void {

@@ -45,6 +45,8 @@ test('errors name the key and the rule', () => {
     [{ background: { color: '#fff' } }, /'plugins\.background\.color' must match pattern/],
     [{ rtmp: { port: 70000 } }, /'rtmp\.port' must be <= 65535/],
     [{ nope: 1 }, /must NOT have additional properties 'nope'/],
+    [{ auth: { rawPlay: 'public' } }, /'auth\.rawPlay' must be equal to one of the allowed values: loopback, token, open, off/],
+    [{ auth: { rawPlay: 'token' } }, /'auth\.rawPlay' token needs 'auth\.playSecret'/],
   ];
   for (const [file, re] of cases) assert.throws(() => resolveConfig({ file }), (e: Error & { code?: string }) => re.test(e.message) && e.code === 'ERR_CONFIG_INVALID', re.source);
 });
@@ -62,4 +64,12 @@ test('a plugin\'s older config key and environment names still set its options',
 test('LIVEMATTE_PUBLISH_SECRET sets the publish secret; LIVEMATTE_AUTH_PUBLISH_SECRET wins over it', () => {
   assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PUBLISH_SECRET: 's3cret' }) }).auth.publishSecret, 's3cret');
   assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PUBLISH_SECRET: 'a', LIVEMATTE_AUTH_PUBLISH_SECRET: 'b' }) }).auth.publishSecret, 'b');
+});
+
+test('LIVEMATTE_PLAY_SECRET sets the play secret; LIVEMATTE_AUTH_PLAY_SECRET wins over it; raw play defaults to loopback', () => {
+  assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PLAY_SECRET: 'p' }) }).auth.playSecret, 'p');
+  assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_PLAY_SECRET: 'a', LIVEMATTE_AUTH_PLAY_SECRET: 'b' }) }).auth.playSecret, 'b');
+  assert.equal(defaultConfig().auth.rawPlay, 'loopback');
+  assert.equal(defaultConfig().auth.playSecret, '');
+  assert.equal(resolveConfig({ env: configFromEnv({ LIVEMATTE_AUTH_RAW_PLAY: 'token', LIVEMATTE_PLAY_SECRET: 'p' }) }).auth.rawPlay, 'token');
 });
