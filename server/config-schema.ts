@@ -49,7 +49,7 @@ export interface ServerConfig {
   /** Each plugin's option defaults and settings, by plugin name (each plugin's own schema). */
   plugins: Record<string, Record<string, unknown>>;
   auth: { publishSecret: string; adminToken: string; rawPlay: RawPlayMode; playSecret: string };
-  events: { enabled: boolean; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
+  events: { enabled: boolean; store: 'sqlite' | 'postgres'; postgresUrl: string; nodeId: string; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
   snapshots: { source: 'output' | 'input'; everySeconds: number; jpegQuality: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -140,6 +140,9 @@ export const configSchema: SchemaObject = {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
         enabled: { type: 'boolean', default: true, description: 'Keep detection events (one per tracked face or person, with a snapshot) in <dataDir>/events.sqlite and serve them at /api/events.' },
+        store: { type: 'string', enum: ['sqlite', 'postgres'], default: 'sqlite', description: 'Where events are kept: sqlite = <dataDir>/events.sqlite (one node); postgres = the database at events.postgresUrl (shared by the nodes of a cluster; snapshots stay in each node\'s <dataDir>).' },
+        postgresUrl: { type: 'string', default: '', description: 'PostgreSQL connection URL for store postgres, e.g. postgres://livematte:<password>@db:5432/livematte. It holds a password: set it through LIVEMATTE_EVENTS_POSTGRES_URL, not in a shared file.' },
+        nodeId: { type: 'string', maxLength: 100, default: '', description: 'This node\'s name in a shared store: each event records it, and a node that starts again closes only its own open events (default: the host name).' },
         retentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30, description: 'Ended events (and their snapshots) that started more than this many days ago are deleted (checked hourly and at start).' },
         maxBytes: { type: 'integer', minimum: 0, default: 10737418240, description: 'Database plus snapshots are kept under this many bytes, the oldest ended events deleted first (0 = no size bound; default 10 GiB).' },
         trackLostMs: { type: 'integer', minimum: 0, maximum: 60000, default: 1000, description: 'A track absent for longer than this (ms of the stream\'s timeline) ends its event as track_lost; longer bridges short occlusions, shorter ends events sooner.' },

@@ -97,7 +97,8 @@ export function configEnvNames(): Record<string, string> {
 /**
  * resolveConfig merges the layers and validates them.
  * @throws MediaServerError `ERR_CONFIG_INVALID` naming the key and the rule, e.g.
- *   `'hls.segmentDurationMs' must be >= 500`, `'auth.rawPlay' token needs 'auth.playSecret'`.
+ *   `'hls.segmentDurationMs' must be >= 500`, `'auth.rawPlay' token needs 'auth.playSecret'`,
+ *   `'events.store' postgres needs 'events.postgresUrl'`.
  */
 export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): ServerConfig {
   const [file, env, cli] = [layers.file, layers.env, layers.cli].map((l) => withPluginAliases(l ?? {}));
@@ -115,6 +116,9 @@ export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): 
   // A rule across keys, which the schema can not say: nobody could ever play a raw input.
   if (config.auth.rawPlay === 'token' && !config.auth.playSecret) {
     throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'auth.rawPlay' token needs 'auth.playSecret' (or use 'off')", { fatal: true });
+  }
+  if (config.events.store === 'postgres' && !config.events.postgresUrl) {
+    throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'events.store' postgres needs 'events.postgresUrl' (LIVEMATTE_EVENTS_POSTGRES_URL)", { fatal: true });
   }
   return config;
 }

@@ -15,7 +15,7 @@ import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import { EventTracker } from './event-tracker.ts';
 import { EventWriter, writeErrorCause } from './event-writer.ts';
 import type { EventPage, EventQuery, EventStore } from './event-store.ts';
-import { EVENTS_DB_FILE, SqliteEventStore } from './sqlite-event-store.ts';
+import { createEventStore } from './create-event-store.ts';
 import { EVENT_KINDS, type EventChange, type EventKind, type EventRecord } from './event-record.ts';
 import { FrameGrabber, type GrabbedFrame } from './frame-grabber.ts';
 import { SnapshotPool } from './snapshot-pool.ts';
@@ -85,11 +85,12 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     this.setMaxListeners(0);
     const dataDir = resolve(config.dataDir);
     this.snapshotsDir = join(dataDir, 'snapshots');
-    this.store = store ?? new SqliteEventStore({ path: join(dataDir, EVENTS_DB_FILE) });
+    const made = store ? { store, where: 'given' } : createEventStore(config);
+    this.store = made.store;
     this.tracker = new EventTracker({ trackLostMs: config.events.trackLostMs });
     this.grabber = new FrameGrabber(config.snapshots.source === 'input');
     this.writer = new EventWriter(this.store, { flushIntervalMs: config.events.flushIntervalMs, maxQueue: config.events.maxQueue }, log, ({ closedOnRestart }) => {
-      log.info({ closedOnRestart, path: join(dataDir, EVENTS_DB_FILE) }, 'event store open');
+      log.info({ closedOnRestart, store: config.events.store, where: made.where }, 'event store open');
       void this.applyRetention();
     });
   }

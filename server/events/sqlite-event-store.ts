@@ -6,10 +6,11 @@
  * timeout is short, a locked file is reported (`SQLITE_BUSY`) instead of stalling the thread.
  */
 import Database from 'better-sqlite3';
-import { type EndReason, type EventKind, type EventRecord } from './event-record.ts';
+import type { EventRecord } from './event-record.ts';
 import type { EventPage, EventQuery, EventStore, EventWrite, RetentionLimits, RetentionResult } from './event-store.ts';
 import { lowestIdAt } from './event-id.ts';
 import { MIGRATIONS, type Migration } from './sqlite-migrations.ts';
+import { EVENT_COLUMNS, ROW_BYTES, UPSERT_SET, eventQuerySql, toPage, toRecord, toRow, type EventRow as Row } from './event-rows.ts';
 
 /** EVENTS_DB_FILE is the database's file name inside the data folder. */
 export const EVENTS_DB_FILE = 'events.sqlite';
@@ -24,56 +25,8 @@ export interface SqliteEventStoreOptions {
   migrations?: readonly Migration[];
 }
 
-interface Row {
-  id: string; stream_key: string; kind: string; label: string | null; track_id: number;
-  start_ms: number; end_ms: number | null; end_reason: string | null;
-  first_pts_ms: number; last_pts_ms: number; last_seen_ms: number; frame_count: number;
-  top_score: number; top_pts_ms: number;
-  box_x: number; box_y: number; box_width: number; box_height: number;
-  rel_x: number; rel_y: number; rel_width: number; rel_height: number;
-  frame_width: number; frame_height: number; snapshot_path: string | null; snapshot_bytes: number;
-}
-
-function toRecord(r: Row): EventRecord {
-  return {
-    id: r.id, streamKey: r.stream_key, kind: r.kind as EventKind, label: r.label, trackId: r.track_id,
-    startMs: r.start_ms, endMs: r.end_ms, endReason: r.end_reason as EndReason | null,
-    firstPtsMs: r.first_pts_ms, lastPtsMs: r.last_pts_ms, lastSeenMs: r.last_seen_ms, frameCount: r.frame_count,
-    topScore: r.top_score, topPtsMs: r.top_pts_ms,
-    box: { x: r.box_x, y: r.box_y, width: r.box_width, height: r.box_height },
-    boxRelative: { x: r.rel_x, y: r.rel_y, width: r.rel_width, height: r.rel_height },
-    frameWidth: r.frame_width, frameHeight: r.frame_height,
-    snapshot: r.snapshot_path === null ? null : { path: r.snapshot_path, bytes: r.snapshot_bytes },
-  };
-}
-
-function toParams(e: EventRecord): Row {
-  return {
-    id: e.id, stream_key: e.streamKey, kind: e.kind, label: e.label, track_id: e.trackId,
-    start_ms: e.startMs, end_ms: e.endMs, end_reason: e.endReason,
-    first_pts_ms: e.firstPtsMs, last_pts_ms: e.lastPtsMs, last_seen_ms: e.lastSeenMs, frame_count: e.frameCount,
-    top_score: e.topScore, top_pts_ms: e.topPtsMs,
-    box_x: e.box.x, box_y: e.box.y, box_width: e.box.width, box_height: e.box.height,
-    rel_x: e.boxRelative.x, rel_y: e.boxRelative.y, rel_width: e.boxRelative.width, rel_height: e.boxRelative.height,
-    frame_width: e.frameWidth, frame_height: e.frameHeight,
-    snapshot_path: e.snapshot?.path ?? null, snapshot_bytes: e.snapshot?.bytes ?? 0,
-  };
-}
-
-const COLUMNS = Object.keys(toParams({
-  id: '', streamKey: '', kind: 'face', label: null, trackId: 0, startMs: 0, endMs: null, endReason: null,
-  firstPtsMs: 0, lastPtsMs: 0, lastSeenMs: 0, frameCount: 0, topScore: 0, topPtsMs: 0,
-  box: { x: 0, y: 0, width: 0, height: 0 }, boxRelative: { x: 0, y: 0, width: 0, height: 0 },
-  frameWidth: 0, frameHeight: 0, snapshot: null,
-}));
-// The snapshot is written after its event: an upsert that carries none keeps the one there is.
-const UPSERT_SQL = `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
-  ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id' && !c.startsWith('snapshot_')).map((c) => `${c} = excluded.${c}`).join(', ')},
-  snapshot_path = COALESCE(excluded.snapshot_path, events.snapshot_path),
-  snapshot_bytes = CASE WHEN excluded.snapshot_path IS NULL THEN events.snapshot_bytes ELSE excluded.snapshot_bytes END`;
-
-/** ROW_BYTES is about what one event row and its index entries take in the file. */
-const ROW_BYTES = 400;
+const UPSERT_SQL = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})
+  ON CONFLICT (id) DO UPDATE SET ${UPSERT_SET}`;
 
 /** SqliteEventStore is the default EventStore. */
 export class SqliteEventStore implements EventStore {
@@ -138,7 +91,7 @@ export class SqliteEventStore implements EventStore {
     const { db, statements } = this.open_;
     db.transaction(() => {
       for (const w of writes) {
-        if (w.op === 'upsert') statements.upsert.run(toParams(w.event));
+        if (w.op === 'upsert') statements.upsert.run(toRow(w.event));
         else statements.snapshot.run({ id: w.id, path: w.path, bytes: w.bytes });
       }
     })();
@@ -150,22 +103,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async query(q: EventQuery): Promise<EventPage> {
-    const { db } = this.open_;
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (q.streamKey !== undefined) { where.push('stream_key = @stream'); params.stream = q.streamKey; }
-    if (q.kind !== undefined) { where.push('kind = @kind'); params.kind = q.kind; }
-    if (q.label !== undefined) { where.push('label = @label'); params.label = q.label; }
-    if (q.afterMs !== undefined) { where.push('id >= @after'); params.after = lowestIdAt(q.afterMs); }
-    if (q.beforeMs !== undefined) { where.push('id < @before'); params.before = lowestIdAt(q.beforeMs); }
-    if (q.cursor !== undefined) { where.push('id < @cursor'); params.cursor = q.cursor; }
-    if (q.minScore !== undefined) { where.push('top_score >= @minScore'); params.minScore = q.minScore; }
-    params.limit = q.limit + 1;
-    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = db.prepare(sql).all(params) as Row[];
-    const more = rows.length > q.limit;
-    const events = rows.slice(0, q.limit).map(toRecord);
-    return { events, nextCursor: more ? events[events.length - 1]!.id : null };
+    const { sql, values } = eventQuerySql(q);
+    return toPage(this.open_.db.prepare(sql).all(...values) as Row[], q.limit);
   }
 
   async delete(id: string): Promise<EventRecord | undefined> {

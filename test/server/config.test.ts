@@ -47,6 +47,8 @@ test('errors name the key and the rule', () => {
     [{ nope: 1 }, /must NOT have additional properties 'nope'/],
     [{ auth: { rawPlay: 'public' } }, /'auth\.rawPlay' must be equal to one of the allowed values: loopback, token, open, off/],
     [{ auth: { rawPlay: 'token' } }, /'auth\.rawPlay' token needs 'auth\.playSecret'/],
+    [{ events: { store: 'postgres' } }, /'events\.store' postgres needs 'events\.postgresUrl'/],
+    [{ events: { store: 'mongodb' } }, /'events\.store' must be equal to one of the allowed values: sqlite, postgres/],
   ];
   for (const [file, re] of cases) assert.throws(() => resolveConfig({ file }), (e: Error & { code?: string }) => re.test(e.message) && e.code === 'ERR_CONFIG_INVALID', re.source);
 });

@@ -2,26 +2,35 @@
  * kill -9 and restart: the server (test/fixtures/events-server-child.ts: server/app.ts fed
  * detections on stdin, no detecting plugin ships yet) is killed with SIGKILL while one event lasts
  * and another has ended; started again on the same data folder, the database opens, both events
- * are there, and the open one is closed as `server_restart` at its last sighting.
+ * are there, and the open one is closed as `server_restart` at its last sighting. The same with
+ * the events in PostgreSQL (a real server on loopback, started by the test).
  */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startServer, waitFor, type ServerProcess } from '../../helpers/server-process.ts';
 import type { Detection, DetectionsEvent } from '../../../server/pipeline/detections-event.ts';
+import { startPostgres, type PostgresServer } from '../../helpers/postgres-server.ts';
 
 const CHILD = join(REPO_ROOT, 'test/fixtures/events-server-child.ts');
 
-describe('events across kill -9', () => {
+for (const backend of ['sqlite', 'postgres'] as const) describe(`events across kill -9 (${backend})`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'events-restart-'));
   const servers: ServerProcess[] = [];
+  let postgres: PostgresServer | undefined;
+  const env: Record<string, string> = { LIVEMATTE_DATA_DIR: dataDir, LIVEMATTE_EVENTS_TRACK_LOST_MS: '200', LIVEMATTE_EVENTS_FLUSH_INTERVAL_MS: '50', LIVEMATTE_INFERENCE_WORKERS: '1' };
+  before(async () => {
+    if (backend !== 'postgres') return;
+    postgres = await startPostgres();
+    Object.assign(env, { LIVEMATTE_EVENTS_STORE: 'postgres', LIVEMATTE_EVENTS_POSTGRES_URL: await postgres.createDatabase('events'), LIVEMATTE_EVENTS_NODE_ID: 'node-a' });
+  });
   after(async () => {
     for (const s of servers) await s.stop();
+    await postgres?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const env = { LIVEMATTE_DATA_DIR: dataDir, LIVEMATTE_EVENTS_TRACK_LOST_MS: '200', LIVEMATTE_EVENTS_FLUSH_INTERVAL_MS: '50', LIVEMATTE_INFERENCE_WORKERS: '1' };
 
   it('keeps what was written before the kill and closes the open event as server_restart', async () => {
     const first = await startServer([], env, { entry: CHILD, stdin: true });
@@ -55,6 +64,7 @@ describe('events across kill -9', () => {
     servers.push(second);
     const opened = await second.waitForLog((l) => l.msg === 'event store open');
     assert.equal(opened.closedOnRestart, 1);
+    assert.equal(opened.store, backend);
     const { events } = await (await fetch(`${second.httpBase}/api/events?stream=door`)).json() as { events: Record<string, any>[] };
     assert.equal(events.length, 2);
     const lost = events.find((e) => e.id === before.lost.id)!;
