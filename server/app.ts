@@ -3,6 +3,7 @@
  * HTTP. Nothing listens until `start()`; `close()` ends streams, children and listeners.
  */
 import { resolve } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.ts';
@@ -18,6 +19,8 @@ import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
+import { RedisLeases } from './cluster/redis-leases.ts';
+import { nodeIdOf } from './events/create-event-store.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -69,14 +72,29 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs, plays,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
+  const nodeId = nodeIdOf(config);
+  const startedAt = new Date().toISOString();
+  // A cluster node: stream keys are leased in Redis; one taken by another node stops here.
+  const leases = config.cluster.enabled ? new RedisLeases({
+    url: config.cluster.redisUrl, nodeId, ttlMs: config.cluster.leaseTtlMs,
+    describe: () => ({
+      httpUrl: config.cluster.httpUrl, startedAt, load: Math.round((loadavg()[0]! / availableParallelism()) * 100) / 100,
+      streams: registry.list().map((s) => ({ key: s.key, state: s.state, fps: s.stats.fpsOut })),
+    }),
+  }, log.child({ component: 'cluster' })) : undefined;
+  if (leases) {
+    registry.claims = leases;
+    leases.on('lost', (key, holder) => registry.drop(key, `its key was taken by node ${holder}`));
+  }
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
   let http: FastifyInstance | undefined;
   try {
     await events?.start();
+    await leases?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }), cluster: leases && { leases, nodeId } });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -87,6 +105,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       close: () => {
         closing ??= (async () => {
           await registry.stopAll();
+          await leases?.close();
           await events?.close();
           await ingest.close();
           await http?.close();
@@ -96,6 +115,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    await leases?.close().catch(() => {});
     await events?.close().catch(() => {});
     await ingest.close().catch(() => {});
     await http?.close().catch(() => {});

@@ -18,6 +18,8 @@ import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
+import type { RedisLeases } from '../cluster/redis-leases.ts';
+import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -36,6 +38,8 @@ export interface HttpDeps {
   events?: EventService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
+  /** The cluster's leases and this node's id (`GET /api/cluster`), when `cluster.enabled`. */
+  cluster?: { leases: RedisLeases; nodeId: string };
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -90,6 +94,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
+  if (deps.cluster) registerClusterRoutes(app, deps.cluster);
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   return app;
 }
