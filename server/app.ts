@@ -3,7 +3,7 @@
  * HTTP. Nothing listens until `start()`; `close()` ends streams, children and listeners.
  */
 import { resolve } from 'node:path';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, hostname, loadavg } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.ts';
@@ -74,11 +74,13 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   const nodeId = nodeIdOf(config);
   const startedAt = new Date().toISOString();
+  // Where other nodes reach this one: configured, else this host at the bound HTTP port (set once listening).
+  let httpUrl = config.cluster.httpUrl;
   // A cluster node: stream keys are leased in Redis; one taken by another node stops here.
   const leases = config.cluster.enabled ? new RedisLeases({
     url: config.cluster.redisUrl, nodeId, ttlMs: config.cluster.leaseTtlMs,
     describe: () => ({
-      httpUrl: config.cluster.httpUrl, startedAt, load: Math.round((loadavg()[0]! / availableParallelism()) * 100) / 100,
+      httpUrl, startedAt, load: Math.round((loadavg()[0]! / availableParallelism()) * 100) / 100,
       streams: registry.list().map((s) => ({ key: s.key, state: s.state, fps: s.stats.fpsOut })),
     }),
   }, log.child({ component: 'cluster' })) : undefined;
@@ -98,6 +100,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
+    httpUrl ||= `http://${config.bind === '0.0.0.0' || config.bind === '::' ? hostname() : config.bind}:${httpPort}`;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
