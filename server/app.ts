@@ -20,6 +20,8 @@ import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { RedisLeases } from './cluster/redis-leases.ts';
+import { OriginRelays } from './cluster/origin-relay.ts';
+import { outputName } from './ingest/stream-key.ts';
 import { nodeIdOf } from './events/create-event-store.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
@@ -91,6 +93,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
   let http: FastifyInstance | undefined;
+  let stopRelays = async (): Promise<void> => {};
   try {
     await events?.start();
     await leases?.start();
@@ -100,6 +103,18 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
+    // The origin: every output copied there while its stream is live here.
+    const relays = config.cluster.originRtmpUrl ? new OriginRelays({
+      ffmpegPath, originBase: config.cluster.originRtmpUrl,
+      tap: (key, onBytes) => ingest.tap(`/live/${outputName(key)}`, onBytes),
+      outputReady: (key) => ingest.hasVideoHeader(`/live/${outputName(key)}`),
+    }, log.child({ component: 'origin' })) : undefined;
+    if (relays) {
+      // Started once our encoder publishes the output (a player waiting before that gets nothing).
+      ingest.on('outputPublished', (key) => { if (registry.get(key)) relays.start(key); });
+      registry.on('streamEnded', (key) => { void relays.stop(key); });
+    }
+    stopRelays = async () => { await relays?.stopAll(); };
     httpUrl ||= `http://${config.bind === '0.0.0.0' || config.bind === '::' ? hostname() : config.bind}:${httpPort}`;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
@@ -108,6 +123,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       close: () => {
         closing ??= (async () => {
           await registry.stopAll();
+          await stopRelays();
           await leases?.close();
           await events?.close();
           await ingest.close();

@@ -40,7 +40,7 @@ export interface ServerConfig {
   mediaRoot: string;
   dataDir: string;
   nodeId: string;
-  cluster: { enabled: boolean; redisUrl: string; leaseTtlMs: number; httpUrl: string };
+  cluster: { enabled: boolean; redisUrl: string; leaseTtlMs: number; httpUrl: string; originRtmpUrl: string };
   ffmpegPath: string;
   modelsDir: string;
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number; minFreeBytes: number };
@@ -90,7 +90,8 @@ export const configSchema: SchemaObject = {
         enabled: { type: 'boolean', default: false, description: 'Run as one node of a cluster: stream keys are leased in Redis (cluster.redisUrl), so a key live on another node is refused here (key_elsewhere), and GET /api/cluster lists every node and its streams.' },
         redisUrl: { type: 'string', default: '', description: 'Redis URL of the cluster registry, e.g. redis://10.0.0.2:6379/0 (LIVEMATTE_CLUSTER_REDIS_URL).' },
         leaseTtlMs: { type: 'integer', minimum: 300, maximum: 60000, default: 5000, description: 'A stream key\'s lease expires this long after its node last renewed it (renewed every third): how soon a dead node\'s keys can be taken by another node.' },
-        httpUrl: { type: 'string', default: '', description: 'The URL other nodes reach this node\'s HTTP API at, e.g. http://10.0.0.5:8000 (shown in the cluster view; empty = not reachable from other nodes).' },
+        httpUrl: { type: 'string', default: '', description: 'The URL other nodes reach this node\'s HTTP API at, e.g. http://10.0.0.5:8000 (shown in the cluster view; empty = this node\'s bind address, or its host name when bound to every interface, and the HTTP port).' },
+        originRtmpUrl: { type: 'string', default: '', description: 'RTMP application of the cluster\'s origin (nginx-rtmp), e.g. rtmp://origin:1936/live: each processed output live/stream-<key> is copied there under the same name (no re-encode), and viewers play RTMP and HLS from the origin whichever node processes the stream. Empty = no origin (works without a cluster too).' },
       },
     },
     modelsDir: { type: 'string', default: '', description: 'Folder of the built ONNX models; empty = models/build (the files must match the registry hashes).' },

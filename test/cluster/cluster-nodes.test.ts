@@ -8,7 +8,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, type ServerProcess } from '../helpers/server-process.ts';
-import { hasExited, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import { hasExited, probe } from '../helpers/ffmpeg-tools.ts';
+import { clusterView, reconnectingPublisher, type ClusterView } from './cluster-helpers.ts';
 import { publishHealthy, streamEntry, StatsWatcher } from '../helpers/fault-tools.ts';
 import { uniqueKey } from '../helpers/e2e-media.ts';
 import { parsePrometheusText } from '../ops/ops-helpers.ts';
@@ -17,35 +18,9 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres-server.t
 
 const LEASE_MS = 1500;
 
-interface ClusterView { nodeId: string; streams: number; nodes: { nodeId: string; httpUrl: string; streams: { key: string }[] }[] }
-
-async function clusterView(node: ServerProcess): Promise<ClusterView> {
-  const res = await fetch(`${node.httpBase}/api/cluster`);
-  assert.equal(res.status, 200);
-  return await res.json() as ClusterView;
-}
-
 async function refusals(node: ServerProcess, reason: string): Promise<number> {
   const { samples } = parsePrometheusText(await (await fetch(`${node.httpBase}/metrics`)).text());
   return samples.find((s) => s.name === 'livematte_publishes_refused_total' && s.labels.reason === reason)?.value ?? 0;
-}
-
-/** A publisher that starts again 200 ms after each exit (as OBS reconnects), to a URL asked anew each time. */
-function reconnectingPublisher(url: () => string, key: string): { stop(): Promise<void>; attempts: number } {
-  let current: Publisher | undefined;
-  let stopped = false;
-  const state = {
-    attempts: 0,
-    async stop() { stopped = true; await current?.stop(); },
-  };
-  const run = () => {
-    if (stopped) return;
-    state.attempts++;
-    current = publishHealthy(url(), key);
-    current.child.once('exit', () => { if (!stopped) setTimeout(run, 200); });
-  };
-  run();
-  return state;
 }
 
 describe('a cluster of two nodes (real Redis, PostgreSQL and servers on loopback)', () => {
@@ -105,7 +80,7 @@ describe('a cluster of two nodes (real Redis, PostgreSQL and servers on loopback
     const killedAt = Date.now();
     await new Promise((r) => a.child.once('exit', r));
     // The publisher follows (as through a balancer that marks node-a down): reconnects to node-b.
-    const follower = reconnectingPublisher(() => b.rtmpBase, key);
+    const follower = reconnectingPublisher(() => publishHealthy(b.rtmpBase, key));
     stoppers.push(() => follower.stop());
     await waitFor('the stream live on node-b', async () => (await streamEntry(b.httpBase, key))?.state === 'live', 30_000, 100);
     const tookMs = Date.now() - killedAt;
@@ -136,7 +111,7 @@ describe('a cluster of two nodes (real Redis, PostgreSQL and servers on loopback
     t.diagnostic(`during the outage: ${during.framesOut} frames out in ${during.seconds.toFixed(1)} s, lowest API fps ${during.minApiFps}`);
     assert.ok(during.framesOut >= during.seconds * 15, `${during.framesOut} frames out in ${during.seconds} s of outage`);
     await redis.start();
-    const retry = reconnectingPublisher(() => b.rtmpBase, other);
+    const retry = reconnectingPublisher(() => publishHealthy(b.rtmpBase, other));
     stoppers.push(() => retry.stop());
     await waitFor('the new key live once Redis is back', async () => (await streamEntry(b.httpBase, other))?.state === 'live', 30_000, 100);
     assert.equal((await streamEntry(b.httpBase, key))?.state, 'live', 'the running stream never stopped');
