@@ -5,14 +5,14 @@
  * so events that ended while the feed was down show as ended. EventSource reconnects by itself
  * after a dropped connection; when the server refuses the feed (the connection is closed for
  * good, e.g. events turned off) the panel tries again with a growing delay. Rows are updated in
- * place, at most every RENDER_MS, and only the newest LIVE_EVENTS_MAX stay in the DOM.
+ * place, at most every RENDER_MS, and only the newest LIVE_EVENTS_MAX (25) stay in the DOM.
  */
 import { setText } from './dom.js';
 import { getEvent, listEvents, liveEventsUrl } from './events-api.js';
 import { EventItemView } from './event-item-view.js';
 import { isLive } from './event-format.js';
 
-/** LIVE_EVENTS_MAX is how many events the panel keeps in the DOM (the newest by start). */
+/** LIVE_EVENTS_MAX is how many events the panel keeps in the DOM by default (the newest by start; the panel's `data-max-events` overrides it). */
 export const LIVE_EVENTS_MAX = 25;
 /** RENDER_MS: feed messages are applied to the DOM in batches at most this often (ms). */
 const RENDER_MS = 250;
@@ -52,6 +52,7 @@ export class LiveEventsPanel {
     this.scope = root.querySelector('[data-events-scope]');
     this.onOpen = onOpen;
     this.onChange = onChange;
+    this.max = Number(root.dataset.maxEvents) > 0 ? Math.floor(Number(root.dataset.maxEvents)) : LIVE_EVENTS_MAX;
     /** Rows by event id. */
     this.items = new Map();
     /** Records waiting for the next render, by id. */
@@ -133,7 +134,7 @@ export class LiveEventsPanel {
   async seed(url) {
     const stream = this.scope.value === 'stream' ? this.streamKey : null;
     try {
-      const page = await listEvents({ stream: stream ?? undefined, limit: LIVE_EVENTS_MAX });
+      const page = await listEvents({ stream: stream ?? undefined, limit: this.max });
       if (url !== this.url) return;
       for (const event of page.events) this.receive(event);
     } catch {
@@ -187,9 +188,9 @@ export class LiveEventsPanel {
     this.root.dataset.eventCount = String(this.items.size);
   }
 
-  /** trim drops the oldest rows beyond LIVE_EVENTS_MAX, ended ones first. */
+  /** trim drops the oldest rows beyond `max`, ended ones first (a lasting event stays in view). */
   trim() {
-    let excess = this.items.size - LIVE_EVENTS_MAX;
+    let excess = this.items.size - this.max;
     if (excess <= 0) return;
     const oldestFirst = [...this.list.children].reverse();
     const order = [...oldestFirst.filter((li) => li.dataset.state !== 'live'), ...oldestFirst.filter((li) => li.dataset.state === 'live')];

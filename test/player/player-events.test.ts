@@ -22,6 +22,8 @@ const DIALOG_SCREENSHOT = '/tmp/player-events-dialog.png';
 /** The clip: one young man, waist up, face to the camera, 640x480 (see /work/shared/media/SOURCES.md). */
 const CLIP = 'sister.mkv';
 const FRAME = { width: 640, height: 480 };
+/** The live panel keeps this many rows in this test (the page's `data-max-events`, 25 as shipped), so its bound is exercised. */
+const PANEL_MAX = 2;
 
 interface ApiEvent {
   id: string;
@@ -108,6 +110,13 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
     context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page as served, with a smaller bound on the live panel.
+    await page.route(`${server.httpBase}/`, async (route) => {
+      const response = await route.fetch();
+      const html = await response.text();
+      assert.ok(html.includes('data-max-events="25"'));
+      await route.fulfill({ response, body: html.replace('data-max-events="25"', `data-max-events="${PANEL_MAX}"`) });
+    });
     await page.goto(`${server.httpBase}/#${key}`);
   });
 
@@ -121,27 +130,39 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
   test('a face event appears live in the panel with a thumbnail that loaded, and the video plays', async () => {
     await page.locator('#live-events[data-feed-state="live"]').waitFor({ timeout: 15000 });
     assert.equal(await page.locator('#live-events [data-feed-state]').innerText(), 'Live');
-    const liveFace = page.locator('#live-events [data-events-list] li[data-kind="face"][data-state="live"]').first();
-    await liveFace.waitFor({ timeout: 30000 });
-    faceId = (await liveFace.getAttribute('data-event-id'))!;
-    // This event's row from here on (a newer face event may come first when the looped clip jumps).
-    const row = page.locator(`#live-events li[data-event-id="${faceId}"]`);
-    assert.match(await row.locator('.event-kind').innerText(), /^Face$/);
-    assert.equal(await row.locator('.event-label').innerText(), 'unknown');
-    assert.equal(await row.locator('.event-badge').textContent(), 'Live');
-    assert.match(await row.locator('.event-score').innerText(), /^\d{1,3}%$/);
-    assert.match(await row.locator('.event-time').innerText(), /^\d\d:\d\d:\d\d$/);
-    assert.match(await row.locator('.event-duration').innerText(), /^\d+\.\d s$/);
-    // The feed's record is the store's (it may have ended by now: the clip loops, the face jumps).
+    // The feed's `start`: a face row marked live.
+    await page.locator('#live-events [data-events-list] li[data-kind="face"][data-state="live"]').first().waitFor({ timeout: 30000 });
+    // Then a face row whose thumbnail loaded (rows come and go: the clip loops and the panel keeps PANEL_MAX).
+    const seen = await waitFor('a face row with its thumbnail loaded', () => page.evaluate(() => {
+      const li = Array.from(document.querySelectorAll<HTMLElement>('#live-events [data-events-list] li[data-kind="face"]')).find((el) => {
+        const img = el.querySelector('img')!;
+        return img.complete && img.naturalWidth > 0 && el.querySelector('.thumb')!.getAttribute('data-thumb-state') === 'loaded';
+      });
+      if (!li) return undefined;
+      const img = li.querySelector('img')!;
+      const [kind, label, score, time, duration] = ['.event-kind', '.event-label', '.event-score', '.event-time', '.event-duration']
+        .map((selector) => (li.querySelector(selector) as HTMLElement).innerText);
+      return {
+        id: li.dataset.eventId!, state: li.dataset.state, w: img.naturalWidth, h: img.naturalHeight, src: img.getAttribute('src'),
+        kind, label, score, time, duration, badge: li.querySelector('.event-badge')!.textContent,
+      };
+    }), 30000, 100);
+    faceId = seen.id;
+    // Live still, or ended since (the clip loops and the face jumps).
+    assert.ok(seen.state === 'live' || seen.state === 'ended');
+    assert.equal(seen.kind, 'Face');
+    assert.equal(seen.label, 'unknown');
+    assert.equal(seen.badge, seen.state === 'live' ? 'Live' : 'Ended');
+    assert.match(seen.score!, /^\d{1,3}%$/);
+    assert.match(seen.time!, /^\d\d:\d\d:\d\d$/);
+    assert.match(seen.duration!, /^\d+\.\d s$/);
+    assert.deepEqual([seen.w, seen.h], [FRAME.width, FRAME.height], 'the snapshot is the whole processed frame');
+    assert.match(seen.src!, new RegExp(`^/api/events/${faceId}/snapshot\\.jpg\\?v=\\d+$`));
     const stored = (await (await fetch(`${server.httpBase}/api/events/${faceId}`)).json()) as ApiEvent;
     assert.equal(stored.kind, 'face');
     assert.equal(stored.streamKey, key);
-    // The thumbnail: a placeholder until the snapshot is written, then the JPEG itself.
-    const thumb = await waitFor('the live row\'s thumbnail loaded', () => row.locator('img').evaluate((img: HTMLImageElement) =>
-      img.complete && img.naturalWidth > 0 && img.closest('.thumb')!.getAttribute('data-thumb-state') === 'loaded'
-      && { w: img.naturalWidth, h: img.naturalHeight, src: img.getAttribute('src') }), 20000, 100);
-    assert.deepEqual([thumb.w, thumb.h], [FRAME.width, FRAME.height], 'the snapshot is the whole processed frame');
-    assert.match(thumb.src!, new RegExp(`^/api/events/${faceId}/snapshot\\.jpg\\?v=\\d+$`));
+    // The thumbnail is the store's snapshot (its current or an earlier version while the event lasted).
+    assert.ok(stored.snapshot, 'the stored event has a snapshot');
     // The video plays alongside (the events add no work to the page's playback).
     await waitFor('the player playing', () => page.evaluate(() => (window as unknown as { playerState: { status: string } }).playerState.status === 'playing'), 45000, 250);
     firstLayout = await layout();
@@ -151,16 +172,18 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
 
   test('a live event opens with delete disabled until it ends', async () => {
     // A person lasts as long as the stream (the background's mask): the likeliest row to be live still.
-    const live = page.locator('#live-events [data-events-list] li[data-state="live"]').last();
-    const id = await live.getAttribute('data-event-id');
-    await live.locator('button').click();
+    const id = await page.locator('#live-events [data-events-list] li[data-state="live"]').last().getAttribute('data-event-id');
+    await page.locator(`#live-events li[data-event-id="${id}"] button`).click();
     await dialog().waitFor({ state: 'visible', timeout: 5000 });
-    assert.equal(await dialog().getAttribute('data-event-id'), id);
-    assert.equal(await dialog().getAttribute('data-state'), 'live');
-    assert.equal(await dialog().locator('[data-delete]').isDisabled(), true);
-    assert.equal(await dialog().locator('[data-delete-hint]').isVisible(), true);
-    await page.keyboard.press('Escape');
-    await dialog().waitFor({ state: 'hidden', timeout: 5000 });
+    try {
+      assert.equal(await dialog().getAttribute('data-event-id'), id);
+      assert.equal(await dialog().getAttribute('data-state'), 'live');
+      assert.equal(await dialog().locator('[data-delete]').isDisabled(), true);
+      assert.equal(await dialog().locator('[data-delete-hint]').isVisible(), true);
+    } finally {
+      await page.keyboard.press('Escape');
+      await dialog().waitFor({ state: 'hidden', timeout: 5000 });
+    }
     // Focus is back on the row that opened it.
     assert.equal(await page.evaluate(() => document.activeElement?.closest('li')?.dataset.eventId), id);
   });
@@ -175,12 +198,27 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
       const all = await allEvents(server, { stream: key });
       return all.length > 0 && all.every((e) => e.endMs !== null) ? all : undefined;
     }, 10000, 200);
-    const row = page.locator(`#live-events li[data-event-id="${faceId}"]`);
-    assert.equal(await row.locator('.event-badge').textContent(), 'Ended');
-    assert.match(await row.locator('.event-duration').innerText(), /^\d+\.\d s$/);
-    assert.equal(await row.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth > 0), true);
-    const shown = await panelRows().evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.eventId!));
-    assert.deepEqual(shown, events.map((e) => e.id).slice(0, shown.length), 'the panel lists the newest events, newest first');
+    const rows = await waitFor('every row\'s thumbnail loaded', () => panelRows().evaluateAll((lis) => {
+      const out = lis.map((li) => ({
+        id: (li as HTMLElement).dataset.eventId!,
+        badge: li.querySelector('.event-badge')!.textContent,
+        duration: (li.querySelector('.event-duration') as HTMLElement).innerText,
+        thumb: (li.querySelector('img') as HTMLImageElement).naturalWidth,
+      }));
+      return out.every((r) => r.thumb > 0) && out;
+    }), 10000, 200);
+    for (const r of rows) {
+      assert.equal(r.badge, 'Ended');
+      assert.match(r.duration, /^\d+\.\d s$/);
+    }
+    // Bounded: at most PANEL_MAX rows, newest first, the newest of all among them (a lasting event
+    // may have kept an older row in view while newer ones ended).
+    const shown = rows.map((r) => r.id);
+    const ids = events.map((e) => e.id);
+    assert.equal(shown.length, Math.min(PANEL_MAX, events.length), `${events.length} events, ${shown.length} rows`);
+    assert.deepEqual(shown, [...shown].sort().reverse(), 'newest first');
+    assert.equal(shown[0], ids[0], 'the newest event is shown');
+    assert.ok(shown.every((id) => ids.includes(id)));
     assert.deepEqual(await layout(), firstLayout, `the panel and the video kept their place and size with ${shown.length} rows`);
     assert.deepEqual(pageErrors, []);
   });
@@ -320,6 +358,14 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
     // A new face on the restarted server reaches the panel through the reconnected feed.
     publisher = publish(`${server.rtmpBase}/${key}?faces=detect`, ['-stream_loop', '-1', '-i', mediaFile(CLIP)], ['-c', 'copy']);
     await page.locator('#live-events li[data-kind="face"][data-state="live"]').waitFor({ timeout: 45000 });
+    // The new face and person push the old server's ended rows out: never more than PANEL_MAX rows.
+    const before = await panelRows().count();
+    assert.ok(before <= PANEL_MAX, `${before} rows`);
+    await waitFor(`${PANEL_MAX} live rows, the ended ones dropped`, async () => {
+      const states = await panelRows().evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.state));
+      assert.ok(states.length <= PANEL_MAX, `${states.length} rows`);
+      return states.length === PANEL_MAX && states.every((st) => st === 'live');
+    }, 30000, 100);
     assert.deepEqual(pageErrors, []);
   });
 });
