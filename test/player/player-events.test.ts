@@ -19,6 +19,7 @@ import { startServer, waitFor, type ServerProcess } from '../helpers/server-proc
 const TOKEN = 'player-events-test-token';
 const SCREENSHOT = '/tmp/player-events.png';
 const DIALOG_SCREENSHOT = '/tmp/player-events-dialog.png';
+const TOKEN_SCREENSHOT = '/tmp/player-events-token.png';
 /** The clip: one young man, waist up, face to the camera, 640x480 (see /work/shared/media/SOURCES.md). */
 const CLIP = 'sister.mkv';
 const FRAME = { width: 640, height: 480 };
@@ -223,6 +224,28 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
     assert.deepEqual(pageErrors, []);
   });
 
+  test('the panel shows every stream\'s events when asked, and the selected one\'s again', async () => {
+    const scope = page.locator('#live-events-scope');
+    assert.equal(await scope.inputValue(), 'stream');
+    const requests: string[] = [];
+    const listen = (req: { url(): string }) => { if (req.url().includes('/api/events/live')) requests.push(new URL(req.url()).search); };
+    page.on('request', listen);
+    try {
+      await scope.selectOption('all');
+      await waitFor('the all-streams feed', () => requests.includes(''), 5000, 50);
+      await page.locator('#live-events[data-feed-state="live"]').waitFor({ timeout: 10000 });
+      // Rows again, from the store (this is the only stream): the newest first.
+      const newest = (await apiEvents(server, { limit: 1 })).events[0]!.id;
+      await page.locator(`#live-events li[data-event-id="${newest}"]`).waitFor({ timeout: 5000 });
+      await scope.selectOption('stream');
+      await waitFor('the selected stream\'s feed', () => requests.includes(`?stream=${key}`), 5000, 50);
+      await page.locator('#live-events[data-feed-state="live"]').waitFor({ timeout: 10000 });
+      await page.locator(`#live-events li[data-event-id="${newest}"]`).waitFor({ timeout: 5000 });
+    } finally {
+      page.off('request', listen);
+    }
+  });
+
   test('the history filters give what GET /api/events gives', async (t) => {
     const faces = await allEvents(server, { stream: key, kind: 'face' });
     const persons = await allEvents(server, { stream: key, kind: 'person' });
@@ -324,6 +347,7 @@ describe('player events panel and history', { skip: mediaSkip, timeout: 300000 }
     await tokenForm.waitFor({ state: 'visible', timeout: 5000 });
     assert.match(await tokenForm.locator('[data-token-message]').innerText(), /Deleting events/);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'admin-token');
+    await page.screenshot({ path: TOKEN_SCREENSHOT });
     // Without the token (the prompt cancelled): the server's 401 message, the event kept.
     await tokenForm.locator('[data-token-cancel]').click();
     await page.locator('#event-dialog [data-dialog-status][data-state="error"]').waitFor({ timeout: 5000 });
