@@ -2,7 +2,9 @@
  * The player page: polls the live streams every 2 s, plays the selected stream's processed HLS,
  * shows its pipeline figures and lets the user change its plugins while it runs: the background
  * form, and for every plugin `GET /api/plugins` lists an on/off switch and its options (see
- * plugin-form.js), asking for the admin token when the server wants one.
+ * plugin-form.js), asking for the admin token when the server wants one. Below the stream: the
+ * live events panel (events-panel.js, the server-sent events of `/api/events/live`) and the event
+ * history (events-history.js), whose rows open an event's snapshot and details (event-dialog.js).
  *
  * `window.playerState` ({ streamKey, status, engine, hlsErrors, fatalErrors, recoveries,
  * fragmentsLoaded }) is for tests and for curious people with a console open.
@@ -16,6 +18,9 @@ import { PluginForm, pluginTitle } from './plugin-form.js';
 import { AdminToken } from './admin-token.js';
 import { h, setText } from './dom.js';
 import { playQuery, withPlayQuery } from './play-query.js';
+import { LiveEventsPanel } from './events-panel.js';
+import { EventsHistory } from './events-history.js';
+import { EventDialog } from './event-dialog.js';
 
 /** The page's own signed-URL query, passed on to every HLS and RTMP URL of a stream (play-query.js). */
 const PLAY_QUERY = playQuery();
@@ -76,6 +81,23 @@ const form = new BackgroundForm($('bg-form'), async (key, request) => {
     if (stream.plugins) stream.plugins.background = applied;
   }
   return applied;
+});
+const eventDialog = new EventDialog($('event-dialog'), {
+  adminToken,
+  fallbackFocus: $('events'),
+  onDeleted: (id) => {
+    eventsPanel.remove(id);
+    eventsHistory.remove(id);
+  },
+});
+const openEvent = (event, opener) => eventDialog.open(event, opener);
+const eventsHistory = new EventsHistory($('events-history'), { onOpen: openEvent });
+const eventsPanel = new LiveEventsPanel($('live-events'), {
+  onOpen: openEvent,
+  onChange: (event) => {
+    eventsHistory.update(event);
+    eventDialog.update(event);
+  },
 });
 /** pluginForms are the generic plugin controls, by plugin name, once `GET /api/plugins` answered. */
 const pluginForms = new Map();
@@ -180,6 +202,7 @@ function select(key, user = false) {
   setStatus('waiting');
   showOverlay('waiting', 'Starting…', `Waiting for the first processed segments of “${key}”.`);
   form.show(key, current()?.background);
+  eventsPanel.setStream(key);
   render();
   if (user) ui.video.focus({ preventScroll: true });
   void tryStart();
@@ -254,7 +277,10 @@ async function poll() {
     return;
   }
   reconcile();
+  // The feed opens once the first list said which stream is selected (select() reopens it after).
+  if (eventsPanel.url === null) eventsPanel.connect();
   render();
+  eventsHistory.setStreams(streams.map((s) => s.key));
   await tryStart();
   pollTimer = setTimeout(poll, POLL_MS);
 }
@@ -301,6 +327,7 @@ if (playerState.engine === 'none') {
 setText($('engine-text'), playerState.engine === 'hls.js' ? ` · hls.js ${HlsPlayback.hlsVersion}` : ` · ${playerState.engine} HLS`);
 renderIngestHelp();
 void poll();
+void eventsHistory.search();
 /** loadPlugins asks for the plugin list until it answers (the page works without it meanwhile). */
 async function loadPlugins() {
   try {
