@@ -20,7 +20,8 @@ export class EnrolPool {
       filename: siblingModuleUrl(import.meta.url, 'enrol-worker'),
       minThreads: 0,
       maxThreads: 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // The longest timer Node keeps (about 24.8 days): in effect, never idle.
+      idleTimeout: 2 ** 31 - 1,
       maxQueue: ENROL_MAX_QUEUE,
       workerData: { modelsDir },
     });

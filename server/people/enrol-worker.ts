@@ -90,7 +90,7 @@ async function decode(bytes: Uint8Array): Promise<RgbImage | EnrolRejection> {
   }
   try {
     // rotate(): a phone photo's EXIF orientation, so the face is upright for the detector.
-    const { data, info } = await sharp(bytes, { failOn: 'error' }).rotate().toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes).rotate().toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
   } catch (err) {
     return { code: 'ERR_IMAGE_UNREADABLE', message: `the image can not be decoded: ${(err as Error).message.split('\n')[0]}` };
