@@ -2,7 +2,7 @@
  * build(config) wires the server: models checked, inference pool, RTMP ingest, stream registry,
  * HTTP. Nothing listens until `start()`; `close()` ends streams, children and listeners.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.ts';
@@ -17,7 +17,7 @@ import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
-import { EVENTS_DB_FILE, SqliteEventStore } from './events/sqlite-event-store.ts';
+import { createEventStore } from './events/create-event-store.ts';
 import { serverPeople } from './people/server-people.ts';
 import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
@@ -30,7 +30,7 @@ export interface RunningServer {
   registry: StreamRegistry;
   /** The detection events, when `events.enabled`. */
   events?: EventService;
-  /** The face recognition gallery, when `events.enabled` (it lives in the events database). */
+  /** The face recognition gallery, when `events.enabled` with `events.store: sqlite` (it lives in the events database). */
   people?: PeopleService;
   log: Logger;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
@@ -75,10 +75,12 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
-  // The people store shares the events database and relabels stored events through the event store.
-  const eventStore = config.events.enabled ? new SqliteEventStore({ path: join(resolve(config.dataDir), EVENTS_DB_FILE) }) : undefined;
+  // The people gallery lives in the SQLite events database and relabels stored events through the
+  // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
+  const eventStore = config.events.enabled ? createEventStore(config).store : undefined;
   const events = eventStore ? new EventService(config, registry, log.child({ component: 'events' }), eventStore) : undefined;
-  const people = events && eventStore ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
+  const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
+  if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
   let http: FastifyInstance | undefined;
   try {
     await events?.start();

@@ -50,12 +50,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'people and their reference faces (the recognition gallery, server/people/)',
     sql: `
-      -- A name is an event label: unique, whatever its ASCII case.
+      -- A name is an event label: unique, whatever its ASCII case. Rowid tables: the rowid keeps
+      -- the order of insertion within a millisecond.
       CREATE TABLE people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         created_ms INTEGER NOT NULL
-      ) WITHOUT ROWID;
+      );
       CREATE UNIQUE INDEX people_name ON people (name COLLATE NOCASE);
       -- embedding: 128 float32, little-endian (512 bytes), L2-normalised; image_jpeg: the aligned chip.
       CREATE TABLE faces (
@@ -66,7 +67,7 @@ export const MIGRATIONS: readonly Migration[] = [
         source TEXT NOT NULL,
         detection_score REAL NOT NULL,
         created_ms INTEGER NOT NULL
-      ) WITHOUT ROWID;
+      );
       CREATE INDEX faces_person ON faces (person_id, id);
     `,
   },

@@ -67,8 +67,8 @@ export class SqlitePeopleStore implements PeopleStore {
     const db = this.open_;
     const faces = new Map<string, FaceSummary[]>(rows.map((r) => [r.id, []]));
     const select = rows.length === 1
-      ? db.prepare('SELECT id, person_id, source, detection_score, created_ms FROM faces WHERE person_id = ? ORDER BY created_ms, id').all(rows[0]!.id)
-      : db.prepare('SELECT id, person_id, source, detection_score, created_ms FROM faces ORDER BY created_ms, id').all();
+      ? db.prepare('SELECT id, person_id, source, detection_score, created_ms FROM faces WHERE person_id = ? ORDER BY created_ms, rowid').all(rows[0]!.id)
+      : db.prepare('SELECT id, person_id, source, detection_score, created_ms FROM faces ORDER BY created_ms, rowid').all();
     for (const f of select as FaceRow[]) faces.get(f.person_id)?.push(toFace(f));
     return rows.map((r) => ({ id: r.id, name: r.name, createdMs: r.created_ms, faces: faces.get(r.id)! }));
   }
@@ -85,7 +85,7 @@ export class SqlitePeopleStore implements PeopleStore {
   }
 
   async listPeople(): Promise<Person[]> {
-    return this.withFaces(this.open_.prepare('SELECT * FROM people ORDER BY created_ms, id').all() as PersonRow[]);
+    return this.withFaces(this.open_.prepare('SELECT * FROM people ORDER BY created_ms, rowid').all() as PersonRow[]);
   }
 
   async getPerson(id: string): Promise<Person | undefined> {
@@ -145,7 +145,7 @@ export class SqlitePeopleStore implements PeopleStore {
 
   async embeddings(): Promise<GalleryEmbedding[]> {
     const rows = this.open_.prepare(`SELECT f.person_id, p.name, f.id, f.embedding FROM faces f JOIN people p ON p.id = f.person_id
-      ORDER BY f.person_id, f.created_ms, f.id`).all() as { person_id: string; name: string; id: string; embedding: Buffer }[];
+      ORDER BY f.person_id, f.created_ms, f.rowid`).all() as { person_id: string; name: string; id: string; embedding: Buffer }[];
     return rows.map((r) => ({ personId: r.person_id, name: r.name, faceId: r.id, embedding: blobEmbedding(r.embedding) }));
   }
 
