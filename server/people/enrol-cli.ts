@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const images = program.args;
   const options = program.opts<CliOptions>();
   const config = resolveConfig({ file: options.config ? loadConfigFile(options.config) : {}, env: configFromEnv(process.env), cli: options.dataDir === undefined ? {} : { dataDir: options.dataDir } });
+  if (config.events.store !== 'sqlite') throw new UsageError(`the gallery lives in the SQLite events database; this config has events.store ${config.events.store}`);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const dbPath = join(dataDir, EVENTS_DB_FILE);

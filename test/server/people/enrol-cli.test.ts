@@ -81,7 +81,7 @@ describe('npm run enrol', { skip: mediaSkip }, () => {
     assert.deepEqual((await gallery(fromFile)).map((p) => p.name), ['Cy']);
   });
 
-  it('keeps no new person when no image enrolled, and exits 2 on bad usage', async () => {
+  it('keeps no new person when no image enrolled, and exits 2 on bad usage (and with PostgreSQL events, where the server has no gallery)', async () => {
     const data = join(dir, 'data-b');
     const none = await enrol(['--data-dir', data, '--name', 'Dee', images.noFace]);
     assert.equal(none.code, 1);
@@ -93,6 +93,9 @@ describe('npm run enrol', { skip: mediaSkip }, () => {
     const badName = await enrol(['--data-dir', data, '--name', '  ', images.oneFaceJpeg]);
     assert.equal(badName.code, 1);
     assert.match(badName.stderr, /ERR_PERSON_NAME: the name is empty/);
+    const postgres = await enrol(['--data-dir', data, '--name', 'Eve', images.oneFaceJpeg], { LIVEMATTE_EVENTS_STORE: 'postgres', LIVEMATTE_EVENTS_POSTGRES_URL: 'postgres://livematte@127.0.0.1:1/livematte' });
+    assert.equal(postgres.code, 2);
+    assert.match(postgres.stderr, /events\.store postgres/);
     assert.deepEqual(await gallery(data), []);
   });
 });
