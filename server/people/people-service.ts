@@ -5,6 +5,7 @@
  * events are relabelled, a deleted person's name is cleared from every stored event (the right to
  * be forgotten) before and after their faces go, and if that can not be done nothing is deleted.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import type { EventStore } from '../events/event-store.ts';
@@ -52,8 +53,24 @@ const REJECTION_REASON: Record<string, string> = {
   ERR_FACE_TOO_SMALL: 'face_too_small',
 };
 
+/**
+ * GalleryChange says what changed in the gallery, for whoever keeps a copy of its embeddings
+ * (matching reloads them; a deleted or renamed person's label must leave the open tracks too).
+ */
+export type GalleryChange =
+  | { type: 'created'; person: Person }
+  | { type: 'renamed'; person: Person; previousName: string }
+  | { type: 'deleted'; person: Person }
+  | { type: 'faceAdded'; personId: string; face: FaceSummary }
+  | { type: 'faceDeleted'; personId: string; faceId: string };
+
+/** PeopleServiceEvents: `change` after every committed change of the gallery. */
+export interface PeopleServiceEvents {
+  change: [change: GalleryChange];
+}
+
 /** PeopleService runs the gallery for the server and the CLI. */
-export class PeopleService implements PeopleMetricsSource {
+export class PeopleService extends EventEmitter<PeopleServiceEvents> implements PeopleMetricsSource {
   private opened = false;
   private opening?: Promise<void>;
   private lastOpenFailureMs = -Infinity;
@@ -61,7 +78,9 @@ export class PeopleService implements PeopleMetricsSource {
   private enrolled = 0;
   private readonly rejections = new Map<string, number>();
 
-  constructor(private readonly deps: PeopleServiceDeps) {}
+  constructor(private readonly deps: PeopleServiceDeps) {
+    super();
+  }
 
   /** start opens the store; a failure is logged (the routes answer 503 and retry), never thrown. */
   async start(): Promise<void> {
@@ -113,6 +132,7 @@ export class PeopleService implements PeopleMetricsSource {
     await this.ensureOpen();
     const person = await this.deps.store.createPerson(name).catch((err) => this.storeError(err));
     await this.refreshCounts();
+    this.emit('change', { type: 'created', person });
     return person;
   }
 
@@ -153,6 +173,7 @@ export class PeopleService implements PeopleMetricsSource {
         await this.deps.store.renamePerson(id, before.name);
         throw this.eventsUnavailable(err, 'renamed');
       }
+      this.emit('change', { type: 'renamed', person: { ...before, name }, previousName: before.name });
     }
     return { ...before, name };
   }
@@ -180,6 +201,7 @@ export class PeopleService implements PeopleMetricsSource {
     const deleted = await this.deps.store.deletePerson(id);
     if (!deleted) throw this.notFound(id);
     await this.refreshCounts();
+    this.emit('change', { type: 'deleted', person: deleted });
     // Events written between the first clear and the deletion (a face still in view).
     eventsCleared += await this.deps.labels.relabel(person.name, null).catch((err: Error) => {
       this.deps.log.warn({ err: err.message, person: id }, 'clearing a deleted person\'s label from late events failed');
@@ -234,6 +256,7 @@ export class PeopleService implements PeopleMetricsSource {
       .catch((err) => this.storeError(err));
     this.enrolled += 1;
     await this.refreshCounts();
+    this.emit('change', { type: 'faceAdded', personId, face });
     return { face, facesFound: result.faces };
   }
 
@@ -242,6 +265,7 @@ export class PeopleService implements PeopleMetricsSource {
     await this.get(personId);
     if (!(await this.deps.store.deleteFace(personId, faceId))) throw new MediaServerError('ERR_FACE_NOT_FOUND', 'http', `person '${personId}' has no face '${faceId}'`);
     await this.refreshCounts();
+    this.emit('change', { type: 'faceDeleted', personId, faceId });
   }
 
   /** faceImage returns a reference face's aligned chip (150x150 JPEG). @throws `ERR_PERSON_NOT_FOUND`, `ERR_FACE_NOT_FOUND`. */

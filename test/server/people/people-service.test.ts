@@ -3,7 +3,7 @@
  * deletion or a rename that can not relabel the stored events (the event store is not open) is
  * refused with ERR_EVENT_STORE_UNAVAILABLE and changes nothing; once it can, deleting clears the
  * name from the stored events; enrolment into a person deleted meanwhile is refused, and
- * refusals are counted by reason.
+ * refusals are counted by reason; committed changes, and only those, are announced (`change`).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { SqliteEventStore } from '../../../server/events/sqlite-event-store.ts';
 import { EventIdFactory } from '../../../server/events/event-id.ts';
 import { createLogger } from '../../../server/logger.ts';
 import { MediaServerError } from '../../../server/errors.ts';
-import { PeopleService } from '../../../server/people/people-service.ts';
+import { PeopleService, type GalleryChange } from '../../../server/people/people-service.ts';
 import { SqlitePeopleStore } from '../../../server/people/sqlite-people-store.ts';
 import enrolImage, { closeModels } from '../../../server/people/enrol-worker.ts';
 import { mediaSkip } from '../../helpers/e2e-media.ts';
@@ -52,8 +52,12 @@ describe('people service and the events\' labels', { skip: mediaSkip }, () => {
   });
 
   it('refuses to delete or rename while the events can not be relabelled, and changes nothing', async () => {
+    const changes: GalleryChange[] = [];
+    people.on('change', (c) => changes.push(c));
     const ann = await people.create('Ann');
-    await people.enrolImage(ann.id, readFileSync(images.oneFaceJpeg));
+    const { face } = await people.enrolImage(ann.id, readFileSync(images.oneFaceJpeg));
+    assert.deepEqual(changes.map((c) => c.type), ['created', 'faceAdded']);
+    assert.deepEqual(changes[1], { type: 'faceAdded', personId: ann.id, face });
     // The event store is not open (as while the server retries a locked or unwritable file).
     await assert.rejects(people.delete(ann.id), code('ERR_EVENT_STORE_UNAVAILABLE'));
     await assert.rejects(people.rename(ann.id, 'Anna'), code('ERR_EVENT_STORE_UNAVAILABLE'));
@@ -61,6 +65,8 @@ describe('people service and the events\' labels', { skip: mediaSkip }, () => {
     assert.equal(still.name, 'Ann');
     assert.equal(still.faces.length, 1);
     assert.equal((await people.embeddings()).length, 1);
+    assert.equal(changes.length, 2, 'nothing refused is announced');
+    people.removeAllListeners('change');
   });
 
   it('deletes once the events can be written: faces, embeddings and the label on every stored event go', async () => {
@@ -70,7 +76,11 @@ describe('people service and the events\' labels', { skip: mediaSkip }, () => {
       { op: 'upsert', event: makeEvent(ids, T0 + 1, { label: 'Bob' }) },
     ]);
     const ann = (await people.findByName('ann'))!;
+    const deletedEvents: GalleryChange[] = [];
+    people.on('change', (c) => deletedEvents.push(c));
     const { person, eventsCleared } = await people.delete(ann.id);
+    people.removeAllListeners('change');
+    assert.deepEqual(deletedEvents, [{ type: 'deleted', person }]);
     assert.equal(person.faces.length, 1);
     assert.equal(eventsCleared, 1);
     assert.deepEqual((await events.query({ limit: 10 })).events.map((e) => e.label), ['Bob', null]);
