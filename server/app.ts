@@ -17,6 +17,9 @@ import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
+import { createEventStore } from './events/create-event-store.ts';
+import { serverPeople } from './people/server-people.ts';
+import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
@@ -27,6 +30,8 @@ export interface RunningServer {
   registry: StreamRegistry;
   /** The detection events, when `events.enabled`. */
   events?: EventService;
+  /** The face recognition gallery, when `events.enabled` with `events.store: sqlite` (it lives in the events database). */
+  people?: PeopleService;
   log: Logger;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
   close(): Promise<void>;
@@ -70,24 +75,31 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
-  const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
+  // The people gallery lives in the SQLite events database and relabels stored events through the
+  // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
+  const eventStore = config.events.enabled ? createEventStore(config).store : undefined;
+  const events = eventStore ? new EventService(config, registry, log.child({ component: 'events' }), eventStore) : undefined;
+  const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
+  if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
   let http: FastifyInstance | undefined;
   try {
     await events?.start();
+    await people?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
-      rtmpPort, httpPort, registry, events, log,
+      rtmpPort, httpPort, registry, events, people, log,
       close: () => {
         closing ??= (async () => {
           await registry.stopAll();
           await events?.close();
+          await people?.close();
           await ingest.close();
           await http?.close();
           await pool.close();
@@ -97,6 +109,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     };
   } catch (err) {
     await events?.close().catch(() => {});
+    await people?.close().catch(() => {});
     await ingest.close().catch(() => {});
     await http?.close().catch(() => {});
     await pool.close().catch(() => {});

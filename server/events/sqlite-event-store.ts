@@ -116,6 +116,10 @@ export class SqliteEventStore implements EventStore {
     })();
   }
 
+  async relabel(from: string, to: string | null): Promise<number> {
+    return this.open_.db.prepare('UPDATE events SET label = ? WHERE label = ?').run(to, from).changes;
+  }
+
   async sizeBytes(): Promise<number> {
     const { db } = this.open_;
     const pages = (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);

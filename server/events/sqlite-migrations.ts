@@ -46,4 +46,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_open ON events (id) WHERE end_ms IS NULL;
     `,
   },
+  {
+    version: 2,
+    description: 'people and their reference faces (the recognition gallery, server/people/)',
+    sql: `
+      -- A name is an event label: unique, whatever its ASCII case. Rowid tables: the rowid keeps
+      -- the order of insertion within a millisecond.
+      CREATE TABLE people (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX people_name ON people (name COLLATE NOCASE);
+      -- embedding: 128 float32, little-endian (512 bytes), L2-normalised; image_jpeg: the aligned chip.
+      CREATE TABLE faces (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        embedding BLOB NOT NULL,
+        image_jpeg BLOB NOT NULL,
+        source TEXT NOT NULL,
+        detection_score REAL NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE INDEX faces_person ON faces (person_id, id);
+    `,
+  },
 ];
+
+/**
+ * applyMigrations runs the migrations `db` has not had yet, each in its own IMMEDIATE transaction
+ * that reads the version inside the write lock, so two connections (the server's stores, the
+ * enrol CLI) opening one file at once apply each step once. Throws the first failing step's error.
+ */
+export function applyMigrations(db: import('better-sqlite3').Database, migrations: readonly Migration[] = MIGRATIONS): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+  const current = db.prepare('SELECT MAX(version) AS v FROM schema_version');
+  const record = db.prepare('INSERT INTO schema_version (version, description, applied_ms) VALUES (?, ?, ?)');
+  for (const m of migrations) {
+    db.transaction(() => {
+      if (m.version <= ((current.get() as { v: number | null }).v ?? 0)) return;
+      db.exec(m.sql);
+      record.run(m.version, m.description, Date.now());
+    }).immediate();
+  }
+}

@@ -18,6 +18,8 @@ import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
+import type { PeopleService } from '../people/people-service.ts';
+import { registerPeopleRoutes } from '../people/people-routes.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -34,6 +36,8 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
   /** The events (the /api/events routes), when `events.enabled`. */
   events?: EventService;
+  /** The face recognition gallery (the /api/people routes), when `events.enabled` (same database). */
+  people?: PeopleService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
 }
@@ -91,5 +95,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
+  if (deps.people) registerPeopleRoutes(app, { people: deps.people, adminToken: config.auth.adminToken });
   return app;
 }
