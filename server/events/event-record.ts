@@ -37,7 +37,11 @@ export interface EventRecord {
   kind: EventKind;
   /** Identity once a recognition plugin settled it; null = unknown. */
   label: string | null;
-  /** The plugin's track id (unique within stream and kind while the object stays in view). */
+  /**
+   * The plugin's track id when the event started (unique within stream and kind while the object
+   * stays in view; a new id that took the event over after a short loss, see EventTracker, does
+   * not change it).
+   */
   trackId: number;
   /** First sighting of the track (wall clock, ms), before it was confirmed. */
   startMs: number;
