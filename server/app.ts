@@ -16,7 +16,7 @@ import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
-import { EventService } from './events/event-service.ts';
+import { EventService, eventHealthReport } from './events/event-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
@@ -76,7 +76,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await events?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -102,4 +102,13 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await pool.close().catch(() => {});
     throw err;
   }
+}
+
+/** mergeHealth joins `/healthz` parts: their fields, `status: 'degraded'` if one is, and every part's `problems`. */
+function mergeHealth(...parts: Record<string, unknown>[]): Record<string, unknown> {
+  const problems = parts.flatMap((p) => (p.problems as string[] | undefined) ?? []);
+  const merged: Record<string, unknown> = Object.assign({}, ...parts);
+  delete merged.status;
+  delete merged.problems;
+  return problems.length ? { status: 'degraded', problems, ...merged } : merged;
 }

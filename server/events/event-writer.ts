@@ -59,7 +59,12 @@ export class EventWriter {
     return this.queue.length;
   }
 
-  /** isOpen is true once the store opened. */
+  /** failingCause is the cause of the last failed open or flush while writing has not resumed (undefined: writing works). */
+  get failingCause(): string | undefined {
+    return this.failing;
+  }
+
+    /** isOpen is true once the store opened. */
   get isOpen(): boolean {
     return this.opened;
   }
