@@ -85,6 +85,9 @@ export class SqliteEventStore implements EventStore {
     delete: Database.Statement;
   };
 
+  /** Prepared page queries by SQL text (one per combination of filters: at most 2^7). */
+  private readonly queries = new Map<string, Database.Statement>();
+
   constructor(private readonly options: SqliteEventStoreOptions) {}
 
   /** schemaVersion is the highest migration applied (0 before open). */
@@ -162,7 +165,12 @@ export class SqliteEventStore implements EventStore {
     if (q.minScore !== undefined) { where.push('top_score >= @minScore'); params.minScore = q.minScore; }
     params.limit = q.limit + 1;
     const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = db.prepare(sql).all(params) as Row[];
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    const rows = statement.all(params) as Row[];
     const more = rows.length > q.limit;
     const events = rows.slice(0, q.limit).map(toRecord);
     return { events, nextCursor: more ? events[events.length - 1]!.id : null };
@@ -221,6 +229,7 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     this.db = undefined;
     this.statements = undefined;
+    this.queries.clear();
     db?.close();
   }
 }
