@@ -276,7 +276,7 @@ async function measureQueries(): Promise<QueryResult> {
   }
 }
 
-/** explain is SQLite's query plan for a query as SqliteEventStore builds it (the index it uses). */
+/** explain is SQLite's query plan for a query as SqliteEventStore builds it (the indices it uses; keep in step with its query()). */
 function explain(db: Database.Database, q: EventQuery): string {
   const where: string[] = [];
   if (q.streamKey !== undefined) where.push(`stream_key = '${q.streamKey}'`);
@@ -286,7 +286,7 @@ function explain(db: Database.Database, q: EventQuery): string {
   if (q.beforeMs !== undefined) where.push(`id < 'Y'`);
   if (q.cursor !== undefined) where.push(`id < '${q.cursor}'`);
   if (q.minScore !== undefined) where.push(`top_score >= ${q.minScore}`);
-  const rows = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT 101`).all() as { detail: string }[];
+  const rows = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM events WHERE id IN (SELECT id FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT 101) ORDER BY id DESC`).all() as { detail: string }[];
   return rows.map((r) => r.detail).join('; ');
 }
 
