@@ -86,3 +86,8 @@ export function relativeBox(box: PixelBox, width: number, height: number): Relat
   const y1 = clamp((box.y + box.height) / height);
   return { x: x0, y: y0, width: clamp(x1 - x0), height: clamp(y1 - y0) };
 }
+
+/** copyEvent is a deep copy of an event (its boxes and snapshot too), cheaper than structuredClone on the frame path. */
+export function copyEvent(e: EventRecord): EventRecord {
+  return { ...e, box: { ...e.box }, boxRelative: { ...e.boxRelative }, snapshot: e.snapshot && { ...e.snapshot } };
+}

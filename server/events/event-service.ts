@@ -184,6 +184,8 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
 
   /** The frame of detections `d` is event `e`'s best moment so far: copy it, encode once it settles. */
   private keepBestFrame(e: EventRecord, d: DetectionsEvent): void {
+    // No tap, no frame will come (a stream that ended, or detections fed without a pipeline).
+    if (!this.grabber.has(d.streamKey)) return;
     let frame: Promise<GrabbedFrame>;
     if (this.config.snapshots.source === 'input') {
       const f = this.grabber.lastInput(d.streamKey);

@@ -14,7 +14,7 @@
 import type { DetectionsEvent, Detection } from '../pipeline/detections-event.ts';
 import type { PixelBox } from '../../plugins/plugin-api.ts';
 import { EventIdFactory } from './event-id.ts';
-import { relativeBox, type EndReason, type EventChange, type EventRecord } from './event-record.ts';
+import { copyEvent, relativeBox, type EndReason, type EventChange, type EventRecord } from './event-record.ts';
 
 /** EventTrackerOptions tune the tracker. */
 export interface EventTrackerOptions {
@@ -88,7 +88,7 @@ export class EventTracker {
     const out: EventRecord[] = [];
     for (const [key, tracks] of this.streams) {
       if (streamKey !== undefined && key !== streamKey) continue;
-      for (const t of tracks.values()) if (t.event) out.push(structuredClone(t.event));
+      for (const t of tracks.values()) if (t.event) out.push(copyEvent(t.event));
     }
     return out;
   }
@@ -132,15 +132,15 @@ export class EventTracker {
         t.record.id = this.ids.next(t.record.startMs);
         t.event = t.record;
         t.lastUpdateAt = d.wallClockMs;
-        out.changes.push({ type: 'start', event: structuredClone(t.event) });
-        out.improved.push(structuredClone(t.event));
+        out.changes.push({ type: 'start', event: copyEvent(t.event) });
+        out.improved.push(copyEvent(t.event));
         continue;
       }
       if (!t.event) continue;
-      if (t.record.topPtsMs === d.ptsMs) out.improved.push(structuredClone(t.event));
+      if (t.record.topPtsMs === d.ptsMs) out.improved.push(copyEvent(t.event));
       if (d.wallClockMs - t.lastUpdateAt >= this.updateIntervalMs) {
         t.lastUpdateAt = d.wallClockMs;
-        out.changes.push({ type: 'update', event: structuredClone(t.event) });
+        out.changes.push({ type: 'update', event: copyEvent(t.event) });
       }
     }
     for (const [key, t] of tracks) {
@@ -182,7 +182,7 @@ export class EventTracker {
   private finish(e: EventRecord, reason: EndReason): EventRecord {
     e.endMs = e.lastSeenMs;
     e.endReason = reason;
-    return structuredClone(e);
+    return copyEvent(e);
   }
 
   private newRecord(d: DetectionsEvent, det: Detection): EventRecord {
