@@ -16,7 +16,7 @@ import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
-import { EventService } from './events/event-service.ts';
+import { EventService, eventHealthReport } from './events/event-service.ts';
 import { createEventStore } from './events/create-event-store.ts';
 import { serverPeople } from './people/server-people.ts';
 import type { PeopleService } from './people/people-service.ts';
@@ -77,8 +77,9 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   // The people gallery lives in the SQLite events database and relabels stored events through the
   // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
-  const eventStore = config.events.enabled ? createEventStore(config).store : undefined;
-  const events = eventStore ? new EventService(config, registry, log.child({ component: 'events' }), eventStore) : undefined;
+  const madeStore = config.events.enabled ? createEventStore(config) : undefined;
+  const eventStore = madeStore?.store;
+  const events = madeStore ? new EventService(config, registry, log.child({ component: 'events' }), madeStore) : undefined;
   const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
   if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
   let http: FastifyInstance | undefined;
@@ -87,7 +88,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await people?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -115,4 +116,13 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await pool.close().catch(() => {});
     throw err;
   }
+}
+
+/** mergeHealth joins `/healthz` parts: their fields, `status: 'degraded'` if one is, and every part's `problems`. */
+function mergeHealth(...parts: Record<string, unknown>[]): Record<string, unknown> {
+  const problems = parts.flatMap((p) => (p.problems as string[] | undefined) ?? []);
+  const merged: Record<string, unknown> = Object.assign({}, ...parts);
+  delete merged.status;
+  delete merged.problems;
+  return problems.length ? { status: 'degraded', problems, ...merged } : merged;
 }

@@ -38,6 +38,9 @@ export class SqliteEventStore implements EventStore {
     delete: Database.Statement;
   };
 
+  /** Prepared page queries by SQL text (one per combination of filters: at most 2^7). */
+  private readonly queries = new Map<string, Database.Statement>();
+
   constructor(private readonly options: SqliteEventStoreOptions) {}
 
   /** schemaVersion is the highest migration applied (0 before open). */
@@ -104,7 +107,12 @@ export class SqliteEventStore implements EventStore {
 
   async query(q: EventQuery): Promise<EventPage> {
     const { sql, values } = eventQuerySql(q);
-    return toPage(this.open_.db.prepare(sql).all(...values) as Row[], q.limit);
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.open_.db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    return toPage(statement.all(...values) as Row[], q.limit);
   }
 
   async delete(id: string): Promise<EventRecord | undefined> {
@@ -164,6 +172,7 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     this.db = undefined;
     this.statements = undefined;
+    this.queries.clear();
     db?.close();
   }
 }
