@@ -18,6 +18,7 @@ import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService } from './events/event-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
+import { createWebrtcServer } from './webrtc/webrtc-server.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -69,6 +70,13 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs, plays,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
+  let webrtc;
+  try {
+    webrtc = createWebrtcServer(config, registry, ingest, catalog, log);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
   let http: FastifyInstance | undefined;
@@ -76,7 +84,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await events?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), routes: webrtc?.routes, health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -86,6 +94,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       rtmpPort, httpPort, registry, events, log,
       close: () => {
         closing ??= (async () => {
+          await webrtc?.close();
           await registry.stopAll();
           await events?.close();
           await ingest.close();

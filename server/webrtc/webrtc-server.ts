@@ -1,0 +1,65 @@
+/**
+ * The WebRTC side of the server, built from `webrtc.*`: the WHIP ingest and its routes. Its
+ * ffmpeg is checked (and its settings validated) before anything listens.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PeerConfig } from 'werift';
+import type { ServerConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { MediaServerError } from '../errors.ts';
+import type { NmsIngest } from '../ingest/nms-adapter.ts';
+import type { StreamRegistry } from '../ingest/stream-registry.ts';
+import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
+import { resolveWebrtcFfmpegPath } from '../pipeline/ffmpeg-path.ts';
+import { WhipIngest } from './whip-ingest.ts';
+import { registerWhipRoutes } from './whip-routes.ts';
+
+/** WebrtcServer is the WHIP ingest with its routes. */
+export interface WebrtcServer {
+  whip: WhipIngest;
+  /** routes adds the WHIP routes to the HTTP app. */
+  routes(app: FastifyInstance): Promise<void>;
+  /** close ends every WebRTC session. */
+  close(): Promise<void>;
+}
+
+/**
+ * peerConfig turns `webrtc.*` into werift's settings.
+ * @throws MediaServerError `ERR_CONFIG_INVALID` for a port range werift can not use.
+ */
+export function peerConfig(webrtc: ServerConfig['webrtc']): Partial<PeerConfig> {
+  const { udpPortMin: min, udpPortMax: max } = webrtc;
+  if ((min !== 0 || max !== 0) && !(min > 0 && max > min)) {
+    throw new MediaServerError('ERR_CONFIG_INVALID', 'config', `invalid configuration: 'webrtc.udpPortMax' (${max}) must be above 'webrtc.udpPortMin' (${min}), both set or both 0`, { fatal: true });
+  }
+  const bad = webrtc.iceServers.find((url) => !/^stuns?:[^\s]+$/.test(url));
+  if (bad !== undefined) throw new MediaServerError('ERR_CONFIG_INVALID', 'config', `invalid configuration: 'webrtc.iceServers' entry '${bad}' is not a stun: URL`, { fatal: true });
+  return {
+    icePortRange: min > 0 ? [min, max] : undefined,
+    iceAdditionalHostAddresses: webrtc.hostAddresses.length > 0 ? webrtc.hostAddresses : undefined,
+    iceServers: webrtc.iceServers.map((urls) => ({ urls })),
+  };
+}
+
+/**
+ * createWebrtcServer makes the WebRTC side, or undefined when `webrtc.enabled` is false.
+ * @throws MediaServerError `ERR_FFMPEG_MISSING`, `ERR_CONFIG_INVALID`.
+ */
+export function createWebrtcServer(config: ServerConfig, registry: StreamRegistry, rtmp: NmsIngest, catalog: PluginCatalog, log: Logger): WebrtcServer | undefined {
+  if (!config.webrtc.enabled) return undefined;
+  const peer = peerConfig(config.webrtc);
+  const ffmpegPath = resolveWebrtcFfmpegPath(config.webrtc.ffmpegPath);
+  const whip = new WhipIngest({
+    publishSecret: config.auth.publishSecret, maxStreams: config.pipeline.maxStreams, peer, ffmpegPath,
+    mediaTimeoutMs: config.webrtc.mediaTimeoutMs,
+    // VP8 is encoded once, as the H.264 the pipeline reads: visually lossless, the encoder's speed.
+    x264: { ...config.encoder, crf: 18, maxBitrateKbps: 0 },
+  }, registry, rtmp, catalog, log.child({ component: 'whip' }));
+  rtmp.otherPublishers = whip.sessions;
+  return {
+    whip,
+    // A scope of their own: its body parsers (SDP, any other type read as text to answer 415) stay in it.
+    routes: async (app) => { await app.register(async (scope) => registerWhipRoutes(scope, whip)); },
+    close: () => whip.close(),
+  };
+}

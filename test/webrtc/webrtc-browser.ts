@@ -1,0 +1,95 @@
+/**
+ * Chromium as a WebRTC publisher for the WHIP tests: a fake camera playing a y4m made from a
+ * clip with a person (looped by Chromium), a fake microphone (a beep), and a WHIP client run in
+ * a page of the server's own origin.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.ts';
+
+/** makeCameraY4m writes `seconds` of a clip as 30 fps I420 y4m at width x height (Chromium's fake camera file); returns its path. */
+export function makeCameraY4m(clip: string, dir: string, width: number, height: number, seconds: number): string {
+  const out = join(dir, 'camera.y4m');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', clip, '-t', String(seconds),
+    '-vf', `scale=${width}:${height},fps=30`, '-pix_fmt', 'yuv420p', out]);
+  return out;
+}
+
+/** launchCameraChromium starts headless Chromium whose camera is `y4m` and whose microphone is a fake beep. */
+export function launchCameraChromium(y4m: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
+  });
+}
+
+/** WhipResult is what the page's WHIP POST got. */
+export interface WhipResult {
+  status: number;
+  location: string | null;
+  body: string;
+  /** The connection state a few moments after the answer was applied ('' when none was). */
+  connection: string;
+}
+
+/** WhipPublishOptions shape the offer the page makes. */
+export interface WhipPublishOptions {
+  token?: string;
+  audio?: boolean;
+  video?: boolean;
+  /** Rewrite the offer before it is sent: `not-sdp` sends text, `vp9-only` keeps only VP9 video. */
+  mangle?: 'not-sdp' | 'vp9-only';
+  contentType?: string;
+}
+
+/**
+ * whipPublish runs a WHIP client in the page: getUserMedia, an offer, `POST <path>`, and (on 201)
+ * the answer applied and the connection awaited (up to 10 s). The peer connection stays in
+ * `window.whipPc` until the page closes or `whipStop` runs.
+ */
+export async function whipPublish(page: Page, path: string, options: WhipPublishOptions = {}): Promise<WhipResult> {
+  return page.evaluate(async ({ path, options }) => {
+    const w = window as unknown as { whipPc?: RTCPeerConnection; whipStream?: MediaStream };
+    const stream = await navigator.mediaDevices.getUserMedia({ video: options.video !== false ? { width: 640, height: 480, frameRate: 30 } : false, audio: options.audio !== false });
+    const pc = new RTCPeerConnection();
+    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    let sdp = pc.localDescription!.sdp;
+    if (options.mangle === 'not-sdp') sdp = 'hello, this is not a session description';
+    if (options.mangle === 'vp9-only') {
+      const lines = sdp.split('\r\n');
+      const [head, ...sections] = lines.join('\n').split(/\n(?=m=)/);
+      const fixed = sections.map((section) => {
+        if (!section.startsWith('m=video')) return section;
+        const vp9 = [...section.matchAll(/a=rtpmap:(\d+) VP9\//g)].map((m) => m[1]);
+        const rows = section.split('\n').filter((l) => {
+          const pt = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
+          return !pt || vp9.includes(pt[1]);
+        });
+        rows[0] = rows[0].replace(/^(m=video \d+ [^ ]+).*$/, `$1 ${vp9.join(' ')}`);
+        return rows.join('\n');
+      });
+      sdp = [head, ...fixed].join('\n').split('\n').join('\r\n');
+    }
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/sdp' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const res = await fetch(path, { method: 'POST', headers, body: sdp });
+    const body = await res.text();
+    let connection = '';
+    if (res.status === 201) {
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      const deadline = Date.now() + 10000;
+      while (pc.connectionState !== 'connected' && pc.connectionState !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      connection = pc.connectionState;
+      w.whipPc = pc;
+      w.whipStream = stream;
+    } else {
+      pc.close();
+      stream.getTracks().forEach((t) => t.stop());
+    }
+    return { status: res.status, location: res.headers.get('location'), body, connection };
+  }, { path, options });
+}

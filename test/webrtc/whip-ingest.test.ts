@@ -1,0 +1,104 @@
+/**
+ * Issue #22, WHIP ingest: headless Chromium publishes a fake camera (a clip with a person) and a
+ * fake microphone over WebRTC to `POST /whip/live/<key>`; the stream is processed like an RTMP
+ * publisher's (the background painted green), comes out as RTMP and HLS, and ends with the
+ * session (DELETE, or the tab closed). Bad offers, a wrong token and a key in use are refused
+ * with a 4xx that says why, and leave nothing running.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startServer, waitFor, type ServerProcess } from '../helpers/server-process.ts';
+import { publish, probe, type Publisher } from '../helpers/ffmpeg-tools.ts';
+import {
+  mediaSkip, mediaFile, uniqueKey, apiStreams, fetchPlaylist, grabFramesRgb, regionMeanRgb, maxChannelDiff,
+  ffmpegChildren, type Rect,
+} from '../helpers/e2e-media.ts';
+import { launchCameraChromium, makeCameraY4m, whipPublish } from './webrtc-browser.ts';
+
+const W = 640;
+const H = 480;
+const SECRET = 'whip-test-secret';
+const GREEN = [0, 255, 0];
+// Regions of sister.mkv (640x480) that never hold the subject (as in test/e2e/processed-output).
+const BACKGROUND: Rect[] = [[0, 0, 40, 30], [600, 0, 640, 30], [500, 100, 580, 300]];
+// libx264 on both sides (the browser's encode and ours) and the YUV->RGB round trip: a flat green
+// comes back within a few levels; 30 is far from every input background region (> 100 from green).
+const COLOUR_TOLERANCE = 30;
+/** How long a closed tab may take to end everything: webrtc.mediaTimeoutMs (3 s) plus the pipeline's stop. */
+const END_DEADLINE_MS = 10_000;
+
+let server: ServerProcess | undefined;
+let browser: Browser | undefined;
+let work: string | undefined;
+const publishers: Publisher[] = [];
+
+before(async () => {
+  if (mediaSkip) return;
+  work = mkdtempSync(join(tmpdir(), 'whip-test-'));
+  const y4m = makeCameraY4m(mediaFile('sister.mkv'), work, W, H, 3);
+  server = await startServer([], { LIVEMATTE_PUBLISH_SECRET: SECRET });
+  browser = await launchCameraChromium(y4m);
+});
+
+after(async () => {
+  if (process.env.WHIP_TEST_LOGS && server) (await import('node:fs')).writeFileSync(process.env.WHIP_TEST_LOGS, server.logs.map((l) => JSON.stringify(l)).join('\n'));
+  await Promise.all(publishers.map((p) => p.stop()));
+  await browser?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const page = await browser!.newPage();
+  // Any page of the server's own origin can POST the offer (WHIP is same-origin here).
+  await page.goto(`${server!.httpBase}/`);
+  return page;
+}
+
+async function streamGone(key: string): Promise<void> {
+  await waitFor(`stream ${key} gone from /api/streams`, async () => !(await apiStreams(server!.httpBase)).some((s) => s.key === key), END_DEADLINE_MS);
+}
+
+test('a browser publishes over WHIP: RTMP and HLS outputs, background replaced, DELETE ends it all', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const key = uniqueKey('whip');
+  const page = await newPage();
+  const result = await whipPublish(page, `/whip/live/${key}?bg=color&color=00ff00`, { token: SECRET });
+  assert.equal(result.status, 201, result.body);
+  assert.match(result.body, /^v=0/);
+  assert.match(result.body, /a=candidate:/, 'non-trickle: the answer carries the candidates');
+  assert.match(result.location ?? '', new RegExp(`^/whip/live/${key}/[A-Za-z0-9_-]+$`));
+  assert.equal(result.connection, 'connected');
+
+  const live = await waitFor('the WHIP stream live', async () => (await apiStreams(server!.httpBase)).find((s) => s.key === key && s.state === 'live'), 30_000);
+  assert.equal(live.width, W);
+  assert.equal(live.height, H);
+  assert.equal(live.hasAudio, true, 'Opus from the browser comes out as AAC');
+
+  const rtmp = await probe(`${server!.rtmpBase}/stream-${key}`);
+  assert.deepEqual(rtmp.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  const hls = `${server!.httpBase}/live/stream-${key}/index.m3u8`;
+  await waitFor('HLS segments', async () => ((await fetchPlaylist(hls))?.segments.length ?? 0) >= 2, 30_000)
+    .catch(async (err) => { throw new Error(`${(err as Error).message}; playlist: ${(await fetchPlaylist(hls))?.text}; stream: ${JSON.stringify((await apiStreams(server!.httpBase)).find((s) => s.key === key)?.stats)}`); });
+  const hlsProbe = await probe(hls);
+  assert.deepEqual(hlsProbe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+
+  const [frame] = await grabFramesRgb(`${server!.rtmpBase}/stream-${key}`, W, H, { count: 1, skipFrames: 15 });
+  for (const rect of BACKGROUND) {
+    const mean = regionMeanRgb(frame, W, rect);
+    assert.ok(maxChannelDiff(mean, GREEN) <= COLOUR_TOLERANCE, `background ${rect} is green in the output: ${mean.map(Math.round)}`);
+  }
+
+  const del = await fetch(`${server!.httpBase}${result.location}`, { method: 'DELETE' });
+  assert.equal(del.status, 200, JSON.stringify(server!.logs.filter((l) => Number(l.level) >= 50).slice(-3)));
+  await streamGone(key);
+  await waitFor('the HLS playlist ended', async () => (await fetchPlaylist(hls))?.ended, END_DEADLINE_MS);
+  await waitFor('no ffmpeg left', () => ffmpegChildren(server!.child.pid!).length === 0, END_DEADLINE_MS);
+  const again = await fetch(`${server!.httpBase}${result.location}`, { method: 'DELETE' });
+  assert.equal(again.status, 404);
+  assert.equal(((await again.json()) as { error: string }).error, 'ERR_SESSION_NOT_FOUND');
+  await page.close();
+});
