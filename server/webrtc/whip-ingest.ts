@@ -11,6 +11,7 @@ import { MediaServerError } from '../errors.ts';
 import type { NmsIngest } from '../ingest/nms-adapter.ts';
 import type { Publisher, StreamRegistry } from '../ingest/stream-registry.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
+import { PluginChain } from '../pipeline/plugin-chain.ts';
 import type { X264Settings } from '../pipeline/ffmpeg-args.ts';
 import { STREAM_APP, isOutputName, isValidStreamKey } from '../ingest/stream-key.ts';
 import { secretMatches } from '../security/secret-compare.ts';
@@ -68,7 +69,8 @@ export class WhipIngest {
   /**
    * publish checks a WHIP publish, answers its offer and starts its stream.
    * @throws MediaServerError `ERR_STREAM_KEY` (400), `ERR_OUTPUT_NAME` (403), `ERR_UNAUTHORISED`
-   *   (401), `ERR_WHIP_OFFER`, `ERR_WHIP_NO_VIDEO`, `ERR_WHIP_CODECS`, `ERR_PLUGIN_OPTIONS` (400),
+   *   (401), `ERR_WHIP_OFFER`, `ERR_WHIP_NO_VIDEO`, `ERR_WHIP_CODECS`, `ERR_PLUGIN_OPTIONS` or a
+   *   plugin's own code (e.g. `ERR_BACKGROUND_IMAGE`) (400),
    *   `ERR_KEY_IN_USE` (409), `ERR_SERVER_FULL` (503); each refusal is counted as RTMP ones are.
    */
   async publish(request: WhipPublishRequest): Promise<WhipAnswer> {
@@ -92,9 +94,10 @@ export class WhipIngest {
       refuse('offer', (err as MediaServerError).code, (err as Error).message);
     }
     try {
-      this.catalog.selectFromQuery(query);
+      // Built to be checked only (the registry builds the stream's own): options are refused before any socket opens.
+      new PluginChain(this.catalog, this.catalog.selectFromQuery(query));
     } catch (err) {
-      refuse('options', 'ERR_PLUGIN_OPTIONS', (err as Error).message);
+      refuse('options', (err as MediaServerError).code ?? 'ERR_PLUGIN_OPTIONS', (err as Error).message);
     }
     if (this.sessions.has(key) || this.registry.get(key) || this.rtmp.publishers().some((p) => p.key === key)) {
       refuse('key_in_use', 'ERR_KEY_IN_USE', `stream key '${key}' already has a live publisher`);

@@ -18,6 +18,7 @@ import { buildRtpIngestArgs, type X264Settings } from '../pipeline/ffmpeg-args.t
 import { FlvGopSource } from './flv-gop-source.ts';
 import { reserveRtpPort, rtpSessionSdp, type RtpPort, type RtpTrackSpec } from './rtp-sdp.ts';
 import { whipCodecs } from './webrtc-codecs.ts';
+import { RtpFrameRate } from './rtp-frame-rate.ts';
 
 /** WhipSessionOptions configure one session. */
 export interface WhipSessionOptions {
@@ -61,6 +62,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   private video?: { transceiver: RTCRtpTransceiver; spec: RtpTrackSpec; ssrc?: number };
   private audio?: { spec: RtpTrackSpec };
   private lastRtpAt = performance.now();
+  private readonly frameRate = new RtpFrameRate();
   private timers: NodeJS.Timeout[] = [];
   private lastKeyframeAt = 0;
   private closing?: Promise<void>;
@@ -72,7 +74,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
     this.pc = new RTCPeerConnection({ ...options.peer, codecs: whipCodecs() });
     this.udp = createSocket('udp4');
     this.udp.on('error', (err) => this.options.log.warn({ err: err.message }, 'RTP forward socket error'));
-    this.source = new FlvGopSource(hasAudio, () => { this.lastKeyframeAt = performance.now(); });
+    this.source = new FlvGopSource(hasAudio, () => this.frameRate.fps(), () => { this.lastKeyframeAt = performance.now(); });
   }
 
   /** id is the session id of the WHIP resource URL. */
@@ -211,7 +213,10 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
     if (rtp.header.payloadType !== payloadType) return;
     const spec = kind === 'video' ? this.video?.spec : this.audio?.spec;
     if (!spec?.port) return;
-    if (kind === 'video' && this.video) this.video.ssrc = rtp.header.ssrc;
+    if (kind === 'video' && this.video) {
+      this.video.ssrc = rtp.header.ssrc;
+      this.frameRate.observe(rtp.header.timestamp);
+    }
     this.packets[kind] += 1;
     this.udp.send(rtp.serialize(), spec.port, '127.0.0.1');
   }

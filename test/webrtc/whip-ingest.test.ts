@@ -102,3 +102,99 @@ test('a browser publishes over WHIP: RTMP and HLS outputs, background replaced, 
   assert.equal(((await again.json()) as { error: string }).error, 'ERR_SESSION_NOT_FOUND');
   await page.close();
 });
+
+/** refusedTotal reads livematte_publishes_refused_total{reason} from /metrics. */
+async function refusedTotal(reason: string): Promise<number> {
+  const text = await (await fetch(`${server!.httpBase}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`livematte_publishes_refused_total{reason="${reason}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** assertNothingRunning checks that a refused publish left no session, stream or ffmpeg behind. */
+async function assertNothingRunning(key: string): Promise<void> {
+  assert.ok(!(await apiStreams(server!.httpBase)).some((s) => s.key === key), `no stream ${key}`);
+  await waitFor('no ffmpeg left', () => ffmpegChildren(server!.child.pid!).length === 0, END_DEADLINE_MS);
+}
+
+test('bad offers are refused with a 4xx that says why, and leave nothing running', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const page = await newPage();
+  const cases: { name: string; path: string; options: Parameters<typeof whipPublish>[2]; status: number; error: string; reason?: string }[] = [
+    { name: 'not an SDP', path: '/whip/live/k1', options: { token: SECRET, mangle: 'not-sdp' }, status: 400, error: 'ERR_WHIP_OFFER', reason: 'offer' },
+    { name: 'no video', path: '/whip/live/k2', options: { token: SECRET, video: false }, status: 400, error: 'ERR_WHIP_NO_VIDEO', reason: 'offer' },
+    { name: 'only VP9 video', path: '/whip/live/k3', options: { token: SECRET, mangle: 'vp9-only' }, status: 400, error: 'ERR_WHIP_CODECS', reason: 'offer' },
+    { name: 'not application/sdp', path: '/whip/live/k4', options: { token: SECRET, contentType: 'text/plain' }, status: 415, error: 'ERR_WHIP_CONTENT_TYPE' },
+    { name: 'no token', path: '/whip/live/k5', options: {}, status: 401, error: 'ERR_UNAUTHORISED', reason: 'token' },
+    { name: 'wrong token', path: '/whip/live/k6', options: { token: 'not-the-secret' }, status: 401, error: 'ERR_UNAUTHORISED', reason: 'token' },
+    { name: 'bad plugin options', path: '/whip/live/k7?bg=nonsense', options: { token: SECRET }, status: 400, error: 'ERR_PLUGIN_OPTIONS', reason: 'options' },
+    { name: 'an output name', path: '/whip/live/stream-k8', options: { token: SECRET }, status: 403, error: 'ERR_OUTPUT_NAME', reason: 'output_name' },
+    { name: 'a bad stream key', path: '/whip/live/bad.key', options: { token: SECRET }, status: 400, error: 'ERR_STREAM_KEY', reason: 'stream_key' },
+  ];
+  for (const c of cases) {
+    const before = c.reason ? await refusedTotal(c.reason) : 0;
+    const result = await whipPublish(page, c.path, c.options);
+    assert.equal(result.status, c.status, `${c.name}: ${result.body}`);
+    const body = JSON.parse(result.body) as { error: string; message: string };
+    assert.equal(body.error, c.error, `${c.name}: ${result.body}`);
+    assert.ok(body.message.length > 10, `${c.name}: the message says why`);
+    if (c.reason) assert.equal(await refusedTotal(c.reason), before + 1, `${c.name}: counted under ${c.reason}`);
+    await assertNothingRunning(c.path.split('/').pop()!.split('?')[0]);
+  }
+  const patch = await fetch(`${server!.httpBase}/whip/live/k1/nosuchsession`, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' });
+  assert.equal(patch.status, 404);
+  await page.close();
+});
+
+test('a key live over RTMP is 409 for WHIP; a key live over WHIP is 409 for WHIP and refused for RTMP', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const rtmpKey = uniqueKey('rtmp');
+  const rtmp = publish(`${server!.rtmpBase}/${rtmpKey}?token=${SECRET}`, ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25']);
+  publishers.push(rtmp);
+  await waitFor('the RTMP stream', async () => (await apiStreams(server!.httpBase)).some((s) => s.key === rtmpKey), 30_000);
+  const page = await newPage();
+  const taken = await whipPublish(page, `/whip/live/${rtmpKey}`, { token: SECRET });
+  assert.equal(taken.status, 409, taken.body);
+  assert.equal(JSON.parse(taken.body).error, 'ERR_KEY_IN_USE');
+  await rtmp.stop();
+
+  const key = uniqueKey('whip');
+  const first = await whipPublish(page, `/whip/live/${key}`, { token: SECRET });
+  assert.equal(first.status, 201, first.body);
+  const second = await whipPublish(await newPage(), `/whip/live/${key}`, { token: SECRET });
+  assert.equal(second.status, 409, second.body);
+  assert.equal(JSON.parse(second.body).error, 'ERR_KEY_IN_USE');
+  const refusedBefore = await refusedTotal('key_in_use');
+  const hijack = publish(`${server!.rtmpBase}/${key}?token=${SECRET}`, ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25']);
+  publishers.push(hijack);
+  await waitFor('the RTMP publish refused', async () => (await refusedTotal('key_in_use')) === refusedBefore + 1, 20_000);
+  await hijack.stop();
+  assert.ok((await apiStreams(server!.httpBase)).some((s) => s.key === key), 'the WHIP stream goes on');
+  const del = await fetch(`${server!.httpBase}${first.location}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  await streamGone(key);
+  await page.close();
+});
+
+test('a tab closed mid-stream ends the session, the stream, its ffmpeg processes and its playlist within seconds', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const key = uniqueKey('tab');
+  const page = await newPage();
+  const result = await whipPublish(page, `/whip/live/${key}`, { token: SECRET });
+  assert.equal(result.status, 201, result.body);
+  await waitFor('the stream live', async () => (await apiStreams(server!.httpBase)).some((s) => s.key === key && s.state === 'live'), 30_000);
+  const hls = `${server!.httpBase}/live/stream-${key}/index.m3u8`;
+  await waitFor('an HLS segment', async () => ((await fetchPlaylist(hls))?.segments.length ?? 0) >= 1, 30_000);
+  assert.ok(ffmpegChildren(server!.child.pid!).length >= 3, 'repackager, decoder and encoder run');
+  const closedAt = Date.now();
+  await page.close();
+  await streamGone(key);
+  await waitFor('no ffmpeg left', () => ffmpegChildren(server!.child.pid!).length === 0, END_DEADLINE_MS);
+  await waitFor('the HLS playlist ended', async () => (await fetchPlaylist(hls))?.ended, END_DEADLINE_MS);
+  const tookMs = Date.now() - closedAt;
+  assert.ok(tookMs < END_DEADLINE_MS, `ended ${tookMs} ms after the tab closed`);
+  const ended = server!.logs.find((l) => l.msg === 'WHIP session ended' && String(l.streamPath) === `/live/${key}`);
+  assert.ok(ended, 'the session end is logged');
+  console.log(`# tab closed: session ended (${String(ended.reason)}), everything gone ${tookMs} ms after page.close()`);
+  // The key is free again.
+  const again = await whipPublish(await newPage(), `/whip/live/${key}`, { token: SECRET });
+  assert.equal(again.status, 201, again.body);
+  await fetch(`${server!.httpBase}${again.location}`, { method: 'DELETE' });
+  await streamGone(key);
+});
