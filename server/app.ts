@@ -72,7 +72,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
   let webrtc;
   try {
-    webrtc = createWebrtcServer(config, registry, ingest, catalog, log);
+    webrtc = createWebrtcServer(config, registry, ingest, catalog, plays, log);
   } catch (err) {
     await pool.close();
     throw err;

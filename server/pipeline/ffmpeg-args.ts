@@ -153,3 +153,33 @@ export function buildRtpIngestArgs(input: RtpIngestArgsInput): string[] {
     '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv']);
   return [...COMMON, ...argsOf(command)];
 }
+
+/** RtpFeedArgsInput describes the WebRTC playback feed of one processed stream: its FLV on stdin -> RTP on loopback. */
+export interface RtpFeedArgsInput {
+  /** Loopback UDP port the H.264 RTP goes to. */
+  videoPort: number;
+  /** Loopback UDP port the Opus RTP goes to, or 0 for no audio. */
+  audioPort: number;
+  /** Opus bitrate, kbit/s. */
+  audioBitrateKbps: number;
+  /** RTP payload size, bytes (below the path MTU once SRTP and ICE are added). */
+  packetBytes: number;
+}
+
+/**
+ * buildRtpFeedArgs: a processed stream's FLV on stdin -> its H.264 copied (Annex B, so that the
+ * SPS and PPS go before every keyframe, as a browser joining mid-stream needs) as RTP, and its
+ * audio as Opus RTP (48 kHz stereo, 20 ms frames): one encode of audio per stream, none of video.
+ */
+export function buildRtpFeedArgs(input: RtpFeedArgsInput): string[] {
+  const command = ffmpeg().input('pipe:0').inputFormat('flv')
+    .inputOptions(['-probesize', '65536', '-analyzeduration', '0', '-fflags', 'nobuffer']);
+  command.output(`rtp://127.0.0.1:${input.videoPort}?pkt_size=${input.packetBytes}`)
+    .outputOptions(['-map', '0:v:0', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb', '-payload_type', '96', '-f', 'rtp']);
+  if (input.audioPort > 0) {
+    command.output(`rtp://127.0.0.1:${input.audioPort}?pkt_size=${input.packetBytes}`)
+      .outputOptions(['-map', '0:a:0', '-c:a', 'libopus', '-b:a', `${input.audioBitrateKbps}k`, '-ar', '48000', '-ac', '2',
+        '-application', 'lowdelay', '-frame_duration', '20', '-payload_type', '111', '-f', 'rtp']);
+  }
+  return [...COMMON, ...argsOf(command)];
+}

@@ -59,15 +59,15 @@ function listsAll(ffmpegPath: string, list: string, names: string[]): boolean {
 /**
  * resolveWebrtcFfmpegPath returns an ffmpeg that can repackage WebRTC media: the configured one,
  * else ffmpeg on PATH, else @ffmpeg-installer's (the stream build lacks RTP); it must have the sdp
- * and rtp demuxers, the Opus decoder and the AAC encoder.
+ * and rtp demuxers, the Opus decoder, the AAC encoder and the libopus encoder (WHEP audio).
  * @param configured `webrtc.ffmpegPath` ('' = search).
  * @throws MediaServerError `ERR_FFMPEG_MISSING` when none is found or it lacks one of those.
  */
 export function resolveWebrtcFfmpegPath(configured = ''): string {
   const path = resolveFfmpegPath(configured, '');
-  const ok = listsAll(path, 'demuxers', ['sdp', 'rtp']) && listsAll(path, 'decoders', ['opus']) && listsAll(path, 'encoders', ['aac']);
+  const ok = listsAll(path, 'demuxers', ['sdp', 'rtp']) && listsAll(path, 'decoders', ['opus']) && listsAll(path, 'encoders', ['aac', 'libopus']);
   if (!ok) {
-    throw new MediaServerError('ERR_FFMPEG_MISSING', 'config', `${path} can not repackage WebRTC media (it needs the sdp and rtp demuxers, the opus decoder and the aac encoder): set webrtc.ffmpegPath to a full ffmpeg, or webrtc.enabled false`, { fatal: true });
+    throw new MediaServerError('ERR_FFMPEG_MISSING', 'config', `${path} can not repackage WebRTC media (it needs the sdp and rtp demuxers, the opus decoder, the aac and libopus encoders): set webrtc.ffmpegPath to a full ffmpeg, or webrtc.enabled false`, { fatal: true });
   }
   return path;
 }

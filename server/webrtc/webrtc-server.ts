@@ -1,5 +1,5 @@
 /**
- * The WebRTC side of the server, built from `webrtc.*`: the WHIP ingest and its routes. Its
+ * The WebRTC side of the server, built from `webrtc.*`: the WHIP ingest, the WHEP playback and their routes. Its
  * ffmpeg is checked (and its settings validated) before anything listens.
  */
 import type { FastifyInstance } from 'fastify';
@@ -13,10 +13,14 @@ import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import { resolveWebrtcFfmpegPath } from '../pipeline/ffmpeg-path.ts';
 import { WhipIngest } from './whip-ingest.ts';
 import { registerWhipRoutes } from './whip-routes.ts';
+import { WhepEgress } from './whep-egress.ts';
+import { registerWhepRoutes } from './whep-routes.ts';
+import type { PlayPolicy } from '../security/play-policy.ts';
 
-/** WebrtcServer is the WHIP ingest with its routes. */
+/** WebrtcServer is the WHIP ingest and the WHEP playback with their routes. */
 export interface WebrtcServer {
   whip: WhipIngest;
+  whep: WhepEgress;
   /** routes adds the WHIP routes to the HTTP app. */
   routes(app: FastifyInstance): Promise<void>;
   /** close ends every WebRTC session. */
@@ -45,7 +49,7 @@ export function peerConfig(webrtc: ServerConfig['webrtc']): Partial<PeerConfig> 
  * createWebrtcServer makes the WebRTC side, or undefined when `webrtc.enabled` is false.
  * @throws MediaServerError `ERR_FFMPEG_MISSING`, `ERR_CONFIG_INVALID`.
  */
-export function createWebrtcServer(config: ServerConfig, registry: StreamRegistry, rtmp: NmsIngest, catalog: PluginCatalog, log: Logger): WebrtcServer | undefined {
+export function createWebrtcServer(config: ServerConfig, registry: StreamRegistry, rtmp: NmsIngest, catalog: PluginCatalog, plays: PlayPolicy, log: Logger): WebrtcServer | undefined {
   if (!config.webrtc.enabled) return undefined;
   const peer = peerConfig(config.webrtc);
   const ffmpegPath = resolveWebrtcFfmpegPath(config.webrtc.ffmpegPath);
@@ -56,10 +60,19 @@ export function createWebrtcServer(config: ServerConfig, registry: StreamRegistr
     x264: { ...config.encoder, crf: 18, maxBitrateKbps: 0 },
   }, registry, rtmp, catalog, log.child({ component: 'whip' }));
   rtmp.otherPublishers = whip.sessions;
+  const whep = new WhepEgress(registry, rtmp, plays, peer, ffmpegPath, log.child({ component: 'whep' }));
   return {
-    whip,
+    whip, whep,
     // A scope of their own: its body parsers (SDP, any other type read as text to answer 415) stay in it.
-    routes: async (app) => { await app.register(async (scope) => registerWhipRoutes(scope, whip)); },
-    close: () => whip.close(),
+    routes: async (app) => {
+      await app.register(async (scope) => {
+        registerWhipRoutes(scope, whip);
+        registerWhepRoutes(scope, whep);
+      });
+    },
+    close: async () => {
+      await whep.close();
+      await whip.close();
+    },
   };
 }

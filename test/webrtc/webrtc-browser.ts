@@ -93,3 +93,55 @@ export async function whipPublish(page: Page, path: string, options: WhipPublish
     return { status: res.status, location: res.headers.get('location'), body, connection };
   }, { path, options });
 }
+
+/** WhepResult is what the page's WHEP POST got. */
+export interface WhepResult {
+  status: number;
+  location: string | null;
+  body: string;
+}
+
+/**
+ * whepPlay runs a WHEP client in the page: a receive-only offer (video and audio), `POST <path>`,
+ * and on 201 the answer applied and the remote stream put in a muted, playing `<video id=whep>`.
+ * The peer connection stays in `window.whepPc`.
+ */
+export async function whepPlay(page: Page, path: string): Promise<WhepResult> {
+  return page.evaluate(async (path) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const video = document.createElement('video');
+    video.id = 'whep';
+    video.muted = true;
+    video.autoplay = true;
+    document.body.append(video);
+    pc.ontrack = (e) => { video.srcObject = e.streams[0] ?? new MediaStream([e.track]); };
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+    const body = await res.text();
+    if (res.status === 201) {
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      (window as unknown as { whepPc: RTCPeerConnection }).whepPc = pc;
+    } else pc.close();
+    return { status: res.status, location: res.headers.get('location'), body };
+  }, path);
+}
+
+/** whepStats reads the page's inbound RTP stats: video frames decoded, its size, and audio packets. */
+export async function whepStats(page: Page): Promise<{ framesDecoded: number; width: number; height: number; audioPackets: number }> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { whepPc?: RTCPeerConnection }).whepPc;
+    const out = { framesDecoded: 0, width: 0, height: 0, audioPackets: 0 };
+    if (!pc) return out;
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') {
+        out.framesDecoded = Number(s.framesDecoded ?? 0);
+        out.width = Number(s.frameWidth ?? 0);
+        out.height = Number(s.frameHeight ?? 0);
+      } else if (s.kind === 'audio') out.audioPackets = Number(s.packetsReceived ?? 0);
+    });
+    return out;
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * Issue #22, WHEP playback: a stream published from Chromium over WHIP (background painted green)
+ * is played back over WebRTC by two other pages at once, each its own session: both decode video
+ * frames of the processed stream and receive Opus audio; a viewer's DELETE ends only its session;
+ * the last viewer gone ends the stream's feed ffmpeg. Offers for outputs that are not live are 404.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startServer, waitFor, type ServerProcess } from '../helpers/server-process.ts';
+import { mediaSkip, mediaFile, uniqueKey, apiStreams, ffmpegChildren } from '../helpers/e2e-media.ts';
+import { launchCameraChromium, makeCameraY4m, whepPlay, whepStats, whipPublish } from './webrtc-browser.ts';
+
+let server: ServerProcess | undefined;
+let browser: Browser | undefined;
+let work: string | undefined;
+
+before(async () => {
+  if (mediaSkip) return;
+  work = mkdtempSync(join(tmpdir(), 'whep-test-'));
+  const y4m = makeCameraY4m(mediaFile('sister.mkv'), work, 640, 480, 3);
+  server = await startServer();
+  browser = await launchCameraChromium(y4m);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const page = await browser!.newPage();
+  await page.goto(`${server!.httpBase}/`);
+  return page;
+}
+
+test('two WHEP viewers play the processed stream, each its own session; the feed ends with its last viewer', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const key = uniqueKey('whep');
+  const publisher = await newPage();
+  const pub = await whipPublish(publisher, `/whip/live/${key}?bg=color&color=00ff00`);
+  assert.equal(pub.status, 201, pub.body);
+  await waitFor('the stream live', async () => (await apiStreams(server!.httpBase)).some((s) => s.key === key && s.state === 'live'), 30_000);
+  const childrenBefore = ffmpegChildren(server!.child.pid!).length;
+
+  const viewers = [await newPage(), await newPage()];
+  const plays = [];
+  for (const v of viewers) {
+    const t0 = Date.now();
+    const play = await whepPlay(v, `/whep/live/stream-${key}`);
+    assert.equal(play.status, 201, play.body);
+    assert.match(play.location ?? '', new RegExp(`^/whep/live/stream-${key}/[A-Za-z0-9_-]+$`));
+    const stats = await waitFor('video frames decoded', async () => { const s = await whepStats(v); return s.framesDecoded > 10 ? s : undefined; }, 20_000);
+    assert.equal(stats.width, 640);
+    assert.equal(stats.height, 480);
+    console.log(`# WHEP viewer: ${stats.framesDecoded} frames decoded ${Date.now() - t0} ms after its POST`);
+    plays.push(play);
+  }
+  await waitFor('audio packets', async () => (await whepStats(viewers[0])).audioPackets > 20, 10_000);
+  assert.equal(ffmpegChildren(server!.child.pid!).length, childrenBefore + 1, 'one feed ffmpeg for both viewers');
+
+  const del = await fetch(`${server!.httpBase}${plays[0].location}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  const before = (await whepStats(viewers[1])).framesDecoded;
+  await waitFor('the other viewer goes on', async () => (await whepStats(viewers[1])).framesDecoded > before + 15, 10_000);
+  const del2 = await fetch(`${server!.httpBase}${plays[1].location}`, { method: 'DELETE' });
+  assert.equal(del2.status, 200);
+  await waitFor('the feed ffmpeg gone', () => ffmpegChildren(server!.child.pid!).length === childrenBefore, 10_000);
+
+  await fetch(`${server!.httpBase}${pub.location}`, { method: 'DELETE' });
+  for (const p of [publisher, ...viewers]) await p.close();
+});
+
+test('WHEP refuses outputs that are not live, raw inputs and non-SDP bodies', { skip: mediaSkip, timeout: 60_000 }, async () => {
+  const page = await newPage();
+  const none = await whepPlay(page, '/whep/live/stream-nobody');
+  assert.equal(none.status, 404);
+  assert.equal(JSON.parse(none.body).error, 'ERR_STREAM_NOT_FOUND');
+  const raw = await whepPlay(page, '/whep/live/nobody');
+  assert.equal(raw.status, 404);
+  const text = await fetch(`${server!.httpBase}/whep/live/stream-nobody`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+  assert.equal(text.status, 415);
+  assert.equal(((await text.json()) as { error: string }).error, 'ERR_WHEP_CONTENT_TYPE');
+  await page.close();
+});
