@@ -68,6 +68,11 @@ export function createWebrtcServer(config: ServerConfig, registry: StreamRegistr
       await app.register(async (scope) => {
         registerWhipRoutes(scope, whip);
         registerWhepRoutes(scope, whep);
+        // The publish page (player/publish.html) under a short path.
+        scope.get('/publish', async (req, reply) => {
+          const query = req.url.indexOf('?');
+          return reply.redirect(`/publish.html${query >= 0 ? req.url.slice(query) : ''}`);
+        });
       });
     },
     close: async () => {

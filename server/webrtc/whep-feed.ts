@@ -16,6 +16,8 @@ import { buildRtpFeedArgs } from '../pipeline/ffmpeg-args.ts';
 const AUDIO_BITRATE_KBPS = 64;
 /** RTP payload bytes: 1200 leaves room for SRTP, TURN and IPv6 headers within a 1280-byte path MTU. */
 const PACKET_BYTES = 1200;
+/** How often the output is tapped again while it has sent nothing yet (ms). */
+const RETAP_MS = 250;
 
 /** FeedViewer is what the feed writes to: one viewer's video and (maybe) audio track. */
 export interface FeedViewer {
@@ -36,6 +38,7 @@ export class WhepFeed extends EventEmitter<WhepFeedEvents> {
   private untap: () => void = () => {};
   private sockets: Socket[] = [];
   private closing?: Promise<void>;
+  private retap?: NodeJS.Timeout;
   /** RTP packets received from ffmpeg, by kind. */
   readonly packets = { video: 0, audio: 0 };
 
@@ -58,7 +61,21 @@ export class WhepFeed extends EventEmitter<WhepFeedEvents> {
     const ffmpeg = new FfmpegProcess(this.ffmpegPath, buildRtpFeedArgs({ videoPort: video, audioPort: audio, audioBitrateKbps: AUDIO_BITRATE_KBPS, packetBytes: PACKET_BYTES }), 0);
     this.ffmpeg = ffmpeg;
     void ffmpeg.exited.then((exit) => { void this.close(`the WebRTC feed ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail || 'no message'}`); });
-    this.untap = this.tap((chunk) => { if (ffmpeg.running) ffmpeg.stdin.write(chunk); });
+    // The output's broadcast exists only once the encoder has connected to node-media-server,
+    // which may be just after the stream is listed live: tap again until bytes come.
+    let bytes = 0;
+    const tap = () => {
+      this.untap();
+      this.untap = this.tap((chunk) => {
+        bytes += chunk.length;
+        if (ffmpeg.running) ffmpeg.stdin.write(chunk);
+      });
+    };
+    tap();
+    this.retap = setInterval(() => {
+      if (bytes > 0 || this.closing) clearInterval(this.retap);
+      else tap();
+    }, RETAP_MS);
     this.log.debug({ pid: ffmpeg.pid, videoPort: video, audioPort: audio }, 'WHEP feed started');
   }
 
@@ -73,6 +90,7 @@ export class WhepFeed extends EventEmitter<WhepFeedEvents> {
     let done!: () => void;
     this.closing = new Promise((resolve) => { done = resolve; });
     void (async () => {
+      clearInterval(this.retap);
       this.untap();
       for (const s of this.sockets) s.close();
       const ffmpeg = this.ffmpeg;

@@ -27,6 +27,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.WHIP_TEST_LOGS && server) (await import('node:fs')).writeFileSync(process.env.WHIP_TEST_LOGS, server.logs.map((l) => JSON.stringify(l)).join('\n'));
   await browser?.close();
   await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -84,5 +85,26 @@ test('WHEP refuses outputs that are not live, raw inputs and non-SDP bodies', { 
   const text = await fetch(`${server!.httpBase}/whep/live/stream-nobody`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
   assert.equal(text.status, 415);
   assert.equal(((await text.json()) as { error: string }).error, 'ERR_WHEP_CONTENT_TYPE');
+  await page.close();
+});
+
+test('the /publish page publishes the camera and shows the processed stream beside it', { skip: mediaSkip, timeout: 120_000 }, async () => {
+  const key = uniqueKey('page');
+  const page = await browser!.newPage();
+  await page.goto(`${server!.httpBase}/publish?key=${key}&bg=color`);
+  assert.match(page.url(), /\/publish\.html\?/);
+  await page.click('#start');
+  await page.waitForFunction(() => (window as unknown as { publishState: { status: string; error: unknown } }).publishState.status === 'live'
+    || (window as unknown as { publishState: { status: string } }).publishState.status === 'error', undefined, { timeout: 60_000 });
+  const state = await page.evaluate(() => (window as unknown as { publishState: Record<string, unknown> }).publishState);
+  assert.equal(state.status, 'live', JSON.stringify(state));
+  await page.waitForFunction(() => (window as unknown as { publishState: { framesDecoded: number } }).publishState.framesDecoded > 10, undefined, { timeout: 20_000 })
+    .catch(async (err) => { throw new Error(`${(err as Error).message}: ${await page.evaluate(() => JSON.stringify((window as unknown as { publishState: unknown }).publishState))} ${await page.textContent('#publish-stats')}`); });
+  const stream = (await apiStreams(server!.httpBase)).find((s) => s.key === key);
+  assert.equal((stream?.background as { mode?: string } | undefined)?.mode, 'color', 'the page\'s options reach the stream');
+  const sent = await page.textContent('[data-stat="sent"]');
+  assert.match(sent ?? '', /\d+x\d+ \d+ fps/);
+  await page.click('#stop');
+  await waitFor('the stream gone', async () => !(await apiStreams(server!.httpBase)).some((s) => s.key === key), 15_000);
   await page.close();
 });
