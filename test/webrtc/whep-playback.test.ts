@@ -108,3 +108,40 @@ test('the /publish page publishes the camera and shows the processed stream besi
   await waitFor('the stream gone', async () => !(await apiStreams(server!.httpBase)).some((s) => s.key === key), 15_000);
   await page.close();
 });
+
+test('the player plays a stream over WebRTC when chosen, and over HLS where the browser has no WebRTC', { skip: mediaSkip, timeout: 150_000 }, async () => {
+  const key = uniqueKey('player');
+  const publisher = await newPage();
+  const pub = await whipPublish(publisher, `/whip/live/${key}?bg=blur`);
+  assert.equal(pub.status, 201, pub.body);
+  await waitFor('the stream live', async () => (await apiStreams(server!.httpBase)).some((s) => s.key === key && s.state === 'live'), 30_000);
+
+  const player = await browser!.newPage();
+  await player.addInitScript(() => localStorage.setItem('livematte.webrtc', '1'));
+  await player.goto(`${server!.httpBase}/#${key}`);
+  await player.waitForFunction(() => (window as unknown as { playerState: { engine: string; status: string } }).playerState.engine === 'webrtc'
+    && (window as unknown as { playerState: { status: string } }).playerState.status === 'playing', undefined, { timeout: 30_000 });
+  // A string: tsx would wrap a named function in a helper the page does not have.
+  const frames = await player.evaluate(`new Promise((resolve) => {
+    const video = document.getElementById('video');
+    let n = 0;
+    const onFrame = () => { if (++n >= 10) resolve(n); else video.requestVideoFrameCallback(onFrame); };
+    video.requestVideoFrameCallback(onFrame);
+  })`);
+  assert.equal(frames, 10, 'video frames presented over WebRTC');
+  await player.close();
+
+  const noWebrtc = await browser!.newPage();
+  await noWebrtc.addInitScript(() => {
+    localStorage.setItem('livematte.webrtc', '1');
+    delete (window as unknown as { RTCPeerConnection?: unknown }).RTCPeerConnection;
+  });
+  await noWebrtc.goto(`${server!.httpBase}/#${key}`);
+  await noWebrtc.waitForFunction(() => (window as unknown as { playerState: { status: string } }).playerState.status === 'playing', undefined, { timeout: 60_000 });
+  const engine = await noWebrtc.evaluate(() => (window as unknown as { playerState: { engine: string } }).playerState.engine);
+  assert.notEqual(engine, 'webrtc');
+  assert.equal(await noWebrtc.isDisabled('#webrtc-toggle'), true);
+  await noWebrtc.close();
+  await fetch(`${server!.httpBase}${pub.location}`, { method: 'DELETE' });
+  await publisher.close();
+});
