@@ -127,19 +127,15 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
 
 /** RtpIngestArgsInput describes a WebRTC session's repackager: RTP on loopback (SDP on stdin) -> FLV on stdout. */
 export interface RtpIngestArgsInput {
-  /** Video as it arrives: H.264 is copied, VP8 encoded to H.264 with `x264` (the pipeline reads H.264 only). */
-  videoCodec: 'H264' | 'VP8';
   /** True when the SDP has an audio (Opus) m-section: transcoded to AAC for FLV. */
   hasAudio: boolean;
   /** AAC bitrate, kbit/s. */
   audioBitrateKbps: number;
-  /** The H.264 encode of VP8 video (unused for H.264). */
-  x264: X264Settings;
 }
 
 /**
- * buildRtpIngestArgs: an SDP on stdin naming loopback RTP ports -> FLV on stdout (H.264 copied or
- * made from VP8, Opus to AAC), each packet written as soon as it is muxed. The RTP demuxer's
+ * buildRtpIngestArgs: an SDP on stdin naming loopback RTP ports -> FLV on stdout (H.264 copied,
+ * Opus to AAC), each packet written as soon as it is muxed. The RTP demuxer's
  * reordering wait is kept short (loopback loses nothing; werift already retransmits what the
  * network lost) so that it adds no latency.
  */
@@ -147,9 +143,8 @@ export function buildRtpIngestArgs(input: RtpIngestArgsInput): string[] {
   const command = ffmpeg().input('pipe:0').inputFormat('sdp')
     .inputOptions(['-protocol_whitelist', 'pipe,udp,rtp', '-reorder_queue_size', '64', '-max_delay', '100000',
       '-analyzeduration', '3000000', '-probesize', '1000000', '-fflags', '+genpts']);
-  const video = input.videoCodec === 'H264' ? ['-c:v', 'copy'] : x264VideoArgs(input.x264);
   const audio = input.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${input.audioBitrateKbps}k`, '-ac', '2'] : [];
-  command.output('pipe:1').outputOptions(['-map', '0:v:0', ...video, ...audio,
+  command.output('pipe:1').outputOptions(['-map', '0:v:0', '-c:v', 'copy', ...audio,
     '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv']);
   return [...COMMON, ...argsOf(command)];
 }

@@ -10,7 +10,7 @@ export interface RtpTrackSpec {
   /** Loopback UDP port of the RTP (ffmpeg also binds port + 1, for RTCP). */
   port: number;
   payloadType: number;
-  /** Encoding name as in SDP, e.g. 'H264', 'VP8', 'opus'. */
+  /** Encoding name as in SDP, e.g. 'H264', 'opus'. */
   encoding: string;
   /** RTP clock rate in Hz (90000 for video, 48000 for Opus). */
   clockRate: number;

@@ -46,18 +46,25 @@ export function peerConfig(webrtc: ServerConfig['webrtc']): Partial<PeerConfig> 
 }
 
 /**
- * createWebrtcServer makes the WebRTC side, or undefined when `webrtc.enabled` is false.
- * @throws MediaServerError `ERR_FFMPEG_MISSING`, `ERR_CONFIG_INVALID`.
+ * createWebrtcServer makes the WebRTC side, or undefined when `webrtc.enabled` is false or no
+ * ffmpeg on the search path can repackage WebRTC media (a warning says so).
+ * @throws MediaServerError `ERR_FFMPEG_MISSING` (a `webrtc.ffmpegPath` that can not), `ERR_CONFIG_INVALID`.
  */
 export function createWebrtcServer(config: ServerConfig, registry: StreamRegistry, rtmp: NmsIngest, catalog: PluginCatalog, plays: PlayPolicy, log: Logger): WebrtcServer | undefined {
   if (!config.webrtc.enabled) return undefined;
   const peer = peerConfig(config.webrtc);
-  const ffmpegPath = resolveWebrtcFfmpegPath(config.webrtc.ffmpegPath);
+  let ffmpegPath: string;
+  try {
+    ffmpegPath = resolveWebrtcFfmpegPath(config.webrtc.ffmpegPath);
+  } catch (err) {
+    // A configured ffmpeg that can not do it is a configuration error; none found is WebRTC off, said once.
+    if (config.webrtc.ffmpegPath) throw err;
+    log.warn({ err: (err as Error).message }, 'WebRTC (WHIP/WHEP) is off: no ffmpeg able to repackage WebRTC media was found');
+    return undefined;
+  }
   const whip = new WhipIngest({
     publishSecret: config.auth.publishSecret, maxStreams: config.pipeline.maxStreams, peer, ffmpegPath,
     mediaTimeoutMs: config.webrtc.mediaTimeoutMs,
-    // VP8 is encoded once, as the H.264 the pipeline reads: visually lossless, the encoder's speed.
-    x264: { ...config.encoder, crf: 18, maxBitrateKbps: 0 },
   }, registry, rtmp, catalog, log.child({ component: 'whip' }));
   rtmp.otherPublishers = whip.sessions;
   const whep = new WhepEgress(registry, rtmp, plays, peer, ffmpegPath, log.child({ component: 'whep' }));

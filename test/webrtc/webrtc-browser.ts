@@ -38,8 +38,10 @@ export interface WhipPublishOptions {
   token?: string;
   audio?: boolean;
   video?: boolean;
-  /** Rewrite the offer before it is sent: `not-sdp` sends text, `vp9-only` keeps only VP9 video. */
-  mangle?: 'not-sdp' | 'vp9-only';
+  /** Rewrite the offer before it is sent: `not-sdp` sends text. */
+  mangle?: 'not-sdp';
+  /** Keep only this video codec in the offer (e.g. 'VP9', 'VP8'). */
+  onlyVideoCodec?: string;
   contentType?: string;
 }
 
@@ -57,12 +59,13 @@ export async function whipPublish(page: Page, path: string, options: WhipPublish
     await pc.setLocalDescription(await pc.createOffer());
     let sdp = pc.localDescription!.sdp;
     if (options.mangle === 'not-sdp') sdp = 'hello, this is not a session description';
-    if (options.mangle === 'vp9-only') {
+    if (options.onlyVideoCodec) {
+      const only = options.onlyVideoCodec;
       const lines = sdp.split('\r\n');
       const [head, ...sections] = lines.join('\n').split(/\n(?=m=)/);
       const fixed = sections.map((section) => {
         if (!section.startsWith('m=video')) return section;
-        const vp9 = [...section.matchAll(/a=rtpmap:(\d+) VP9\//g)].map((m) => m[1]);
+        const vp9 = [...section.matchAll(/a=rtpmap:(\d+) ([^/]+)\//g)].filter((m) => m[2] === only).map((m) => m[1]);
         const rows = section.split('\n').filter((l) => {
           const pt = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
           return !pt || vp9.includes(pt[1]);

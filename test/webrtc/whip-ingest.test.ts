@@ -121,7 +121,8 @@ test('bad offers are refused with a 4xx that says why, and leave nothing running
   const cases: { name: string; path: string; options: Parameters<typeof whipPublish>[2]; status: number; error: string; reason?: string }[] = [
     { name: 'not an SDP', path: '/whip/live/k1', options: { token: SECRET, mangle: 'not-sdp' }, status: 400, error: 'ERR_WHIP_OFFER', reason: 'offer' },
     { name: 'no video', path: '/whip/live/k2', options: { token: SECRET, video: false }, status: 400, error: 'ERR_WHIP_NO_VIDEO', reason: 'offer' },
-    { name: 'only VP9 video', path: '/whip/live/k3', options: { token: SECRET, mangle: 'vp9-only' }, status: 400, error: 'ERR_WHIP_CODECS', reason: 'offer' },
+    { name: 'only VP9 video', path: '/whip/live/k3', options: { token: SECRET, onlyVideoCodec: 'VP9' }, status: 400, error: 'ERR_WHIP_CODECS', reason: 'offer' },
+    { name: 'only VP8 video', path: '/whip/live/k9', options: { token: SECRET, onlyVideoCodec: 'VP8' }, status: 400, error: 'ERR_WHIP_CODECS', reason: 'offer' },
     { name: 'not application/sdp', path: '/whip/live/k4', options: { token: SECRET, contentType: 'text/plain' }, status: 415, error: 'ERR_WHIP_CONTENT_TYPE' },
     { name: 'no token', path: '/whip/live/k5', options: {}, status: 401, error: 'ERR_UNAUTHORISED', reason: 'token' },
     { name: 'wrong token', path: '/whip/live/k6', options: { token: 'not-the-secret' }, status: 401, error: 'ERR_UNAUTHORISED', reason: 'token' },
