@@ -129,7 +129,7 @@ export class WhipIngest {
       if (this.sessions.get(key) === session) this.sessions.delete(key);
       void this.registry.removePublisher(publisher);
     });
-    log.info({ remote: undefined, audio: summary!.audio.length > 0 }, 'WHIP session started');
+    log.info({ audio: summary!.audio.length > 0 }, 'WHIP session started');
     this.registry.addPublisher(publisher);
     return { sessionId, sdp: sdp! };
   }

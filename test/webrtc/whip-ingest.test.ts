@@ -92,6 +92,9 @@ test('a browser publishes over WHIP: RTMP and HLS outputs, background replaced, 
     assert.ok(maxChannelDiff(mean, GREEN) <= COLOUR_TOLERANCE, `background ${rect} is green in the output: ${mean.map(Math.round)}`);
   }
 
+  const patch = await fetch(`${server!.httpBase}${result.location}`, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates\r\n' });
+  assert.equal(patch.status, 405, 'no trickle ICE: candidates were all in the answer');
+  assert.equal(patch.headers.get('allow'), 'DELETE');
   const del = await fetch(`${server!.httpBase}${result.location}`, { method: 'DELETE' });
   assert.equal(del.status, 200, JSON.stringify(server!.logs.filter((l) => Number(l.level) >= 50).slice(-3)));
   await streamGone(key);
