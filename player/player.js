@@ -21,6 +21,7 @@ import { playQuery, withPlayQuery } from './play-query.js';
 import { LiveEventsPanel } from './events-panel.js';
 import { EventsHistory } from './events-history.js';
 import { EventDialog } from './event-dialog.js';
+import { WebrtcMode } from './webrtc-mode.js';
 
 /** The page's own signed-URL query, passed on to every HLS and RTMP URL of a stream (play-query.js). */
 const PLAY_QUERY = playQuery();
@@ -68,6 +69,14 @@ let pollTimer;
 let starting = false;
 
 const playback = new HlsPlayback(ui.video, playerState, onPlaybackStatus);
+// Low latency (WebRTC) when chosen; HLS otherwise, and whenever WebRTC fails.
+const webrtc = new WebrtcMode(ui.video, $('webrtc-toggle'), () => {
+  if (session !== 'loaded') return;
+  webrtc.stop();
+  playback.stop();
+  session = 'waiting';
+  void tryStart();
+});
 // The live hls.js instance, for tests and debugging; not enumerable so playerState stays plain JSON.
 Object.defineProperty(playerState, 'hls', { get: () => playback.hls });
 const list = new StreamListView($('stream-list'), $('stream-count'), $('list-empty'), (key) => select(key, true));
@@ -194,6 +203,7 @@ function updateNextOffer() {
 function select(key, user = false) {
   if (key === playerState.streamKey && session !== 'ended') return;
   playback.stop();
+  webrtc.stop();
   playerState.streamKey = key;
   session = 'waiting';
   if (decodeURIComponent(location.hash.slice(1)) !== key) history.replaceState(null, '', `#${encodeURIComponent(key)}`);
@@ -216,6 +226,7 @@ function end(reason, stopPlayback) {
   if (session === 'ended' || session === 'none') return;
   session = 'ended';
   if (stopPlayback) playback.stop();
+  webrtc.stop();
   setStatus('ended', `“${playerState.streamKey}” ended: ${reason}.`);
   showOverlay('ended', 'Stream ended', `“${playerState.streamKey}” is not publishing now. Playback resumes here when it is back.`);
 }
@@ -226,6 +237,19 @@ async function tryStart() {
   if (starting || !stream || stream.state !== 'live' || (session !== 'waiting' && session !== 'ended')) return;
   starting = true;
   try {
+    if (webrtc.wanted) {
+      try {
+        await webrtc.play(stream.key, withPlayQuery('', PLAY_QUERY));
+        session = 'loaded';
+        ui.overlay.hidden = true;
+        playerState.engine = 'webrtc';
+        setStatus('playing', 'Low latency (WebRTC)');
+        return;
+      } catch (err) {
+        setStatus('loading', `WebRTC failed (${err.message}); playing HLS`);
+      }
+    }
+    playerState.engine = HlsPlayback.engine;
     const url = withPlayQuery(stream.hlsPath, PLAY_QUERY);
     const playlist = await playlistState(url);
     if (!playlist.ready || stream.key !== playerState.streamKey || (session !== 'waiting' && session !== 'ended')) return;

@@ -21,6 +21,7 @@ import { createEventStore } from './events/create-event-store.ts';
 import { serverPeople } from './people/server-people.ts';
 import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
+import { createWebrtcServer } from './webrtc/webrtc-server.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -74,6 +75,13 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs, plays,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
+  let webrtc;
+  try {
+    webrtc = createWebrtcServer(config, registry, ingest, catalog, plays, log);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   // The people gallery lives in the SQLite events database and relabels stored events through the
   // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
@@ -88,7 +96,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await people?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}) });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -98,6 +106,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       rtmpPort, httpPort, registry, events, people, log,
       close: () => {
         closing ??= (async () => {
+          await webrtc?.close();
           await registry.stopAll();
           await events?.close();
           await people?.close();

@@ -40,6 +40,8 @@ export interface HttpDeps {
   people?: PeopleService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
+  /** More routes to add (the WebRTC ones, when `webrtc.enabled`). */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -81,6 +83,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
 
+  await deps.routes?.(app);
   await registerHlsRoutes(app, { mediaRoot: config.mediaRoot, plays: deps.plays, playlists: deps.registry.media.playlists, log: deps.log.child({ component: 'http' }) });
   await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });
   await app.register(fastifyStatic, { root: PLAYER_DIR, prefix: '/', decorateReply: false, index: ['index.html'] });
