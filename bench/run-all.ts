@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: the whole-pipeline benchmark (project issue #4) plus the inference and
- * composite micro-benchmarks. Prints a machine line, tables, the comparison with the previous
+ * composite micro-benchmarks and the event store's (bench/store.bench.ts, issue #20). Prints a machine line, tables, the comparison with the previous
  * entry of bench/RESULTS.md, appends a dated section there, and ends with one JSON line.
  *
  * Flags:
  *   --quick                  short windows (smoke run)
- *   --only <section>         cost | capacity | latency | memory | budget (repeatable, or comma list)
+ *   --only <section>         cost | capacity | latency | memory | budget | store (repeatable, or comma list)
+ *   --store-args "<args>"    extra flags for bench/store.bench.ts (e.g. "--events 20000 --rows 200000")
  *   --capacity-seconds <s>   capacity window per step (default 60, the issue's check)
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
  *   --memory-streams <n>     streams in the soak (default: the capacity found in this run, else 1)
@@ -29,7 +30,7 @@ const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
 const num = (f: string, d: number) => { const i = argv.indexOf(f); return i >= 0 ? Number(argv[i + 1]) : d; };
 const QUICK = has('--quick');
-const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget'] as const;
+const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = argv.flatMap((a, i) => (argv[i - 1] === '--only' ? a.split(',') : [])) as Section[];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only ${s}: expected one of ${SECTIONS.join('|')}`);
@@ -82,6 +83,19 @@ function parseInference(out: string): Record<string, { median: number; p95: numb
   return rows;
 }
 
+/** StoreFigures is the `store-json` line of bench/store.bench.ts. */
+interface StoreFigures {
+  quick: boolean;
+  inserts?: { events: number; fpsWithout: number[]; fpsWith: number[]; droppedWithout: number[]; droppedWith: number[]; eventsPerSecond: number; maxTickGapMs: number };
+  queries?: { rows: number; p95Ms: Record<string, number>; medianMs: Record<string, number> };
+}
+
+/** parseStore reads the `store-json {...}` line; the markdown before it is the section's text. */
+function parseStore(text: string): { figures: StoreFigures | null; markdown: string } {
+  const line = text.split('\n').find((l) => l.startsWith('store-json '));
+  return { figures: line ? (JSON.parse(line.slice('store-json '.length)) as StoreFigures) : null, markdown: text.split('\nstore-json ')[0]!.trim() };
+}
+
 // ---------------------------------------------------------------- run
 
 interface Figures {
@@ -91,6 +105,8 @@ interface Figures {
   costRatioVeryfast?: { color: number | null; blur: number | null; none: number | null };
   /** Streams at full quality (model on every frame, no drops, >= 29.5 fps), by capacity mode. */
   capacityFullQuality?: Record<string, number>;
+  /** The event store (bench/store.bench.ts): fps beside the inserts and page query p95s. */
+  store?: StoreFigures | null;
   /** Streams in real time with load shedding allowed, by capacity mode. */
   capacityShed?: Record<string, number>;
   costRatioExtrapolated: { color: number | null; blur: number | null };
@@ -132,6 +148,7 @@ let memory: MemoryResult | undefined;
 let inference: Record<string, { median: number; p95: number }> = {};
 let inferenceOut = '';
 let compositeOut = '';
+let storeOut = '';
 let exitCode = 0;
 
 /** fullQualityOf counts a mode's steps at full quality from 1 stream up (a step that failed ends the count). */
@@ -178,6 +195,11 @@ try {
     inference = parseInference(inferenceOut);
     log('budget: bench/composite.bench.ts');
     compositeOut = await runScript('composite.bench.ts', ['--frames', QUICK ? '40' : '200']);
+  }
+  if (want('store')) {
+    log('store: bench/store.bench.ts');
+    const extra = argv.includes('--store-args') ? argv[argv.indexOf('--store-args') + 1]!.split(/\s+/).filter(Boolean) : [];
+    storeOut = await runScript('store.bench.ts', [...(QUICK ? ['--quick'] : []), ...extra]);
   }
 } catch (err) {
   exitCode = 1;
@@ -320,6 +342,12 @@ if (budgetRow && want('budget')) {
   out();
 }
 
+const store = storeOut ? parseStore(storeOut) : undefined;
+if (store) {
+  out(store.markdown);
+  out();
+}
+
 if (inferenceOut || compositeOut) {
   out('### Micro-benchmarks (bench/inference.bench.ts, bench/composite.bench.ts)');
   out();
@@ -368,10 +396,19 @@ const figures: Figures = {
     ...Object.fromEntries(Object.entries(budgetRow.stats.stageMs).map(([k, v]) => [`stage.${k}`, v])),
     ...Object.fromEntries(Object.entries(inference).map(([k, v]) => [`inference.${k}`, v.median])),
   } : null,
+  store: store?.figures ?? null,
   loadAvg: [...loadavg()].map((x) => Number(x.toFixed(2))),
   quick: QUICK,
   date: startedAt.toISOString(),
 };
+
+/** storeFpsRatio is the mean output fps with the inserts over the mean without. */
+function storeFpsRatio(f: StoreFigures | null | undefined): number | undefined {
+  const i = f?.inserts;
+  if (!i?.fpsWith.length || !i.fpsWithout.length) return undefined;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Number((mean(i.fpsWith) / mean(i.fpsWithout)).toFixed(3));
+}
 
 // Compare with the previous entry (of the same kind, quick or full, if there is one).
 const previousText = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '';
@@ -392,6 +429,8 @@ if (prev) {
     ['addedLatencyAtCapacityMs', figures.addedLatencyAtCapacityMs, prev.addedLatencyAtCapacityMs],
     ['rssPerStreamMB', figures.rssPerStreamMB, prev.rssPerStreamMB],
     ['budget.totalMs', figures.budget?.totalMs, prev.budget?.totalMs],
+    ['store fps with/without inserts', storeFpsRatio(figures.store), storeFpsRatio(prev.store)],
+    ['store query p95 stream + kind + minScore', figures.store?.queries?.p95Ms['stream + kind + minScore'], prev.store?.queries?.p95Ms['stream + kind + minScore']],
   ];
   const cmp = pairs.filter(([, a, b]) => typeof a === 'number' && typeof b === 'number')
     .map(([k, a, b]) => `${k} ${f2(b)} -> ${f2(a)} (x${b ? f2(a! / b) : '-'})`);

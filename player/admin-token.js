@@ -60,10 +60,10 @@ export class AdminToken {
 
   /**
    * authorised runs `call(token)` and, while it rejects with a 401, asks for the token (the prompt
-   * placed right after `anchor`, the form that asked, when given) and runs it again; it rejects with
-   * the 401 if the prompt is cancelled, and with any other error at once.
+   * placed right after `anchor`, the form that asked, when given, and saying `reason`) and runs it
+   * again; it rejects with the 401 if the prompt is cancelled, and with any other error at once.
    */
-  async authorised(call, anchor) {
+  async authorised(call, anchor, reason = 'Changing streams on this server needs its admin token (auth.adminToken).') {
     for (;;) {
       const used = this.value;
       try {
@@ -75,7 +75,7 @@ export class AdminToken {
         if (used) this.store('');
         const token = await this.ask(anchor, used
           ? 'The server refused that token. Enter the admin token again.'
-          : 'Changing streams on this server needs its admin token (auth.adminToken).');
+          : reason);
         if (token === null) throw err;
       }
     }

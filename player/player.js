@@ -2,7 +2,9 @@
  * The player page: polls the live streams every 2 s, plays the selected stream's processed HLS,
  * shows its pipeline figures and lets the user change its plugins while it runs: the background
  * form, and for every plugin `GET /api/plugins` lists an on/off switch and its options (see
- * plugin-form.js), asking for the admin token when the server wants one.
+ * plugin-form.js), asking for the admin token when the server wants one. Below the stream: the
+ * live events panel (events-panel.js, the server-sent events of `/api/events/live`) and the event
+ * history (events-history.js), whose rows open an event's snapshot and details (event-dialog.js).
  *
  * `window.playerState` ({ streamKey, status, engine, hlsErrors, fatalErrors, recoveries,
  * fragmentsLoaded }) is for tests and for curious people with a console open.
@@ -16,6 +18,10 @@ import { PluginForm, pluginTitle } from './plugin-form.js';
 import { AdminToken } from './admin-token.js';
 import { h, setText } from './dom.js';
 import { playQuery, withPlayQuery } from './play-query.js';
+import { LiveEventsPanel } from './events-panel.js';
+import { EventsHistory } from './events-history.js';
+import { EventDialog } from './event-dialog.js';
+import { WebrtcMode } from './webrtc-mode.js';
 
 /** The page's own signed-URL query, passed on to every HLS and RTMP URL of a stream (play-query.js). */
 const PLAY_QUERY = playQuery();
@@ -63,6 +69,14 @@ let pollTimer;
 let starting = false;
 
 const playback = new HlsPlayback(ui.video, playerState, onPlaybackStatus);
+// Low latency (WebRTC) when chosen; HLS otherwise, and whenever WebRTC fails.
+const webrtc = new WebrtcMode(ui.video, $('webrtc-toggle'), () => {
+  if (session !== 'loaded') return;
+  webrtc.stop();
+  playback.stop();
+  session = 'waiting';
+  void tryStart();
+});
 // The live hls.js instance, for tests and debugging; not enumerable so playerState stays plain JSON.
 Object.defineProperty(playerState, 'hls', { get: () => playback.hls });
 const list = new StreamListView($('stream-list'), $('stream-count'), $('list-empty'), (key) => select(key, true));
@@ -76,6 +90,23 @@ const form = new BackgroundForm($('bg-form'), async (key, request) => {
     if (stream.plugins) stream.plugins.background = applied;
   }
   return applied;
+});
+const eventDialog = new EventDialog($('event-dialog'), {
+  adminToken,
+  fallbackFocus: $('events'),
+  onDeleted: (id) => {
+    eventsPanel.remove(id);
+    eventsHistory.remove(id);
+  },
+});
+const openEvent = (event, opener) => eventDialog.open(event, opener);
+const eventsHistory = new EventsHistory($('events-history'), { onOpen: openEvent });
+const eventsPanel = new LiveEventsPanel($('live-events'), {
+  onOpen: openEvent,
+  onChange: (event) => {
+    eventsHistory.update(event);
+    eventDialog.update(event);
+  },
 });
 /** pluginForms are the generic plugin controls, by plugin name, once `GET /api/plugins` answered. */
 const pluginForms = new Map();
@@ -172,6 +203,7 @@ function updateNextOffer() {
 function select(key, user = false) {
   if (key === playerState.streamKey && session !== 'ended') return;
   playback.stop();
+  webrtc.stop();
   playerState.streamKey = key;
   session = 'waiting';
   if (decodeURIComponent(location.hash.slice(1)) !== key) history.replaceState(null, '', `#${encodeURIComponent(key)}`);
@@ -180,6 +212,7 @@ function select(key, user = false) {
   setStatus('waiting');
   showOverlay('waiting', 'Starting…', `Waiting for the first processed segments of “${key}”.`);
   form.show(key, current()?.background);
+  eventsPanel.setStream(key);
   render();
   if (user) ui.video.focus({ preventScroll: true });
   void tryStart();
@@ -193,6 +226,7 @@ function end(reason, stopPlayback) {
   if (session === 'ended' || session === 'none') return;
   session = 'ended';
   if (stopPlayback) playback.stop();
+  webrtc.stop();
   setStatus('ended', `“${playerState.streamKey}” ended: ${reason}.`);
   showOverlay('ended', 'Stream ended', `“${playerState.streamKey}” is not publishing now. Playback resumes here when it is back.`);
 }
@@ -203,6 +237,19 @@ async function tryStart() {
   if (starting || !stream || stream.state !== 'live' || (session !== 'waiting' && session !== 'ended')) return;
   starting = true;
   try {
+    if (webrtc.wanted) {
+      try {
+        await webrtc.play(stream.key, withPlayQuery('', PLAY_QUERY));
+        session = 'loaded';
+        ui.overlay.hidden = true;
+        playerState.engine = 'webrtc';
+        setStatus('playing', 'Low latency (WebRTC)');
+        return;
+      } catch (err) {
+        setStatus('loading', `WebRTC failed (${err.message}); playing HLS`);
+      }
+    }
+    playerState.engine = HlsPlayback.engine;
     const url = withPlayQuery(stream.hlsPath, PLAY_QUERY);
     const playlist = await playlistState(url);
     if (!playlist.ready || stream.key !== playerState.streamKey || (session !== 'waiting' && session !== 'ended')) return;
@@ -254,7 +301,10 @@ async function poll() {
     return;
   }
   reconcile();
+  // The feed opens once the first list said which stream is selected (select() reopens it after).
+  if (eventsPanel.url === null) eventsPanel.connect();
   render();
+  eventsHistory.setStreams(streams.map((s) => s.key));
   await tryStart();
   pollTimer = setTimeout(poll, POLL_MS);
 }
@@ -301,6 +351,7 @@ if (playerState.engine === 'none') {
 setText($('engine-text'), playerState.engine === 'hls.js' ? ` · hls.js ${HlsPlayback.hlsVersion}` : ` · ${playerState.engine} HLS`);
 renderIngestHelp();
 void poll();
+void eventsHistory.search();
 /** loadPlugins asks for the plugin list until it answers (the page works without it meanwhile). */
 async function loadPlugins() {
   try {

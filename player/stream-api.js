@@ -14,7 +14,8 @@ export class ApiError extends Error {
   }
 }
 
-async function fetchJson(path, init = {}) {
+/** fetchJson fetches `path` (never from the HTTP cache) and resolves with its JSON; rejects with ApiError on a non-2xx answer. */
+export async function fetchJson(path, init = {}) {
   const response = await fetch(path, { cache: 'no-store', ...init });
   const body = await response.json().catch(() => null);
   if (!response.ok) {

@@ -17,12 +17,16 @@ import { StreamRegistry } from './ingest/stream-registry.ts';
 import { buildHttpServer } from './http/http-server.ts';
 import { createMetrics } from './http/metrics.ts';
 import { mediaHealthReport } from './ingest/media-health.ts';
-import { EventService } from './events/event-service.ts';
+import { EventService, eventHealthReport } from './events/event-service.ts';
+import { createEventStore } from './events/create-event-store.ts';
+import { serverPeople } from './people/server-people.ts';
+import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { RedisLeases } from './cluster/redis-leases.ts';
 import { OriginRelays } from './cluster/origin-relay.ts';
 import { outputName } from './ingest/stream-key.ts';
 import { nodeIdOf } from './events/create-event-store.ts';
+import { createWebrtcServer } from './webrtc/webrtc-server.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
 /** RunningServer is a started server. */
@@ -32,6 +36,8 @@ export interface RunningServer {
   registry: StreamRegistry;
   /** The detection events, when `events.enabled`. */
   events?: EventService;
+  /** The face recognition gallery, when `events.enabled` with `events.store: sqlite` (it lives in the events database). */
+  people?: PeopleService;
   log: Logger;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
   close(): Promise<void>;
@@ -90,16 +96,30 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     registry.claims = leases;
     leases.on('lost', (key, holder) => registry.drop(key, `its key was taken by node ${holder}`));
   }
+  let webrtc;
+  try {
+    webrtc = createWebrtcServer(config, registry, ingest, catalog, plays, log);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
-  const events = config.events.enabled ? new EventService(config, registry, log.child({ component: 'events' })) : undefined;
+  // The people gallery lives in the SQLite events database and relabels stored events through the
+  // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
+  const madeStore = config.events.enabled ? createEventStore(config) : undefined;
+  const eventStore = madeStore?.store;
+  const events = madeStore ? new EventService(config, registry, log.child({ component: 'events' }), madeStore) : undefined;
+  const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
+  if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
   let http: FastifyInstance | undefined;
   let stopRelays = async (): Promise<void> => {};
   try {
     await events?.start();
+    await people?.start();
     await leases?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, plays, metrics: createMetrics(registry, events, plays), health: () => ({ rtmpPort, workers: pool.threads, ...mediaHealthReport(registry.media.snapshot()) }), cluster: leases && { leases, nodeId } });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && { leases, nodeId } });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -119,13 +139,15 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
-      rtmpPort, httpPort, registry, events, log,
+      rtmpPort, httpPort, registry, events, people, log,
       close: () => {
         closing ??= (async () => {
+          await webrtc?.close();
           await registry.stopAll();
           await stopRelays();
           await leases?.close();
           await events?.close();
+          await people?.close();
           await ingest.close();
           await http?.close();
           await pool.close();
@@ -134,11 +156,22 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    await webrtc?.close().catch(() => {});
     await leases?.close().catch(() => {});
     await events?.close().catch(() => {});
+    await people?.close().catch(() => {});
     await ingest.close().catch(() => {});
     await http?.close().catch(() => {});
     await pool.close().catch(() => {});
     throw err;
   }
+}
+
+/** mergeHealth joins `/healthz` parts: their fields, `status: 'degraded'` if one is, and every part's `problems`. */
+function mergeHealth(...parts: Record<string, unknown>[]): Record<string, unknown> {
+  const problems = parts.flatMap((p) => (p.problems as string[] | undefined) ?? []);
+  const merged: Record<string, unknown> = Object.assign({}, ...parts);
+  delete merged.status;
+  delete merged.problems;
+  return problems.length ? { status: 'degraded', problems, ...merged } : merged;
 }

@@ -53,6 +53,7 @@ export interface ServerConfig {
   auth: { publishSecret: string; adminToken: string; rawPlay: RawPlayMode; playSecret: string };
   events: { enabled: boolean; store: 'sqlite' | 'postgres'; postgresUrl: string; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
   snapshots: { source: 'output' | 'input'; everySeconds: number; jpegQuality: number };
+  webrtc: { enabled: boolean; udpPortMin: number; udpPortMax: number; hostAddresses: string[]; iceServers: string[]; mediaTimeoutMs: number; ffmpegPath: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -168,6 +169,18 @@ export const configSchema: SchemaObject = {
         source: { type: 'string', enum: ['output', 'input'], default: 'output', description: 'An event\'s snapshot: output = the processed frame at its best moment (what viewers saw: an anonymised face stays anonymised on disk); input = a crop of the original frame around the object (costs a copy of every frame of streams with detections).' },
         everySeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 0, description: 'Also keep one processed frame per live stream every this many seconds, in snapshots/<stream key>/<UTC date>/frame-<time>.jpg (0 = off).' },
         jpegQuality: { type: 'integer', minimum: 1, maximum: 100, default: 80, description: 'JPEG quality of snapshots.' },
+      },
+    },
+    webrtc: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'WebRTC publishing (WHIP, `POST /whip/live/<key>`) beside RTMP. A WebRTC publisher is the same as an RTMP one to everything downstream (stream key, `auth.publishSecret` as a bearer token, plugins, outputs, `pipeline.maxStreams`).' },
+        udpPortMin: { type: 'integer', minimum: 0, maximum: 65535, default: 0, description: 'Lowest UDP port of WebRTC media (ICE); 0 with udpPortMax 0 = any free port. Each session takes one port per host address, so the range must hold at least as many ports as sessions at once times host addresses; open it (UDP, inbound) in the firewall.' },
+        udpPortMax: { type: 'integer', minimum: 0, maximum: 65535, default: 0, description: 'Highest UDP port of WebRTC media; must be above udpPortMin when either is set.' },
+        hostAddresses: { type: 'array', items: { type: 'string' }, default: [], description: 'Extra local addresses to offer ICE candidates on, beside every non-loopback interface (e.g. 127.0.0.1 for a browser on the same machine with no other interface).' },
+        iceServers: { type: 'array', items: { type: 'string' }, default: [], description: 'STUN servers (`stun:host:port`) the server asks for its public address, for a server behind NAT; empty = host candidates only (a server with a public address needs none).' },
+        mediaTimeoutMs: { type: 'integer', minimum: 500, maximum: 60000, default: 3000, description: 'A WebRTC publisher that sends no RTP for this long (ms) is ended: its session, its stream and its playlist (ended as for RTMP). A closed tab or a lost network is noticed this fast; ICE consent alone takes 30 s.' },
+        ffmpegPath: { type: 'string', default: '', description: 'The ffmpeg that repackages WebRTC media (needs the sdp/rtp demuxers, the Opus decoder and the AAC encoder, which the stream ffmpeg of build/ffmpeg lacks); empty = ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
       },
     },
     log: {

@@ -1,4 +1,4 @@
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { verifyModelFile } from '../registry.ts';
 import { createCpuSession } from '../runtime/ort-session.ts';
 import type { RgbImage } from '../segmentation/rgb-image.ts';

@@ -4,7 +4,7 @@
  * 255), dlib's 128-d descriptor comes out and is L2-normalised here, so that the cosine similarity of
  * two embeddings is their dot product.
  */
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { MODEL_REGISTRY, verifyModelFile } from '../registry.ts';
 import { createCpuSession } from '../runtime/ort-session.ts';
 import type { RgbImage } from '../segmentation/rgb-image.ts';

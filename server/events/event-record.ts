@@ -37,7 +37,11 @@ export interface EventRecord {
   kind: EventKind;
   /** Identity once a recognition plugin settled it; null = unknown. */
   label: string | null;
-  /** The plugin's track id (unique within stream and kind while the object stays in view). */
+  /**
+   * The plugin's track id when the event started (unique within stream and kind while the object
+   * stays in view; a new id that took the event over after a short loss, see EventTracker, does
+   * not change it).
+   */
   trackId: number;
   /** First sighting of the track (wall clock, ms), before it was confirmed. */
   startMs: number;
@@ -81,4 +85,9 @@ export function relativeBox(box: PixelBox, width: number, height: number): Relat
   const x1 = clamp((box.x + box.width) / width);
   const y1 = clamp((box.y + box.height) / height);
   return { x: x0, y: y0, width: clamp(x1 - x0), height: clamp(y1 - y0) };
+}
+
+/** copyEvent is a deep copy of an event (its boxes and snapshot too), cheaper than structuredClone on the frame path. */
+export function copyEvent(e: EventRecord): EventRecord {
+  return { ...e, box: { ...e.box }, boxRelative: { ...e.boxRelative }, snapshot: e.snapshot && { ...e.snapshot } };
 }

@@ -25,6 +25,10 @@ import { MediaServerError } from '../errors.ts';
 export const SNAPSHOT_SETTLE_MS = 1000;
 /** RETENTION_INTERVAL_MS is how often retention runs (also once at start). */
 export const RETENTION_INTERVAL_MS = 3_600_000;
+/** SNAPSHOT_RETRY_MS is how often snapshots whose file could not be written (disk full, read-only) are tried again. */
+export const SNAPSHOT_RETRY_MS = 2000;
+/** SNAPSHOT_MAX_UNWRITTEN_BYTES bounds the JPEGs kept in memory for a retry (the oldest go first beyond it): 32 MiB. */
+export const SNAPSHOT_MAX_UNWRITTEN_BYTES = 32 * 1024 * 1024;
 /** INPUT_CROP_MARGIN grows an input snapshot's crop around the box, as a fraction of the box per side. */
 export const INPUT_CROP_MARGIN = 0.25;
 const DAY_MS = 86_400_000;
@@ -40,6 +44,32 @@ export interface EventMetricsSource {
   queueDepth(): number;
   writeErrors(): number;
   snapshotBytes(): number;
+}
+
+/** EventHealth is what `/healthz` shows of the events (see eventHealthReport). */
+export interface EventHealth {
+  /** The store opened. */
+  storeOpen: boolean;
+  /** Cause of the store's failing writes (e.g. `SQLITE_FULL`), undefined while they work. */
+  storeFailing?: string;
+  /** Cause of the failing snapshot writes (e.g. `ENOSPC`), undefined while they work. */
+  snapshotsFailing?: string;
+  /** Writes waiting for the store. */
+  queued: number;
+  /** Snapshots kept in memory until their file can be written. */
+  unwrittenSnapshots: number;
+  /** Failed writes since start (store and snapshot files). */
+  writeErrors: number;
+}
+
+/** UnwrittenSnapshot is an encoded snapshot whose file could not be written yet. */
+interface UnwrittenSnapshot {
+  event: EventRecord;
+  rel: string;
+  path: string;
+  jpeg: Uint8Array;
+  width: number;
+  height: number;
 }
 
 interface BestFrame {
@@ -68,6 +98,11 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
   private readonly written = new Map<string, { path: string; bytes: number }>();
   private readonly started = new Map<EventKind, number>(EVENT_KINDS.map((k) => [k, 0]));
   private readonly loggedSnapshotCauses = new Set<string>();
+  /** Snapshots to write again, by event id, oldest first. */
+  private readonly unwritten = new Map<string, UnwrittenSnapshot>();
+  private unwrittenBytes = 0;
+  private snapshotsFailing?: string;
+  private retrying?: Promise<void>;
   private snapshotErrors = 0;
   private snapshotBytesTotal = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -79,13 +114,13 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     private readonly config: ServerConfig,
     private readonly registry: StreamRegistry,
     private readonly log: Logger,
-    store?: EventStore,
+    store?: EventStore | { store: EventStore; where: string },
   ) {
     super();
     this.setMaxListeners(0);
     const dataDir = resolve(config.dataDir);
     this.snapshotsDir = join(dataDir, 'snapshots');
-    const made = store ? { store, where: 'given' } : createEventStore(config);
+    const made = store === undefined ? createEventStore(config) : 'where' in store ? store : { store, where: 'given' };
     this.store = made.store;
     this.tracker = new EventTracker({ trackLostMs: config.events.trackLostMs });
     this.grabber = new FrameGrabber(config.snapshots.source === 'input');
@@ -102,6 +137,7 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     this.registry.on('streamEnded', this.onStreamEnded);
     await this.writer.start();
     this.timers.push(setInterval(() => { void this.applyRetention(); }, RETENTION_INTERVAL_MS));
+    this.timers.push(setInterval(() => { void this.retryUnwritten(); }, SNAPSHOT_RETRY_MS));
     if (this.config.snapshots.everySeconds > 0) {
       this.timers.push(setInterval(() => this.keepPeriodicFrames(), this.config.snapshots.everySeconds * 1000));
     }
@@ -113,6 +149,14 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
   queueDepth(): number { return this.writer.depth; }
   writeErrors(): number { return this.writer.writeErrors + this.snapshotErrors; }
   snapshotBytes(): number { return this.snapshotBytesTotal; }
+
+  /** health says whether events and snapshots are being written (`/healthz`). */
+  health(): EventHealth {
+    return {
+      storeOpen: this.writer.isOpen, storeFailing: this.writer.failingCause, snapshotsFailing: this.snapshotsFailing,
+      queued: this.writer.depth, unwrittenSnapshots: this.unwritten.size, writeErrors: this.writeErrors(),
+    };
+  }
 
   /** available is false until the store has opened (reads then answer 503). */
   get available(): boolean {
@@ -141,6 +185,8 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
 
   /** The frame of detections `d` is event `e`'s best moment so far: copy it, encode once it settles. */
   private keepBestFrame(e: EventRecord, d: DetectionsEvent): void {
+    // No tap, no frame will come (a stream that ended, or detections fed without a pipeline).
+    if (!this.grabber.has(d.streamKey)) return;
     let frame: Promise<GrabbedFrame>;
     if (this.config.snapshots.source === 'input') {
       const f = this.grabber.lastInput(d.streamKey);
@@ -191,14 +237,14 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
         yuv: frame.yuv.buffer as ArrayBuffer, width: frame.width, height: frame.height, crop,
         quality: this.config.snapshots.jpegQuality, path,
       });
-      this.snapshotBytesTotal += result.bytes;
-      const snapshot = { path: rel, bytes: result.bytes };
-      this.writer.enqueue({ op: 'snapshot', id: e.id, path: rel, bytes: result.bytes });
-      if (this.tracker.isOpen(e.id)) {
-        this.written.set(e.id, snapshot);
-        const current = this.tracker.open(e.streamKey).find((o) => o.id === e.id);
-        if (current) this.emit('change', { type: 'update', event: { ...current, snapshot } });
+      if (result.writeError) {
+        this.keepUnwritten({ event: e, rel, path, jpeg: result.jpeg!, width: result.width, height: result.height });
+        this.snapshotFailed(result.writeError);
+        return;
       }
+      this.unwrittenBytes -= this.unwritten.get(e.id)?.jpeg.byteLength ?? 0;
+      this.unwritten.delete(e.id);
+      this.snapshotWritten(e, rel, result.bytes);
     } catch (err) {
       // The stream ended before its frame came, or the pool is closing: nothing to keep.
       if ((err as MediaServerError).code === 'ERR_STREAM_NOT_FOUND' || this.closed) return;
@@ -206,12 +252,81 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     }
   }
 
+  /** snapshotWritten records a snapshot file that exists now: in the store, and on the live feed while the event lasts. */
+  private snapshotWritten(e: EventRecord, rel: string, bytes: number): void {
+    this.snapshotBytesTotal += bytes;
+    this.snapshotsRecovered();
+    const snapshot = { path: rel, bytes };
+    this.writer.enqueue({ op: 'snapshot', id: e.id, path: rel, bytes });
+    if (this.tracker.isOpen(e.id)) {
+      this.written.set(e.id, snapshot);
+      const current = this.tracker.open(e.streamKey).find((o) => o.id === e.id);
+      if (current) this.emit('change', { type: 'update', event: { ...current, snapshot } });
+    }
+  }
+
+  /** keepUnwritten holds an encoded snapshot for a retry (the event's newest replaces its older one; the oldest go beyond the bound). */
+  private keepUnwritten(u: UnwrittenSnapshot): void {
+    const previous = this.unwritten.get(u.event.id);
+    if (previous) this.unwrittenBytes -= previous.jpeg.byteLength;
+    this.unwritten.delete(u.event.id);
+    this.unwritten.set(u.event.id, u);
+    this.unwrittenBytes += u.jpeg.byteLength;
+    for (const [id, old] of this.unwritten) {
+      if (this.unwrittenBytes <= SNAPSHOT_MAX_UNWRITTEN_BYTES || id === u.event.id) break;
+      this.unwritten.delete(id);
+      this.unwrittenBytes -= old.jpeg.byteLength;
+      this.log.warn({ event: id, maxBytes: SNAPSHOT_MAX_UNWRITTEN_BYTES }, 'an unwritten snapshot was dropped: too many wait for room on the data folder');
+    }
+  }
+
+  /**
+   * retryUnwritten writes the kept snapshots again, oldest first, each in its event's encode chain
+   * (a newer best frame is never overwritten by an older one); it stops at the first that still fails.
+   */
+  private retryUnwritten(): Promise<void> {
+    if (this.unwritten.size === 0 || this.closed) return Promise.resolve();
+    this.retrying ??= (async () => {
+      for (const [id, u] of [...this.unwritten]) {
+        let failed = false;
+        const run = (this.encoding.get(id) ?? Promise.resolve()).then(async () => {
+          if (this.unwritten.get(id) !== u) return;
+          const result = await this.snapshots.encode({ jpeg: u.jpeg, width: u.width, height: u.height, quality: this.config.snapshots.jpegQuality, path: u.path });
+          if (result.writeError) {
+            failed = true;
+            this.snapshotFailed(result.writeError);
+            return;
+          }
+          this.unwritten.delete(id);
+          this.unwrittenBytes -= u.jpeg.byteLength;
+          this.snapshotWritten(u.event, u.rel, result.bytes);
+        }).catch((err) => { failed = true; if (!this.closed) this.snapshotFailed(err); });
+        this.encoding.set(id, run);
+        void run.finally(() => { if (this.encoding.get(id) === run) this.encoding.delete(id); });
+        await run;
+        if (failed) return;
+      }
+      this.snapshotsRecovered();
+    })().finally(() => { this.retrying = undefined; });
+    return this.retrying;
+  }
+
+  /** snapshotsRecovered ends a failing episode once a file was written and none waits: logged once. */
+  private snapshotsRecovered(): void {
+    if (this.unwritten.size > 0 || this.snapshotsFailing === undefined) return;
+    this.log.warn({ cause: this.snapshotsFailing }, 'snapshot writes resumed');
+    this.snapshotsFailing = undefined;
+    this.loggedSnapshotCauses.clear();
+  }
+
   private snapshotFailed(err: unknown): void {
     this.snapshotErrors += 1;
     const cause = writeErrorCause(err);
+    this.snapshotsFailing = cause;
     if (this.loggedSnapshotCauses.has(cause)) return;
     this.loggedSnapshotCauses.add(cause);
-    this.log.error({ code: 'ERR_SNAPSHOT_WRITE', cause, err: (err as Error).message }, 'writing a snapshot failed; the event is kept without it');
+    this.log.error({ code: 'ERR_SNAPSHOT_WRITE', cause, err: (err as Error).message, unwritten: this.unwritten.size },
+      'writing a snapshot failed; it is kept in memory and written again once the data folder takes it');
   }
 
   /** currentSnapshot encodes the stream's next processed frame as a JPEG (not kept). Rejects like FrameGrabber.nextOutput. */
@@ -228,7 +343,12 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
       const rel = `${s.key}/${now.toISOString().slice(0, 10)}/frame-${now.toISOString().replace(/[:.]/g, '-')}.jpg`;
       this.grabber.nextOutput(s.key, 0, 3000)
         .then((f) => this.snapshots.encode({ yuv: f.yuv.buffer as ArrayBuffer, width: f.width, height: f.height, quality: this.config.snapshots.jpegQuality, path: join(this.snapshotsDir, rel) }))
-        .then((r) => { this.snapshotBytesTotal += r.bytes; })
+        // A periodic frame that can not be written is counted and logged, not kept: the next one comes anyway.
+        .then((r) => {
+          if (r.writeError) return this.snapshotFailed(r.writeError);
+          this.snapshotBytesTotal += r.bytes;
+          this.snapshotsRecovered();
+        })
         .catch((err) => { if ((err as MediaServerError).code !== 'ERR_STREAM_NOT_FOUND' && !this.closed) this.snapshotFailed(err); });
     }
   }
@@ -268,6 +388,8 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     this.ensureAvailable();
     if (this.tracker.isOpen(id)) throw new MediaServerError('ERR_EVENT_OPEN', 'http', `event ${id} has not ended yet`);
     await this.encoding.get(id);
+    this.unwrittenBytes -= this.unwritten.get(id)?.jpeg.byteLength ?? 0;
+    this.unwritten.delete(id);
     await this.writer.flush();
     const deleted = await this.store.delete(id);
     const file = deleted?.snapshot && this.snapshotPath(deleted.snapshot.path);
@@ -316,12 +438,27 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     for (const c of this.tracker.endAll('stream_ended')) this.publish(c);
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled([...this.encoding.values()]);
+    await this.retryUnwritten();
     this.closed = true;
     this.grabber.close();
     await this.writer.close();
     await this.snapshots.close();
     await this.store.close();
   }
+}
+
+/**
+ * eventHealthReport words EventHealth for `/healthz` (the shape of mediaHealthReport): `events`
+ * always, and `status: 'degraded'` with `problems` (sentences) while the store can not be opened
+ * or written, or snapshot files can not be written.
+ */
+export function eventHealthReport(h: EventHealth): Record<string, unknown> {
+  const problems: string[] = [];
+  if (!h.storeOpen) problems.push(`event store can not be opened (${h.storeFailing ?? 'opening'}): ${h.queued} writes kept in memory`);
+  else if (h.storeFailing) problems.push(`event store writes failing (${h.storeFailing}): ${h.queued} writes kept in memory`);
+  if (h.snapshotsFailing) problems.push(`snapshot files can not be written (${h.snapshotsFailing}): ${h.unwrittenSnapshots} kept in memory`);
+  const events = { storeOpen: h.storeOpen, writing: !h.storeFailing && !h.snapshotsFailing, queued: h.queued, unwrittenSnapshots: h.unwrittenSnapshots, writeErrors: h.writeErrors };
+  return problems.length ? { status: 'degraded', problems, events } : { events };
 }
 
 /** grow widens a box by `margin` of its size on each side. */

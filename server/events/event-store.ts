@@ -63,6 +63,12 @@ export interface EventStore {
   query(q: EventQuery): Promise<EventPage>;
   /** delete removes one event; resolves with it (its snapshot path, to remove the file) or undefined. */
   delete(id: string): Promise<EventRecord | undefined>;
+  /**
+   * relabel replaces label `from` with `to` on every stored event (`to` null clears it: a person
+   * deleted from the gallery, the right to be forgotten; a string: the person renamed); exact,
+   * case-sensitive match. Resolves with how many events changed.
+   */
+  relabel(from: string, to: string | null): Promise<number>;
   /** applyRetention deletes ended events by age, then the oldest beyond the size bound. */
   applyRetention(limits: RetentionLimits): Promise<RetentionResult>;
   /** sizeBytes is what the store takes now: database pages in use plus snapshot bytes. */

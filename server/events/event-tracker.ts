@@ -2,12 +2,19 @@
  * The event tracker (main thread): turns each frame's detections into events, one per
  * (stream, kind, track id). A track becomes an event once a plugin says it is confirmed; it is
  * updated on every frame it is seen on and ends when it has been absent for longer than
- * `trackLostMs` of the stream's timeline, or when its stream ends. The tracker only keeps state and
- * answers what changed: it writes nothing and never waits.
+ * `trackLostMs` of the stream's timeline, or when its stream ends. A plugin's tracker may give up
+ * on an object sooner than that (the faces plugin after its `holdMs`, 400 ms, and sooner still
+ * when load shedding thins its detector runs) and then sees it again under a new track id: a new
+ * track id that appears near where an open event's track was last seen (boxes overlapping, or
+ * centres within RELINK_MAX_CENTRE_DISTANCE of the larger box size), same kind, while that track
+ * has been absent no longer than `trackLostMs`, continues that event instead of starting another
+ * (measured on sister.mkv with a second stream beside it: 600 ms gaps split one face into two
+ * events). The tracker only keeps state and answers what changed: it writes nothing and never waits.
  */
 import type { DetectionsEvent, Detection } from '../pipeline/detections-event.ts';
+import type { PixelBox } from '../../plugins/plugin-api.ts';
 import { EventIdFactory } from './event-id.ts';
-import { relativeBox, type EndReason, type EventChange, type EventRecord } from './event-record.ts';
+import { copyEvent, relativeBox, type EndReason, type EventChange, type EventRecord } from './event-record.ts';
 
 /** EventTrackerOptions tune the tracker. */
 export interface EventTrackerOptions {
@@ -36,6 +43,25 @@ interface Track {
   /** The record being built, before and after confirmation. */
   record: EventRecord;
   lastUpdateAt: number;
+  /** Box at the last sighting, px (where a new track id may take the event over). */
+  lastBox: PixelBox;
+}
+
+/** RELINK_MIN_IOU: a new track id whose box overlaps a lost track's last box this much continues its event. */
+export const RELINK_MIN_IOU = 0.1;
+/** RELINK_MAX_CENTRE_DISTANCE: ... or whose centre is within this share of the larger box side (fast motion). */
+export const RELINK_MAX_CENTRE_DISTANCE = 1;
+
+/** nearness scores how well box `b` continues box `a`: lower is nearer, undefined when too far to be the same object. */
+function nearness(a: PixelBox, b: PixelBox): number | undefined {
+  const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
+  const iy = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
+  const inter = ix * iy;
+  const union = a.width * a.height + b.width * b.height - inter;
+  const iou = union > 0 ? inter / union : 0;
+  const distance = Math.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2) / Math.max(a.width, a.height, b.width, b.height, 1);
+  if (iou < RELINK_MIN_IOU && distance > RELINK_MAX_CENTRE_DISTANCE) return undefined;
+  return distance;
 }
 
 const trackKey = (kind: string, trackId: number) => `${kind}:${trackId}`;
@@ -62,7 +88,7 @@ export class EventTracker {
     const out: EventRecord[] = [];
     for (const [key, tracks] of this.streams) {
       if (streamKey !== undefined && key !== streamKey) continue;
-      for (const t of tracks.values()) if (t.event) out.push(structuredClone(t.event));
+      for (const t of tracks.values()) if (t.event) out.push(copyEvent(t.event));
     }
     return out;
   }
@@ -82,30 +108,39 @@ export class EventTracker {
     }
     const out: TrackerOutput = { changes: [], improved: [] };
     const seen = new Set<string>();
+    const present = new Set(d.detections.map((x) => trackKey(x.kind, x.trackId)));
     for (const det of d.detections) {
       const key = trackKey(det.kind, det.trackId);
       if (seen.has(key)) continue;
       seen.add(key);
       let t = tracks.get(key);
       if (!t) {
-        t = { record: this.newRecord(d, det), lastUpdateAt: d.wallClockMs };
+        const lost = this.lostNear(tracks, present, d, det);
+        if (lost) {
+          tracks.delete(lost.key);
+          t = lost.track;
+          this.extend(t.record, d, det);
+        } else {
+          t = { record: this.newRecord(d, det), lastUpdateAt: d.wallClockMs, lastBox: det.box };
+        }
         tracks.set(key, t);
       } else {
         this.extend(t.record, d, det);
       }
+      t.lastBox = { ...det.box };
       if (!t.event && det.confirmed) {
         t.record.id = this.ids.next(t.record.startMs);
         t.event = t.record;
         t.lastUpdateAt = d.wallClockMs;
-        out.changes.push({ type: 'start', event: structuredClone(t.event) });
-        out.improved.push(structuredClone(t.event));
+        out.changes.push({ type: 'start', event: copyEvent(t.event) });
+        out.improved.push(copyEvent(t.event));
         continue;
       }
       if (!t.event) continue;
-      if (t.record.topPtsMs === d.ptsMs) out.improved.push(structuredClone(t.event));
+      if (t.record.topPtsMs === d.ptsMs) out.improved.push(copyEvent(t.event));
       if (d.wallClockMs - t.lastUpdateAt >= this.updateIntervalMs) {
         t.lastUpdateAt = d.wallClockMs;
-        out.changes.push({ type: 'update', event: structuredClone(t.event) });
+        out.changes.push({ type: 'update', event: copyEvent(t.event) });
       }
     }
     for (const [key, t] of tracks) {
@@ -114,6 +149,21 @@ export class EventTracker {
       if (t.event) out.changes.push({ type: 'end', event: this.finish(t.event, 'track_lost') });
     }
     return out;
+  }
+
+  /**
+   * lostNear finds the open event a new track id continues: same kind, its track absent from this
+   * frame (not seen on it, not reported in it) and last seen where `det` is now; the nearest wins.
+   */
+  private lostNear(tracks: Map<string, Track>, present: ReadonlySet<string>, d: DetectionsEvent, det: Detection): { key: string; track: Track } | undefined {
+    let best: { key: string; track: Track; score: number } | undefined;
+    for (const [key, t] of tracks) {
+      if (!t.event || t.record.kind !== det.kind || present.has(key) || t.record.lastPtsMs >= d.ptsMs) continue;
+      if (d.ptsMs - t.record.lastPtsMs > this.options.trackLostMs) continue;
+      const score = nearness(t.lastBox, det.box);
+      if (score !== undefined && (!best || score < best.score)) best = { key, track: t, score };
+    }
+    return best;
   }
 
   /** endStream ends every open event of a stream (`stream_ended` by default) and forgets its tracks. */
@@ -132,7 +182,7 @@ export class EventTracker {
   private finish(e: EventRecord, reason: EndReason): EventRecord {
     e.endMs = e.lastSeenMs;
     e.endReason = reason;
-    return structuredClone(e);
+    return copyEvent(e);
   }
 
   private newRecord(d: DetectionsEvent, det: Detection): EventRecord {

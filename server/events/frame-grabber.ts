@@ -88,7 +88,12 @@ export class FrameGrabber {
     });
   }
 
-  /** lastInput is a copy of the stream's last decoded frame (only with `keepInput`), or undefined. */
+  /** has is true while the stream has a tap (it is live): only then can a frame of it come. */
+  has(streamKey: string): boolean {
+    return this.streams.has(streamKey);
+  }
+
+    /** lastInput is a copy of the stream's last decoded frame (only with `keepInput`), or undefined. */
   lastInput(streamKey: string): GrabbedFrame | undefined {
     const f = this.streams.get(streamKey)?.lastInput;
     return f && { ...f, yuv: f.yuv.slice() };

@@ -134,6 +134,11 @@ export class PgEventStore implements EventStore {
     }
   }
 
+  async relabel(from: string, to: string | null): Promise<number> {
+    // Every node's events: a person forgotten is forgotten across the cluster.
+    return (await this.open_.query('UPDATE events SET label = $1 WHERE label = $2', [to, from])).rowCount ?? 0;
+  }
+
   async get(id: string): Promise<EventRecord | undefined> {
     const r = await this.open_.query<EventRow>('SELECT * FROM events WHERE id = $1', [id]);
     return r.rows[0] && toRecord(r.rows[0]);

@@ -44,4 +44,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_open ON events (node_id, id) WHERE end_ms IS NULL;
     `,
   },
+  {
+    version: 2,
+    description: 'indices for filtered pages: stream (+ kind) with the score in the index, label + stream (as SQLite\'s version 3)',
+    sql: `
+      DROP INDEX events_kind;
+      DROP INDEX events_stream;
+      CREATE INDEX events_stream_score ON events (stream_key, id, top_score);
+      CREATE INDEX events_stream_kind ON events (stream_key, kind, id, top_score);
+      CREATE INDEX events_label_stream ON events (label, stream_key, id, kind, top_score) WHERE label IS NOT NULL;
+    `,
+  },
 ];

@@ -21,12 +21,13 @@ export class SnapshotPool {
   });
 
   /**
-   * encode makes one JPEG; the task's buffer is transferred (unusable by the caller afterwards).
-   * Rejects when sharp fails, the file can not be written (ENOSPC, EACCES, ...), the queue is full
-   * or the pool is closed.
+   * encode makes one JPEG (or writes the given one); the task's frame buffer is transferred
+   * (unusable by the caller afterwards). A file that can not be written (ENOSPC, EROFS, EACCES, ...)
+   * resolves with `writeError` and the JPEG (see SnapshotResult). Rejects when sharp fails, the
+   * queue is full or the pool is closed.
    */
   encode(task: SnapshotTask): Promise<SnapshotResult> {
-    return this.piscina.run(task, { transferList: [task.yuv] }) as Promise<SnapshotResult>;
+    return this.piscina.run(task, { transferList: task.yuv ? [task.yuv] : [] }) as Promise<SnapshotResult>;
   }
 
   /** close ends the thread. */

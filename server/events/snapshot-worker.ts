@@ -1,7 +1,9 @@
 /**
  * The snapshot worker (a worker thread of the snapshot pool): I420 -> RGB (BT.601, limited
  * range, as ffmpeg decodes) -> JPEG with sharp, optionally cropped, written atomically (a temp
- * file in the same folder, then rename) or returned.
+ * file in the same folder, then rename) or returned. A file that can not be written (disk full,
+ * read-only) does not fail the task: the result carries the error's code and the JPEG, so the
+ * caller can keep it and write it again later (a task with `jpeg` and no frame only writes).
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -9,8 +11,10 @@ import type { PixelBox } from '../../plugins/plugin-api.ts';
 
 /** SnapshotTask is one JPEG to make. */
 export interface SnapshotTask {
-  /** I420 frame, `width * height * 3 / 2` bytes (transferred). */
-  yuv: ArrayBuffer;
+  /** I420 frame, `width * height * 3 / 2` bytes (transferred); absent when `jpeg` is given. */
+  yuv?: ArrayBuffer;
+  /** An encoded JPEG to write as it is (a retry of a failed write); needs `path`. */
+  jpeg?: Uint8Array;
   width: number;
   height: number;
   /** Part of the frame to keep, px (clamped to the frame, even-aligned); undefined = the whole frame. */
@@ -21,12 +25,17 @@ export interface SnapshotTask {
   path?: string;
 }
 
-/** SnapshotResult is the JPEG's size, its bytes when no path was given, and its pixel size. */
+/**
+ * SnapshotResult is the JPEG's size, its pixel size, and its bytes when no path was given or the
+ * file could not be written; then `writeError` says why (`code`: the system's, e.g. `ENOSPC`,
+ * `EROFS`, `EACCES`; `other` when there is none).
+ */
 export interface SnapshotResult {
   bytes: number;
   width: number;
   height: number;
   jpeg?: Uint8Array;
+  writeError?: { code: string; message: string };
 }
 
 type SharpFactory = typeof import('sharp').default;
@@ -74,21 +83,40 @@ export function cropRegion(box: PixelBox | undefined, width: number, height: num
 
 /** encodeSnapshot makes one JPEG (the pool's default task). */
 export default async function encodeSnapshot(task: SnapshotTask): Promise<SnapshotResult> {
-  const sharp = await loadSharp();
-  const region = cropRegion(task.crop, task.width, task.height);
-  const rgb = i420ToRgb(new Uint8Array(task.yuv), task.width, task.height, region);
-  const jpeg = await sharp(rgb, { raw: { width: region.width, height: region.height, channels: 3 } })
-    .jpeg({ quality: task.quality, mozjpeg: false })
-    .toBuffer();
-  if (!task.path) return { bytes: jpeg.byteLength, width: region.width, height: region.height, jpeg };
-  await mkdir(dirname(task.path), { recursive: true });
-  const temp = `${task.path}.${process.pid}.${Date.now()}.tmp`;
+  let jpeg: Uint8Array;
+  let region: PixelBox;
+  if (task.jpeg) {
+    jpeg = task.jpeg;
+    region = { x: 0, y: 0, width: task.width, height: task.height };
+  } else {
+    if (!task.yuv) throw new TypeError('a snapshot task needs a frame (yuv) or a JPEG');
+    const sharp = await loadSharp();
+    region = cropRegion(task.crop, task.width, task.height);
+    const rgb = i420ToRgb(new Uint8Array(task.yuv), task.width, task.height, region);
+    jpeg = await sharp(rgb, { raw: { width: region.width, height: region.height, channels: 3 } })
+      .jpeg({ quality: task.quality, mozjpeg: false })
+      .toBuffer();
+  }
+  const size = { bytes: jpeg.byteLength, width: region.width, height: region.height };
+  if (!task.path) return { ...size, jpeg };
   try {
-    await writeFile(temp, jpeg);
-    await rename(temp, task.path);
+    await writeAtomically(task.path, jpeg);
   } catch (err) {
-    await rm(temp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    return { ...size, jpeg, writeError: { code: e.code ?? 'other', message: e.message } };
+  }
+  return size;
+}
+
+/** writeAtomically writes `path` through a temp file in its folder and a rename (the folder made first). */
+async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => {});
     throw err;
   }
-  return { bytes: jpeg.byteLength, width: region.width, height: region.height };
 }

@@ -38,6 +38,9 @@ export class SqliteEventStore implements EventStore {
     delete: Database.Statement;
   };
 
+  /** Prepared page queries by SQL text (one per combination of filters: at most 2^7). */
+  private readonly queries = new Map<string, Database.Statement>();
+
   constructor(private readonly options: SqliteEventStoreOptions) {}
 
   /** schemaVersion is the highest migration applied (0 before open). */
@@ -104,7 +107,12 @@ export class SqliteEventStore implements EventStore {
 
   async query(q: EventQuery): Promise<EventPage> {
     const { sql, values } = eventQuerySql(q);
-    return toPage(this.open_.db.prepare(sql).all(...values) as Row[], q.limit);
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.open_.db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    return toPage(statement.all(...values) as Row[], q.limit);
   }
 
   async delete(id: string): Promise<EventRecord | undefined> {
@@ -114,6 +122,10 @@ export class SqliteEventStore implements EventStore {
       if (row) statements.delete.run(id);
       return row && toRecord(row);
     })();
+  }
+
+  async relabel(from: string, to: string | null): Promise<number> {
+    return this.open_.db.prepare('UPDATE events SET label = ? WHERE label = ?').run(to, from).changes;
   }
 
   async sizeBytes(): Promise<number> {
@@ -160,6 +172,7 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     this.db = undefined;
     this.statements = undefined;
+    this.queries.clear();
     db?.close();
   }
 }

@@ -20,6 +20,8 @@ import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
 import type { RedisLeases } from '../cluster/redis-leases.ts';
 import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
+import type { PeopleService } from '../people/people-service.ts';
+import { registerPeopleRoutes } from '../people/people-routes.ts';
 
 const PLAYER_DIR = join(PROJECT_ROOT, 'player');
 const HLS_JS_DIR = dirname(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
@@ -36,10 +38,14 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
   /** The events (the /api/events routes), when `events.enabled`. */
   events?: EventService;
+  /** The face recognition gallery (the /api/people routes), when `events.enabled` (same database). */
+  people?: PeopleService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
   /** The cluster's leases and this node's id (`GET /api/cluster`), when `cluster.enabled`. */
   cluster?: { leases: RedisLeases; nodeId: string };
+  /** More routes to add (the WebRTC ones, when `webrtc.enabled`). */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 /** ValidationIssue is the part of an ajv error the messages below read. */
@@ -81,6 +87,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
 
+  await deps.routes?.(app);
   await registerHlsRoutes(app, { mediaRoot: config.mediaRoot, plays: deps.plays, playlists: deps.registry.media.playlists, log: deps.log.child({ component: 'http' }) });
   await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });
   await app.register(fastifyStatic, { root: PLAYER_DIR, prefix: '/', decorateReply: false, index: ['index.html'] });
@@ -96,5 +103,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
   if (deps.cluster) registerClusterRoutes(app, deps.cluster);
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
+  if (deps.people) registerPeopleRoutes(app, { people: deps.people, adminToken: config.auth.adminToken });
   return app;
 }

@@ -8,6 +8,8 @@ import { PUBLISH_REFUSAL_REASONS, type StreamInfo, type StreamRegistry } from '.
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
 import { EVENT_METRICS } from '../events/event-metrics.ts';
 import type { EventMetricsSource } from '../events/event-service.ts';
+import { PEOPLE_METRICS } from '../people/people-metrics.ts';
+import type { PeopleMetricsSource } from '../people/people-service.ts';
 import { PLAY_REFUSAL_REASONS, type PlayPolicy } from '../security/play-policy.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
@@ -115,6 +117,7 @@ export function describeMetrics(): { name: string; type: string; labels: string[
     { name: `${METRIC_PREFIX}media_root_low`, type: 'gauge', labels: [], help: MEDIA_LOW_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
     ...EVENT_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
+    ...PEOPLE_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
   ];
 }
 
@@ -126,10 +129,10 @@ export interface MetricsResponse {
 
 /**
  * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` (and
- * `events`, when events are on; `plays`, the play refusals) and returns the scrape function for
- * `GET /metrics`.
+ * `events`, when events are on; `plays`, the play refusals; `people`, the gallery, when events are
+ * on) and returns the scrape function for `GET /metrics`.
  */
-export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource, plays?: PlayPolicy): () => Promise<MetricsResponse> {
+export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource, plays?: PlayPolicy, people?: PeopleMetricsSource): () => Promise<MetricsResponse> {
   const register = new Registry();
   collectDefaultMetrics({ register });
   // One registry.list() per scrape, shared by every collect() below.
@@ -200,6 +203,16 @@ export function createMetrics(streams: StreamRegistry, events?: EventMetricsSour
     const fill = (metric: Counter | Gauge) => {
       metric.reset();
       for (const v of spec.read(events!)) (metric instanceof Counter ? metric.inc(v.labels ?? {}, v.value) : metric.set(v.labels ?? {}, v.value));
+    };
+    if (spec.type === 'counter') new Counter({ ...config, collect() { fill(this); } });
+    else new Gauge({ ...config, collect() { fill(this); } });
+  }
+
+  for (const spec of people ? PEOPLE_METRICS : []) {
+    const config = { name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: spec.labels, registers: [register] };
+    const fill = (metric: Counter | Gauge) => {
+      metric.reset();
+      for (const v of spec.read(people!)) (metric instanceof Counter ? metric.inc(v.labels ?? {}, v.value) : metric.set(v.labels ?? {}, v.value));
     };
     if (spec.type === 'counter') new Counter({ ...config, collect() { fill(this); } });
     else new Gauge({ ...config, collect() { fill(this); } });

@@ -164,6 +164,12 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
   private readonly sessions = new WeakMap<NmsSession, SessionState>();
   private idleTimer?: NodeJS.Timeout;
   private port = 0;
+  /**
+   * otherPublishers are the publishers of `live/<key>` this ingest does not own (WebRTC
+   * sessions, by stream key): an RTMP publish of one of their keys is refused ('key_in_use'), and
+   * they count towards `maxPublishers`.
+   */
+  otherPublishers?: { has(key: string): boolean; readonly size: number };
 
   constructor(private readonly options: IngestOptions, private readonly log: Logger) {
     super();
@@ -346,6 +352,7 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     if (this.options.publishSecret && !secretMatches(session.streamQuery?.token, this.options.publishSecret)) {
       return this.reject(session, 'token', 'missing or wrong token');
     }
+    if (this.otherPublishers?.has(name)) return this.reject(session, 'key_in_use', 'stream key already has a live publisher (WebRTC)');
     // node-media-server would refuse it too, but only half-close its socket (see the file's comment).
     const broadcast = nmsContext.broadcasts.get(session.streamPath);
     if (broadcast?.publisher && broadcast.publisher !== session && broadcast.getPublishStatus() === 'publishing') {
@@ -382,9 +389,11 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
       return this.reject(session, 'key_in_use', 'stream key already has a live publisher');
     }
     // Counted here, where publishes are confirmed one at a time: two arriving together cannot both take the last place.
+    if (this.otherPublishers?.has(session.streamName)) return this.reject(session, 'key_in_use', 'stream key already has a live publisher (WebRTC)');
     const max = this.options.maxPublishers;
-    if (max > 0 && this.live.size >= max) {
-      return this.reject(session, 'server_full', `server full: ${this.live.size} of ${max} streams are live (pipeline.maxStreams)`);
+    const live = this.live.size + (this.otherPublishers?.size ?? 0);
+    if (max > 0 && live >= max) {
+      return this.reject(session, 'server_full', `server full: ${live} of ${max} streams are live (pipeline.maxStreams)`);
     }
     const info: PublishInfo = {
       key: session.streamName, streamPath: session.streamPath, query: { ...session.streamQuery },

@@ -17,6 +17,7 @@ import type { StreamStatsSnapshot } from '../pipeline/stream-stats.ts';
 import type { FrameTap } from '../pipeline/pipeline-context.ts';
 import { REFUSAL_REASONS, type NmsIngest, type PublishInfo } from './nms-adapter.ts';
 import { NmsFlvSource } from './nms-flv-source.ts';
+import type { StreamSource } from './stream-source.ts';
 import { PLAYLIST_NAME, sweepHlsRoot } from './hls-sweeper.ts';
 import { MediaHealth } from './media-health.ts';
 import { STREAM_APP, outputName } from './stream-key.ts';
@@ -52,8 +53,24 @@ export interface StreamInfo {
   error?: string;
 }
 
+/**
+ * Publisher is an accepted publisher of `live/<key>` of any kind (an RTMP session, a WebRTC one):
+ * its stream key and query (plugin options), where its FLV comes from, and how to send it away.
+ */
+export interface Publisher {
+  key: string;
+  /** The publisher's stream path, `/live/<key>`. */
+  streamPath: string;
+  query: Record<string, string | undefined>;
+  source: StreamSource;
+  /** disconnect ends the publisher's connection (its stream failed, or was refused). */
+  disconnect(): void;
+  /** gone is true once the publisher's connection has closed (checked after waiting for a claim). */
+  gone?(): boolean;
+}
+
 interface Entry {
-  info: PublishInfo;
+  info: Publisher;
   pipeline: StreamPipeline;
   chain: PluginChain;
   startedAt: Date;
@@ -61,9 +78,11 @@ interface Entry {
 
 /**
  * PUBLISH_REFUSAL_REASONS are the reasons refused publishes are counted under: the ingest's (see
- * REFUSAL_REASONS) and 'options', plugin options on the stream key that are not valid.
+ * REFUSAL_REASONS, which WHIP publishes are refused under too) and 'options', plugin options on the
+ * stream key that are not valid, and 'offer', a WHIP offer that is no SDP, has no video or only
+ * codecs we do not take.
  */
-export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'key_elsewhere', 'registry_unavailable'] as const;
+export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer', 'key_elsewhere', 'registry_unavailable'] as const;
 
 /**
  * StreamClaims decide whether this node may process a stream key: a cluster's leases (a key live
@@ -88,6 +107,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly streams = new Map<string, Entry>();
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
+  private readonly rtmpPublishers = new WeakMap<PublishInfo, Publisher>();
   /** claims, if set, must grant a key before its stream starts here (the cluster's leases). */
   claims?: StreamClaims;
   /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
@@ -110,10 +130,17 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     }, log.child({ component: 'media' }));
     // Each handler's promise ends in a handled error for its stream alone, never the process's.
     ingest.on('publish', (info) => {
-      this.onPublish(info).catch((err) => this.onPublishFailed(info, err as Error));
+      const publisher: Publisher = {
+        key: info.key, streamPath: info.streamPath, query: info.query, source: new NmsFlvSource(ingest, info),
+        disconnect: () => info.session.socket?.destroy(),
+        gone: () => Boolean(info.session.socket?.destroyed),
+      };
+      this.rtmpPublishers.set(info, publisher);
+      this.addPublisher(publisher);
     });
     ingest.on('unpublish', (info) => {
-      this.onUnpublish(info).catch((err) => this.log.error({ streamPath: info.streamPath, err: (err as Error).message }, 'stopping the stream failed'));
+      const publisher = this.rtmpPublishers.get(info);
+      if (publisher) this.removePublisher(publisher);
     });
     ingest.on('refused', (reason) => this.countRefusal(reason));
   }
@@ -123,7 +150,22 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     return this.refusals;
   }
 
-  private countRefusal(reason: string): void {
+  /**
+   * addPublisher starts the stream of an accepted publisher (RTMP ones come from the ingest's
+   * events; other kinds, e.g. WHIP, call it). A publisher whose start fails is disconnected and
+   * the failure logged; nothing is thrown.
+   */
+  addPublisher(publisher: Publisher): void {
+    this.onPublish(publisher).catch((err) => this.onPublishFailed(publisher, err as Error));
+  }
+
+  /** removePublisher ends the stream of a publisher that went away (its playlist is ended); resolves once it has ended. */
+  async removePublisher(publisher: Publisher): Promise<void> {
+    await this.onUnpublish(publisher).catch((err) => this.log.error({ streamPath: publisher.streamPath, err: (err as Error).message }, 'stopping the stream failed'));
+  }
+
+  /** countRefusal counts one refused publish under a reason of PUBLISH_REFUSAL_REASONS. */
+  countRefusal(reason: string): void {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
@@ -211,18 +253,18 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     return resolve(join(this.config.mediaRoot, STREAM_APP, outputName(key)));
   }
 
-  private async onPublish(info: PublishInfo): Promise<void> {
+  private async onPublish(info: Publisher): Promise<void> {
     const log = this.log.child({ streamPath: info.streamPath });
     if (this.claims) {
       const claim = await this.claims.acquire(info.key);
       if (!claim.ok) {
-        log.warn({ ip: info.session.ip, reason: claim.reason }, `publish refused: ${claim.message}`);
-        info.session.socket?.destroy();
+        log.warn({ reason: claim.reason }, `publish refused: ${claim.message}`);
+        info.disconnect();
         this.countRefusal(claim.reason);
         return;
       }
       // The publisher may have gone while the registry answered.
-      if (info.session.socket?.destroyed) return this.releaseClaim(info.key);
+      if (info.gone?.()) return this.releaseClaim(info.key);
     }
     const previous = this.streams.get(info.key);
     if (previous) {
@@ -241,7 +283,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       chain = new PluginChain(this.catalog, this.catalog.selectFromQuery(info.query));
     } catch (err) {
       log.error({ code: (err as MediaServerError).code, err: (err as Error).message }, 'stream refused: bad options on the stream key');
-      info.session.socket?.destroy();
+      info.disconnect();
       this.countRefusal('options');
       this.releaseClaim(info.key);
       return;
@@ -258,7 +300,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       startTimeoutMs: this.config.pipeline.startTimeoutMs,
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
       frameTap: this.frameTaps?.(info.key),
-    }, new NmsFlvSource(this.ingest, info), log);
+    }, info.source, log);
     const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
     this.streams.set(info.key, entry);
@@ -268,7 +310,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
         this.streams.delete(info.key);
         this.releaseClaim(info.key);
       }
-      if (error) info.session.socket?.destroy();
+      if (error) info.disconnect();
       log.info({ frames: pipeline.stats.out.total, dropped: pipeline.stats.dropped }, error ? 'stream ended with an error' : 'stream ended');
       this.scheduleCleanup(info.key);
       this.emit('streamEnded', info.key, error);
@@ -284,10 +326,10 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
    * onPublishFailed ends a publish whose start failed (its HLS folder cannot be removed or created,
    * ...): one error line, the publisher disconnected, the half-made pipeline ended.
    */
-  private async onPublishFailed(info: PublishInfo, err: Error): Promise<void> {
+  private async onPublishFailed(info: Publisher, err: Error): Promise<void> {
     const code = err instanceof MediaServerError ? err.code : 'ERR_STREAM_START';
     this.log.error({ streamPath: info.streamPath, code, err: err.message }, 'stream failed to start; publisher disconnected');
-    info.session.socket?.destroy();
+    info.disconnect();
     const e = this.streams.get(info.key);
     if (e?.info !== info) {
       if (!e) this.releaseClaim(info.key);
@@ -310,11 +352,11 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     const e = this.streams.get(key);
     if (!e) return;
     this.log.warn({ streamPath: e.info.streamPath, why }, 'stream dropped: publisher disconnected');
-    e.info.session.socket?.destroy();
+    e.info.disconnect();
     e.pipeline.stop().catch(() => {});
   }
 
-  private async onUnpublish(info: PublishInfo): Promise<void> {
+  private async onUnpublish(info: Publisher): Promise<void> {
     const e = this.streams.get(info.key);
     if (!e || e.info !== info) return;
     await e.pipeline.stop();

@@ -127,15 +127,68 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
 
 /**
  * buildRelayArgs: FLV on stdin (a processed output, tapped in-process) copied to an RTMP server,
- * no decode (the streams found in the first 64 KiB / 0.5 s) (a cluster node's output to the origin). `-rw_timeout` (µs) ends a relay whose
- * destination stalls, so its supervisor starts it again.
+ * no decode (the streams found in the first 64 KiB / 0.5 s; a cluster node's output to the origin).
+ * `-rw_timeout` (µs) ends a relay whose destination stalls, so its supervisor starts it again.
  */
 export function buildRelayArgs(destinationUrl: string, stallTimeoutMs = 5000): string[] {
   // node-media-server's FLV header announces audio and video whatever the stream has: with the
   // default probe (5 MB) ffmpeg would wait that long for an audio stream that never comes. Only
-  // video and audio are copied: the FLV's data stream (metadata) copied as a stream of its own
-  // leaves nginx-rtmp's players with nothing.
+  // video and audio are copied, not the FLV's metadata as a data stream of its own.
   const command = ffmpeg().input('pipe:0').inputFormat('flv').inputOptions(['-probesize', '65536', '-analyzeduration', '500000'])
     .output(destinationUrl).outputOptions(['-map', '0:v', '-map', '0:a?', '-c', 'copy', '-f', 'flv', '-rw_timeout', String(stallTimeoutMs * 1000)]);
+  return [...COMMON, ...argsOf(command)];
+}
+
+/** RtpIngestArgsInput describes a WebRTC session's repackager: RTP on loopback (SDP on stdin) -> FLV on stdout. */
+export interface RtpIngestArgsInput {
+  /** True when the SDP has an audio (Opus) m-section: transcoded to AAC for FLV. */
+  hasAudio: boolean;
+  /** AAC bitrate, kbit/s. */
+  audioBitrateKbps: number;
+}
+
+/**
+ * buildRtpIngestArgs: an SDP on stdin naming loopback RTP ports -> FLV on stdout (H.264 copied,
+ * Opus to AAC), each packet written as soon as it is muxed. The RTP demuxer's
+ * reordering wait is kept short (loopback loses nothing; werift already retransmits what the
+ * network lost) so that it adds no latency.
+ */
+export function buildRtpIngestArgs(input: RtpIngestArgsInput): string[] {
+  const command = ffmpeg().input('pipe:0').inputFormat('sdp')
+    .inputOptions(['-protocol_whitelist', 'pipe,udp,rtp', '-reorder_queue_size', '64', '-max_delay', '100000',
+      '-analyzeduration', '3000000', '-probesize', '1000000', '-fflags', '+genpts']);
+  const audio = input.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${input.audioBitrateKbps}k`, '-ac', '2'] : [];
+  command.output('pipe:1').outputOptions(['-map', '0:v:0', '-c:v', 'copy', ...audio,
+    '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv']);
+  return [...COMMON, ...argsOf(command)];
+}
+
+/** RtpFeedArgsInput describes the WebRTC playback feed of one processed stream: its FLV on stdin -> RTP on loopback. */
+export interface RtpFeedArgsInput {
+  /** Loopback UDP port the H.264 RTP goes to. */
+  videoPort: number;
+  /** Loopback UDP port the Opus RTP goes to, or 0 for no audio. */
+  audioPort: number;
+  /** Opus bitrate, kbit/s. */
+  audioBitrateKbps: number;
+  /** RTP payload size, bytes (below the path MTU once SRTP and ICE are added). */
+  packetBytes: number;
+}
+
+/**
+ * buildRtpFeedArgs: a processed stream's FLV on stdin -> its H.264 copied (Annex B, so that the
+ * SPS and PPS go before every keyframe, as a browser joining mid-stream needs) as RTP, and its
+ * audio as Opus RTP (48 kHz stereo, 20 ms frames): one encode of audio per stream, none of video.
+ */
+export function buildRtpFeedArgs(input: RtpFeedArgsInput): string[] {
+  const command = ffmpeg().input('pipe:0').inputFormat('flv')
+    .inputOptions(['-probesize', '65536', '-analyzeduration', '0', '-fflags', 'nobuffer']);
+  command.output(`rtp://127.0.0.1:${input.videoPort}?pkt_size=${input.packetBytes}`)
+    .outputOptions(['-map', '0:v:0', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb', '-payload_type', '96', '-f', 'rtp']);
+  if (input.audioPort > 0) {
+    command.output(`rtp://127.0.0.1:${input.audioPort}?pkt_size=${input.packetBytes}`)
+      .outputOptions(['-map', '0:a:0', '-c:a', 'libopus', '-b:a', `${input.audioBitrateKbps}k`, '-ar', '48000', '-ac', '2',
+        '-application', 'lowdelay', '-frame_duration', '20', '-payload_type', '111', '-f', 'rtp']);
+  }
   return [...COMMON, ...argsOf(command)];
 }

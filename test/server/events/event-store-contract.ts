@@ -1,7 +1,8 @@
 /**
  * What every EventStore must do, as one suite run against each backend (SQLite by default,
- * PostgreSQL for the cluster): restart closing, snapshots kept through upserts, the query API's
- * filters and keyset pages, and retention by age and by size.
+ * PostgreSQL for the cluster): restart closing, snapshots kept through upserts, relabelling (the
+ * gallery's renames and deletions), the query API's filters and keyset pages, and retention by age
+ * and by size.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +58,22 @@ export function eventStoreContract(make: StoreFactory): void {
       { op: 'upsert', event: { ...f, frameCount: 3 } }, { op: 'upsert', event: { ...f, frameCount: 4, endMs: T0 + 20, endReason: 'track_lost' } },
     ]);
     assert.deepEqual(await store.get(f.id), { ...f, frameCount: 4, endMs: T0 + 20, endReason: 'track_lost', snapshot: { path: 'cam/f2.jpg', bytes: 20 } });
+    await store.close();
+  });
+
+  it('relabels stored events: clears a label (a person forgotten) or renames it, exact match only', async () => {
+    const ids = new EventIdFactory();
+    const store = await make('relabel');
+    await store.open();
+    const events = [makeEvent(ids, T0, { label: 'Ann' }), makeEvent(ids, T0 + 1, { label: 'ann' }), makeEvent(ids, T0 + 2, { label: 'Bob' }), makeEvent(ids, T0 + 3)];
+    await store.writeBatch(events.map((event) => ({ op: 'upsert' as const, event })));
+    const labels = async () => (await store.query({ limit: 10 })).events.map((e) => e.label).reverse();
+    assert.equal(await store.relabel('Ann', null), 1);
+    assert.deepEqual(await labels(), [null, 'ann', 'Bob', null]);
+    assert.equal(await store.relabel('Bob', 'Robert'), 1);
+    assert.deepEqual(await labels(), [null, 'ann', 'Robert', null]);
+    assert.equal(await store.relabel('Nobody', null), 0);
+    assert.deepEqual((await store.query({ label: 'Robert', limit: 10 })).events.map((e) => e.id), [events[2]!.id]);
     await store.close();
   });
 

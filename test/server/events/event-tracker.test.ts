@@ -86,6 +86,38 @@ describe('EventTracker', () => {
     assert.equal(types.filter((x) => x === 'end').length, 0);
   });
 
+  it('a new track id where an open event\'s track was lost within trackLostMs continues that event (the plugin gave up sooner)', () => {
+    const t = new EventTracker({ trackLostMs: 1000 });
+    const types: string[] = [];
+    const observe = (i: number, dets: Partial<Detection>[]) => types.push(...t.observe(frame(i, dets)).changes.map((c) => c.type));
+    for (let i = 0; i < 10; i++) observe(i, [{ trackId: 1 }]);
+    // 600 ms without the face (15 frames at 25 fps), then the plugin's new track 2, moved a little and unconfirmed at first.
+    for (let i = 10; i < 25; i++) observe(i, []);
+    observe(25, [{ trackId: 2, confirmed: false, box: { x: 80, y: 50, width: 64, height: 96 } }]);
+    for (let i = 26; i < 40; i++) observe(i, [{ trackId: 2 }]);
+    assert.deepEqual(types.filter((x) => x !== 'update'), ['start'], 'no end, no second start');
+    const [e] = t.open();
+    assert.equal(e!.trackId, 1, 'the event keeps the track id it started with');
+    assert.equal(e!.frameCount, 25);
+    assert.equal(e!.lastPtsMs, (39 * 1000) / FPS);
+    const end = t.observe(frame(100, [])).changes;
+    assert.deepEqual(end.map((c) => [c.type, c.event.endReason, c.event.frameCount]), [['end', 'track_lost', 25]]);
+  });
+
+  it('does not take over an event from afar, of another kind, past trackLostMs, or while its own track is still reported', () => {
+    const t = new EventTracker({ trackLostMs: 400 });
+    const starts = (i: number, dets: Partial<Detection>[]) => t.observe(frame(i, dets)).changes.filter((c) => c.type === 'start').map((c) => c.event.trackId);
+    assert.deepEqual(starts(0, [{ trackId: 1 }]), [1]);
+    // Far away (another face), and another kind at the same place: events of their own.
+    assert.deepEqual(starts(3, [{ trackId: 2, box: { x: 400, y: 300, width: 64, height: 96 } }, { kind: 'person', trackId: 1 }]), [2, 1]);
+    // Its own track reported on the same frame: a neighbour is a second face, not the same one.
+    assert.deepEqual(starts(4, [{ trackId: 3, box: { x: 70, y: 48, width: 64, height: 96 } }, { trackId: 1 }]), [3]);
+    // Track 1 last seen at frame 4; 440 ms later (past trackLostMs) its event has ended: a new track is new.
+    const later = t.observe(frame(15, [{ trackId: 4 }]));
+    assert.deepEqual(later.changes.filter((c) => c.type === 'start').map((c) => c.event.trackId), [4]);
+    assert.ok(later.changes.some((c) => c.type === 'end' && c.event.trackId === 1));
+  });
+
   it('keeps kinds, tracks and streams apart; a stream end closes only its own events', () => {
     const t = new EventTracker({ trackLostMs: 500 });
     t.observe(frame(0, [{ trackId: 1 }, { trackId: 2 }, { kind: 'person', trackId: 1 }]));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { EventWriter, writeErrorCause } from '../../../server/events/event-writer.ts';
+import { EventWriter, MAX_BATCH_WRITES, writeErrorCause } from '../../../server/events/event-writer.ts';
 import { SqliteEventStore, EVENTS_DB_FILE } from '../../../server/events/sqlite-event-store.ts';
 import { EventIdFactory } from '../../../server/events/event-id.ts';
 import { waitFor } from '../../helpers/server-process.ts';
@@ -144,7 +144,8 @@ describe('EventWriter', () => {
   });
 
   it('a full disk (SQLITE_FULL on a tiny tmpfs): logged once, counted, written once there is room', async (t) => {
-    const fs = mountTmpfs(512);
+    // Room for the 300 events with their indices (schema 2) once the filler is gone, and not with it.
+    const fs = mountTmpfs(1024);
     if (typeof fs === 'string') return t.skip(fs);
     cleanups.push(fs.unmount);
     const store = new SqliteEventStore({ path: join(fs.dir, EVENTS_DB_FILE) });
@@ -153,7 +154,7 @@ describe('EventWriter', () => {
     await writer.start();
     // Fill the rest of the disk.
     const filler = join(fs.dir, 'filler');
-    try { writeFileSync(filler, Buffer.alloc(1024 * 1024)); } catch { /* ENOSPC: full, as meant */ }
+    try { writeFileSync(filler, Buffer.alloc(2048 * 1024)); } catch { /* ENOSPC: full, as meant */ }
     const ids = new EventIdFactory();
     const events = Array.from({ length: 300 }, (_, i) => makeEvent(ids, T0 + i, { label: 'x'.repeat(200) }));
     for (const event of events) writer.enqueue({ op: 'upsert', event });
@@ -165,6 +166,35 @@ describe('EventWriter', () => {
     await waitFor('the writes after the room came back', () => writer.depth === 0, 10_000, 10);
     assert.equal((await store.query({ limit: 500 })).events.length, 300);
     assert.ok(lines.some((l) => l.msg === 'event store writes resumed'));
+    await writer.close();
+    await store.close();
+  });
+
+  it('writes a long queue in transactions of at most MAX_BATCH_WRITES, merged per event, the event loop running between them', async () => {
+    const sizes: number[] = [];
+    let ticksBetween = 0;
+    class CountingStore extends SqliteEventStore {
+      override async writeBatch(writes: Parameters<SqliteEventStore['writeBatch']>[0]): Promise<void> {
+        sizes.push(writes.length);
+        // A callback queued now runs before the next transaction only if the writer yields.
+        setImmediate(() => { ticksBetween += 1; });
+        return super.writeBatch(writes);
+      }
+    }
+    const store = new CountingStore({ path: ':memory:' });
+    const { log } = memoryLog();
+    const writer = new EventWriter(store, { flushIntervalMs: 60_000, maxQueue: 10_000 }, log);
+    await writer.start();
+    const ids = new EventIdFactory();
+    const events = Array.from({ length: 2 * MAX_BATCH_WRITES + 100 }, (_, i) => makeEvent(ids, T0 + i, open()));
+    for (const event of events) writer.enqueue({ op: 'upsert', event });
+    // Their ends: the same events again, merged into the queued writes.
+    for (const event of events) writer.enqueue({ op: 'upsert', event: { ...event, endMs: event.startMs + 1000, endReason: 'track_lost' } });
+    await writer.flush();
+    assert.deepEqual(sizes, [MAX_BATCH_WRITES, MAX_BATCH_WRITES, 100]);
+    assert.ok(ticksBetween >= 2, `the event loop ran between transactions (${ticksBetween})`);
+    const page = await store.query({ limit: 500 });
+    assert.ok(page.events.every((e) => e.endReason === 'track_lost'), 'the newest write of each event won');
     await writer.close();
     await store.close();
   });

@@ -59,9 +59,24 @@ describe('snapshot worker', () => {
     assert.deepEqual([(await sharp(Buffer.from(cropped.jpeg!)).metadata()).width], [20]);
   });
 
-  it('rejects when the file can not be written', async () => {
+  it('a file that can not be written: resolves with the error code and the JPEG, which a later task writes as it is', async () => {
     const blocker = join(dir, 'file');
     await pool.encode({ yuv: i420(8, 8, 16, 128, 128).buffer as ArrayBuffer, width: 8, height: 8, quality: 80, path: blocker });
-    await assert.rejects(pool.encode({ yuv: i420(8, 8, 16, 128, 128).buffer as ArrayBuffer, width: 8, height: 8, quality: 80, path: join(blocker, 'x.jpg') }), /EEXIST|ENOTDIR/);
+    const failed = await pool.encode({ yuv: i420(16, 8, 81, 90, 240).buffer as ArrayBuffer, width: 16, height: 8, quality: 80, path: join(blocker, 'x.jpg') });
+    assert.match(failed.writeError?.code ?? '', /^(EEXIST|ENOTDIR)$/);
+    assert.ok(failed.writeError!.message);
+    assert.equal(failed.jpeg?.byteLength, failed.bytes);
+    assert.deepEqual([failed.width, failed.height], [16, 8]);
+    const path = join(dir, 'retry', 'x.jpg');
+    const retried = await pool.encode({ jpeg: failed.jpeg, width: failed.width, height: failed.height, quality: 80, path });
+    assert.equal(retried.writeError, undefined);
+    assert.equal(retried.bytes, failed.bytes);
+    assert.deepEqual(readFileSync(path), Buffer.from(failed.jpeg!));
+    const meta = await sharp(path).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 16, 8]);
+  });
+
+  it('rejects a task with neither a frame nor a JPEG', async () => {
+    await assert.rejects(pool.encode({ width: 8, height: 8, quality: 80 }), /needs a frame/);
   });
 });
