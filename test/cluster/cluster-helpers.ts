@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, waitFor, type ServerProcess } from '../helpers/server-process.ts';
@@ -61,6 +61,8 @@ export interface ClusterNginx {
   httpBase: string;
   /** What nginx wrote to stdout and stderr so far. */
   output(): string;
+  /** pids of the nginx master and its children (workers, cache manager), from /proc. */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,14 @@ export async function startClusterNginx(ports: ClusterPorts, nodes: { rtmpPort: 
   return {
     ingestBase: `rtmp://127.0.0.1:${ports.ingest}/live`, originBase: `rtmp://127.0.0.1:${ports.origin}/live`,
     httpBase: `http://127.0.0.1:${ports.http}`, output: () => output, stop,
+    pids: () => [child.pid!, ...readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === child.pid;
+      } catch {
+        return false;
+      }
+    })],
   };
 }
 
