@@ -5,7 +5,7 @@
  *
  * Flags:
  *   --quick                  short windows (smoke run)
- *   --only <section>         cost | capacity | latency | memory | budget | store (repeatable, or comma list)
+ *   --only <section>         cost | capacity | latency | memory | budget | store | cluster (repeatable, or comma list)
  *   --store-args "<args>"    extra flags for bench/store.bench.ts (e.g. "--events 20000 --rows 200000")
  *   --capacity-seconds <s>   capacity window per step (default 60, the issue's check)
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
@@ -30,7 +30,7 @@ const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
 const num = (f: string, d: number) => { const i = argv.indexOf(f); return i >= 0 ? Number(argv[i + 1]) : d; };
 const QUICK = has('--quick');
-const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store'] as const;
+const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store', 'cluster'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = argv.flatMap((a, i) => (argv[i - 1] === '--only' ? a.split(',') : [])) as Section[];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only ${s}: expected one of ${SECTIONS.join('|')}`);
@@ -149,6 +149,7 @@ let inference: Record<string, { median: number; p95: number }> = {};
 let inferenceOut = '';
 let compositeOut = '';
 let storeOut = '';
+let clusterOut = '';
 let exitCode = 0;
 
 /** fullQualityOf counts a mode's steps at full quality from 1 stream up (a step that failed ends the count). */
@@ -200,6 +201,10 @@ try {
     log('store: bench/store.bench.ts');
     const extra = argv.includes('--store-args') ? argv[argv.indexOf('--store-args') + 1]!.split(/\s+/).filter(Boolean) : [];
     storeOut = await runScript('store.bench.ts', [...(QUICK ? ['--quick'] : []), ...extra]);
+  }
+  if (want('cluster')) {
+    log('cluster: bench/cluster.bench.ts');
+    clusterOut = await runScript('cluster.bench.ts', QUICK ? ['--quick'] : []);
   }
 } catch (err) {
   exitCode = 1;
@@ -345,6 +350,10 @@ if (budgetRow && want('budget')) {
 const store = storeOut ? parseStore(storeOut) : undefined;
 if (store) {
   out(store.markdown);
+  out();
+}
+if (clusterOut) {
+  out(clusterOut.split('\ncluster-json ')[0]!.trim());
   out();
 }
 

@@ -3,6 +3,7 @@
  * HTTP. Nothing listens until `start()`; `close()` ends streams, children and listeners.
  */
 import { resolve } from 'node:path';
+import { availableParallelism, hostname, loadavg } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.ts';
@@ -21,6 +22,10 @@ import { createEventStore } from './events/create-event-store.ts';
 import { serverPeople } from './people/server-people.ts';
 import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
+import { RedisLeases } from './cluster/redis-leases.ts';
+import { OriginRelays } from './cluster/origin-relay.ts';
+import { outputName } from './ingest/stream-key.ts';
+import { nodeIdOf } from './events/create-event-store.ts';
 import { createWebrtcServer } from './webrtc/webrtc-server.ts';
 import { verifyModelFile, type ModelId } from '../models/registry.ts';
 
@@ -75,6 +80,22 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     maxPublishers: config.pipeline.maxStreams, idlePublisherTimeoutMs: config.rtmp.idlePublisherTimeoutMs, plays,
   }, log);
   const registry = new StreamRegistry(config, catalog, ingest, pool, ffmpegPath, log);
+  const nodeId = nodeIdOf(config);
+  const startedAt = new Date().toISOString();
+  // Where other nodes reach this one: configured, else this host at the bound HTTP port (set once listening).
+  let httpUrl = config.cluster.httpUrl;
+  // A cluster node: stream keys are leased in Redis; one taken by another node stops here.
+  const leases = config.cluster.enabled ? new RedisLeases({
+    url: config.cluster.redisUrl, nodeId, ttlMs: config.cluster.leaseTtlMs,
+    describe: () => ({
+      httpUrl, startedAt, load: Math.round((loadavg()[0]! / availableParallelism()) * 100) / 100,
+      streams: registry.list().map((s) => ({ key: s.key, state: s.state, fps: s.stats.fpsOut })),
+    }),
+  }, log.child({ component: 'cluster' })) : undefined;
+  if (leases) {
+    registry.claims = leases;
+    leases.on('lost', (key, holder) => registry.drop(key, `its key was taken by node ${holder}`));
+  }
   let webrtc;
   try {
     webrtc = createWebrtcServer(config, registry, ingest, catalog, plays, log);
@@ -91,15 +112,30 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
   if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
   let http: FastifyInstance | undefined;
+  let stopRelays = async (): Promise<void> => {};
   try {
     await events?.start();
     await people?.start();
+    await leases?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}) });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && { leases, nodeId } });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
+    // The origin: every output copied there while its stream is live here.
+    const relays = config.cluster.originRtmpUrl ? new OriginRelays({
+      ffmpegPath, originBase: config.cluster.originRtmpUrl,
+      tap: (key, onBytes) => ingest.tap(`/live/${outputName(key)}`, onBytes),
+      outputReady: (key) => ingest.hasVideoHeader(`/live/${outputName(key)}`),
+    }, log.child({ component: 'origin' })) : undefined;
+    if (relays) {
+      // Started once our encoder publishes the output (a player waiting before that gets nothing).
+      ingest.on('outputPublished', (key) => { if (registry.get(key)) relays.start(key); });
+      registry.on('streamEnded', (key) => { void relays.stop(key); });
+    }
+    stopRelays = async () => { await relays?.stopAll(); };
+    httpUrl ||= `http://${config.bind === '0.0.0.0' || config.bind === '::' ? hostname() : config.bind}:${httpPort}`;
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
@@ -108,6 +144,8 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
         closing ??= (async () => {
           await webrtc?.close();
           await registry.stopAll();
+          await stopRelays();
+          await leases?.close();
           await events?.close();
           await people?.close();
           await ingest.close();
@@ -118,6 +156,8 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    await webrtc?.close().catch(() => {});
+    await leases?.close().catch(() => {});
     await events?.close().catch(() => {});
     await people?.close().catch(() => {});
     await ingest.close().catch(() => {});

@@ -39,6 +39,8 @@ export interface ServerConfig {
   http: { port: number; corsOrigin: string; rateLimitPerSecond: number };
   mediaRoot: string;
   dataDir: string;
+  nodeId: string;
+  cluster: { enabled: boolean; redisUrl: string; leaseTtlMs: number; httpUrl: string; originRtmpUrl: string };
   ffmpegPath: string;
   modelsDir: string;
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number; minFreeBytes: number };
@@ -49,7 +51,7 @@ export interface ServerConfig {
   /** Each plugin's option defaults and settings, by plugin name (each plugin's own schema). */
   plugins: Record<string, Record<string, unknown>>;
   auth: { publishSecret: string; adminToken: string; rawPlay: RawPlayMode; playSecret: string };
-  events: { enabled: boolean; store: 'sqlite' | 'postgres'; postgresUrl: string; nodeId: string; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
+  events: { enabled: boolean; store: 'sqlite' | 'postgres'; postgresUrl: string; retentionDays: number; maxBytes: number; trackLostMs: number; flushIntervalMs: number; maxQueue: number };
   snapshots: { source: 'output' | 'input'; everySeconds: number; jpegQuality: number };
   webrtc: { enabled: boolean; udpPortMin: number; udpPortMax: number; hostAddresses: string[]; iceServers: string[]; mediaTimeoutMs: number; ffmpegPath: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -82,6 +84,17 @@ export const configSchema: SchemaObject = {
     },
     mediaRoot: { type: 'string', default: './media', description: 'Folder HLS playlists and segments are written under.' },
     dataDir: { type: 'string', default: './data', description: 'Folder for the events database (events.sqlite), the snapshots (snapshots/<stream key>/<UTC date>/) and node-media-server\'s small state store.' },
+    nodeId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{0,100}$', default: '', description: 'This node\'s name in a cluster and in a shared event store (each event records it; a node that starts again closes only its own open events). Empty = the host name.' },
+    cluster: {
+      type: 'object', additionalProperties: false, required: [], default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'Run as one node of a cluster: stream keys are leased in Redis (cluster.redisUrl), so a key live on another node is refused here (key_elsewhere), and GET /api/cluster lists every node and its streams.' },
+        redisUrl: { type: 'string', default: '', description: 'Redis URL of the cluster registry, e.g. redis://10.0.0.2:6379/0 (LIVEMATTE_CLUSTER_REDIS_URL).' },
+        leaseTtlMs: { type: 'integer', minimum: 300, maximum: 60000, default: 5000, description: 'A stream key\'s lease expires this long after its node last renewed it (renewed every third): how soon a dead node\'s keys can be taken by another node.' },
+        httpUrl: { type: 'string', default: '', description: 'The URL other nodes reach this node\'s HTTP API at, e.g. http://10.0.0.5:8000 (shown in the cluster view; empty = this node\'s bind address, or its host name when bound to every interface, and the HTTP port).' },
+        originRtmpUrl: { type: 'string', default: '', description: 'RTMP application of the cluster\'s origin (nginx-rtmp), e.g. rtmp://origin:1936/live: each processed output live/stream-<key> is copied there under the same name (no re-encode), and viewers play RTMP and HLS from the origin whichever node processes the stream. Empty = no origin (works without a cluster too).' },
+      },
+    },
     modelsDir: { type: 'string', default: '', description: 'Folder of the built ONNX models; empty = models/build (the files must match the registry hashes).' },
     ffmpegPath: { type: 'string', default: '', description: 'ffmpeg binary; empty = build/ffmpeg/ffmpeg (npm run build:ffmpeg), else ffmpeg on PATH, else the one shipped by @ffmpeg-installer/ffmpeg.' },
     hls: {
@@ -143,7 +156,6 @@ export const configSchema: SchemaObject = {
         enabled: { type: 'boolean', default: true, description: 'Keep detection events (one per tracked face or person, with a snapshot) in <dataDir>/events.sqlite and serve them at /api/events.' },
         store: { type: 'string', enum: ['sqlite', 'postgres'], default: 'sqlite', description: 'Where events are kept: sqlite = <dataDir>/events.sqlite (one node); postgres = the database at events.postgresUrl (shared by the nodes of a cluster; snapshots stay in each node\'s <dataDir>).' },
         postgresUrl: { type: 'string', default: '', description: 'PostgreSQL connection URL for store postgres, e.g. postgres://livematte:<password>@db:5432/livematte. It holds a password: set it through LIVEMATTE_EVENTS_POSTGRES_URL, not in a shared file.' },
-        nodeId: { type: 'string', maxLength: 100, default: '', description: 'This node\'s name in a shared store: each event records it, and a node that starts again closes only its own open events (default: the host name).' },
         retentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30, description: 'Ended events (and their snapshots) that started more than this many days ago are deleted (checked hourly and at start).' },
         maxBytes: { type: 'integer', minimum: 0, default: 10737418240, description: 'Database plus snapshots are kept under this many bytes, the oldest ended events deleted first (0 = no size bound; default 10 GiB).' },
         trackLostMs: { type: 'integer', minimum: 0, maximum: 60000, default: 1000, description: 'A track absent for longer than this (ms of the stream\'s timeline) ends its event as track_lost; longer bridges short occlusions, shorter ends events sooner.' },

@@ -117,6 +117,9 @@ export function resolveConfig(layers: { file?: Json; env?: Json; cli?: Json }): 
   if (config.auth.rawPlay === 'token' && !config.auth.playSecret) {
     throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'auth.rawPlay' token needs 'auth.playSecret' (or use 'off')", { fatal: true });
   }
+  if (config.cluster.enabled && !config.cluster.redisUrl) {
+    throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'cluster.enabled' needs 'cluster.redisUrl' (LIVEMATTE_CLUSTER_REDIS_URL)", { fatal: true });
+  }
   if (config.events.store === 'postgres' && !config.events.postgresUrl) {
     throw new MediaServerError('ERR_CONFIG_INVALID', 'config', "invalid configuration: 'events.store' postgres needs 'events.postgresUrl' (LIVEMATTE_EVENTS_POSTGRES_URL)", { fatal: true });
   }

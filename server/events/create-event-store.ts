@@ -13,7 +13,7 @@ import { EVENTS_DB_FILE, SqliteEventStore } from './sqlite-event-store.ts';
 export function createEventStore(config: ServerConfig): { store: EventStore; where: string } {
   if (config.events.store === 'postgres') {
     return {
-      store: new PgEventStore({ url: config.events.postgresUrl, nodeId: config.events.nodeId || hostname() }),
+      store: new PgEventStore({ url: config.events.postgresUrl, nodeId: nodeIdOf(config) }),
       where: redactedUrl(config.events.postgresUrl),
     };
   }
@@ -30,4 +30,9 @@ export function redactedUrl(url: string): string {
   } catch {
     return '(unparsable URL)';
   }
+}
+
+/** nodeIdOf is the configured `nodeId`, or the host name. */
+export function nodeIdOf(config: ServerConfig): string {
+  return config.nodeId || hostname();
 }

@@ -18,6 +18,8 @@ import { PROJECT_ROOT } from '../project-root.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
+import type { RedisLeases } from '../cluster/redis-leases.ts';
+import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
 import type { PeopleService } from '../people/people-service.ts';
 import { registerPeopleRoutes } from '../people/people-routes.ts';
 
@@ -40,6 +42,8 @@ export interface HttpDeps {
   people?: PeopleService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
+  /** The cluster's leases and this node's id (`GET /api/cluster`), when `cluster.enabled`. */
+  cluster?: { leases: RedisLeases; nodeId: string };
   /** More routes to add (the WebRTC ones, when `webrtc.enabled`). */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -97,6 +101,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
+  if (deps.cluster) registerClusterRoutes(app, deps.cluster);
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   if (deps.people) registerPeopleRoutes(app, { people: deps.people, adminToken: config.auth.adminToken });
   return app;

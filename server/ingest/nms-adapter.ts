@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
-import { STREAM_APP, isOutputName, isValidStreamKey } from './stream-key.ts';
+import { STREAM_APP, isOutputName, isValidStreamKey, keyOfOutput } from './stream-key.ts';
 import { secretMatches } from '../security/secret-compare.ts';
 import type { PlayPolicy } from '../security/play-policy.ts';
 import { socketFromChildProcess, socketOwnerCheckAvailable } from '../security/socket-owner.ts';
@@ -67,6 +67,8 @@ interface NmsPacket {
 
 interface NmsBroadcast {
   publisher: NmsSession | null;
+  /** The publisher's AVC sequence header as RTMP message, once it sent one. */
+  rtmpVideoHeader: Buffer | null;
   /** 'reconnecting' while a gone publisher's grace time runs (a new publisher may take over). */
   getPublishStatus(): 'publishing' | 'reconnecting' | 'idle';
   postPlay(session: object): string | null;
@@ -96,6 +98,8 @@ export interface IngestEvents {
   unpublish: [info: PublishInfo];
   /** A publish was refused (the publisher's connection closed). */
   refused: [reason: RefusalReason];
+  /** One of our encoders is now the publisher of the processed output `live/stream-<key>` (its key given). */
+  outputPublished: [key: string];
 }
 
 /**
@@ -282,6 +286,11 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     return [...this.live.values()];
   }
 
+  /** hasVideoHeader is true once the publisher of `streamPath` has sent its video sequence header (players joining then can decode). */
+  hasVideoHeader(streamPath: string): boolean {
+    return Boolean(nmsContext.broadcasts.get(streamPath)?.rtmpVideoHeader);
+  }
+
   /**
    * tap subscribes in-process to a stream's FLV bytes (header, metadata, codec headers, then every
    * tag); returns the function that unsubscribes.
@@ -369,7 +378,12 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
   }
 
   private onPostPublish(session: NmsSession): void {
-    if (session.streamApp !== STREAM_APP || isOutputName(session.streamName)) return;
+    if (session.streamApp !== STREAM_APP) return;
+    if (isOutputName(session.streamName)) {
+      const refused = this.sessions.get(session)?.refused || session.socket?.destroyed;
+      if (!refused && nmsContext.broadcasts.get(session.streamPath)?.publisher === session) this.emit('outputPublished', keyOfOutput(session.streamName));
+      return;
+    }
     if (this.sessions.get(session)?.refused || session.socket?.destroyed) return;
     if (nmsContext.broadcasts.get(session.streamPath)?.publisher !== session) {
       return this.reject(session, 'key_in_use', 'stream key already has a live publisher');

@@ -25,3 +25,8 @@ export function isOutputName(name: string): boolean {
 export function outputName(key: string): string {
   return OUTPUT_PREFIX + key;
 }
+
+/** keyOfOutput is the stream key of a processed output name: `stream-demo` -> `demo`. */
+export function keyOfOutput(name: string): string {
+  return name.slice(OUTPUT_PREFIX.length);
+}

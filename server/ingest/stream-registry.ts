@@ -65,6 +65,8 @@ export interface Publisher {
   source: StreamSource;
   /** disconnect ends the publisher's connection (its stream failed, or was refused). */
   disconnect(): void;
+  /** gone is true once the publisher's connection has closed (checked after waiting for a claim). */
+  gone?(): boolean;
 }
 
 interface Entry {
@@ -80,7 +82,17 @@ interface Entry {
  * stream key that are not valid, and 'offer', a WHIP offer that is no SDP, has no video or only
  * codecs we do not take.
  */
-export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer'] as const;
+export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer', 'key_elsewhere', 'registry_unavailable'] as const;
+
+/**
+ * StreamClaims decide whether this node may process a stream key: a cluster's leases (a key live
+ * on another node is `key_elsewhere`; no answer from the registry is `registry_unavailable`).
+ * Without claims every key is this node's.
+ */
+export interface StreamClaims {
+  acquire(key: string): Promise<{ ok: true } | { ok: false; reason: 'key_elsewhere' | 'registry_unavailable'; message: string }>;
+  release(key: string): Promise<void>;
+}
 
 /** RegistryEvents let the metrics and logs follow streams. */
 export interface RegistryEvents {
@@ -96,6 +108,8 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly cleanupTimers = new Map<string, NodeJS.Timeout>();
   private readonly refusals = new Map<string, number>(PUBLISH_REFUSAL_REASONS.map((reason) => [reason, 0]));
   private readonly rtmpPublishers = new WeakMap<PublishInfo, Publisher>();
+  /** claims, if set, must grant a key before its stream starts here (the cluster's leases). */
+  claims?: StreamClaims;
   /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
   frameTaps?: (streamKey: string) => FrameTap | undefined;
   /** The watch over the media root's free space and the live playlists' segments (start() it once serving). */
@@ -119,6 +133,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       const publisher: Publisher = {
         key: info.key, streamPath: info.streamPath, query: info.query, source: new NmsFlvSource(ingest, info),
         disconnect: () => info.session.socket?.destroy(),
+        gone: () => Boolean(info.session.socket?.destroyed),
       };
       this.rtmpPublishers.set(info, publisher);
       this.addPublisher(publisher);
@@ -240,8 +255,21 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
 
   private async onPublish(info: Publisher): Promise<void> {
     const log = this.log.child({ streamPath: info.streamPath });
+    if (this.claims) {
+      const claim = await this.claims.acquire(info.key);
+      if (!claim.ok) {
+        log.warn({ reason: claim.reason }, `publish refused: ${claim.message}`);
+        info.disconnect();
+        this.countRefusal(claim.reason);
+        return;
+      }
+      // The publisher may have gone while the registry answered.
+      if (info.gone?.()) return this.releaseClaim(info.key);
+    }
     const previous = this.streams.get(info.key);
     if (previous) {
+      // Out of the map first: its end is then not the key's end (the claim stays).
+      this.streams.delete(info.key);
       await previous.pipeline.stop();
     }
     // A publisher back within the retention time continues the old playlist (with a
@@ -257,6 +285,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       log.error({ code: (err as MediaServerError).code, err: (err as Error).message }, 'stream refused: bad options on the stream key');
       info.disconnect();
       this.countRefusal('options');
+      this.releaseClaim(info.key);
       return;
     }
     const pipeline = new StreamPipeline(info.streamPath, chain, this.pool, {
@@ -276,7 +305,11 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
     this.streams.set(info.key, entry);
     pipeline.once('ended', (error) => {
-      if (this.streams.get(info.key) === entry) this.streams.delete(info.key);
+      // Replaced by a reconnect of the same publisher: the new pipeline keeps the claim.
+      if (this.streams.get(info.key) === entry) {
+        this.streams.delete(info.key);
+        this.releaseClaim(info.key);
+      }
       if (error) info.disconnect();
       log.info({ frames: pipeline.stats.out.total, dropped: pipeline.stats.dropped }, error ? 'stream ended with an error' : 'stream ended');
       this.scheduleCleanup(info.key);
@@ -298,9 +331,29 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     this.log.error({ streamPath: info.streamPath, code, err: err.message }, 'stream failed to start; publisher disconnected');
     info.disconnect();
     const e = this.streams.get(info.key);
-    if (e?.info !== info) return;
+    if (e?.info !== info) {
+      if (!e) this.releaseClaim(info.key);
+      return;
+    }
     this.streams.delete(info.key);
+    this.releaseClaim(info.key);
     await e.pipeline.stop().catch(() => {});
+  }
+
+  private releaseClaim(key: string): void {
+    this.claims?.release(key).catch((err) => this.log.warn({ key, err: (err as Error).message }, 'releasing the stream key failed'));
+  }
+
+  /**
+   * drop stops a stream this node may no longer process (its claim went to another node): the
+   * publisher is disconnected, the stream ends as when it leaves.
+   */
+  drop(key: string, why: string): void {
+    const e = this.streams.get(key);
+    if (!e) return;
+    this.log.warn({ streamPath: e.info.streamPath, why }, 'stream dropped: publisher disconnected');
+    e.info.disconnect();
+    e.pipeline.stop().catch(() => {});
   }
 
   private async onUnpublish(info: Publisher): Promise<void> {

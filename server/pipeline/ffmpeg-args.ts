@@ -125,6 +125,20 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
   return [...COMMON, ...argsOf(command)];
 }
 
+/**
+ * buildRelayArgs: FLV on stdin (a processed output, tapped in-process) copied to an RTMP server,
+ * no decode (the streams found in the first 64 KiB / 0.5 s; a cluster node's output to the origin).
+ * `-rw_timeout` (µs) ends a relay whose destination stalls, so its supervisor starts it again.
+ */
+export function buildRelayArgs(destinationUrl: string, stallTimeoutMs = 5000): string[] {
+  // node-media-server's FLV header announces audio and video whatever the stream has: with the
+  // default probe (5 MB) ffmpeg would wait that long for an audio stream that never comes. Only
+  // video and audio are copied, not the FLV's metadata as a data stream of its own.
+  const command = ffmpeg().input('pipe:0').inputFormat('flv').inputOptions(['-probesize', '65536', '-analyzeduration', '500000'])
+    .output(destinationUrl).outputOptions(['-map', '0:v', '-map', '0:a?', '-c', 'copy', '-f', 'flv', '-rw_timeout', String(stallTimeoutMs * 1000)]);
+  return [...COMMON, ...argsOf(command)];
+}
+
 /** RtpIngestArgsInput describes a WebRTC session's repackager: RTP on loopback (SDP on stdin) -> FLV on stdout. */
 export interface RtpIngestArgsInput {
   /** True when the SDP has an audio (Opus) m-section: transcoded to AAC for FLV. */

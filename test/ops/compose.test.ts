@@ -14,6 +14,7 @@ import { REPO_ROOT, type ServerProcess } from '../helpers/server-process.ts';
 import { startServerOnFreePorts } from '../helpers/e2e-media.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { STREAM_FFMPEG_PATH } from '../../server/pipeline/ffmpeg-path.ts';
+import { configEnvNames } from '../../server/config.ts';
 
 const run = promisify(execFile);
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
@@ -98,6 +99,36 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.cluster.yml', () => {
+  const cluster = parseYaml(read('docker-compose.cluster.yml')) as { services: Record<string, Service & { environment?: Record<string, string>; command?: string[] }> };
+  const env = cluster.services.node?.environment ?? {};
+  const known = new Set(Object.values(configEnvNames()));
+
+  it('has the nodes, the nginx front, Redis and PostgreSQL', () => {
+    assert.deepEqual(Object.keys(cluster.services).sort(), ['front', 'node', 'postgres', 'redis']);
+  });
+
+  it('sets only configuration keys the server knows, pointing at the services', () => {
+    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is not a configuration variable`);
+    assert.equal(env.LIVEMATTE_CLUSTER_ENABLED, 'true');
+    assert.match(env.LIVEMATTE_CLUSTER_REDIS_URL!, /^redis:\/\/redis:6379/);
+    assert.match(env.LIVEMATTE_EVENTS_POSTGRES_URL!, /@postgres:5432\//);
+    assert.equal(env.LIVEMATTE_EVENTS_STORE, 'postgres');
+  });
+
+  it('agrees with nginx/cluster/cluster.conf on the origin, the node ports and the HLS folder', () => {
+    const conf = read('nginx/cluster/cluster.conf');
+    assert.match(conf, /server node:1935 /);
+    assert.match(conf, /server node:8000 /);
+    assert.match(env.LIVEMATTE_CLUSTER_ORIGIN_RTMP_URL!, /^rtmp:\/\/front:1936\/live$/);
+    assert.match(conf, /listen 1936;/);
+    assert.match(conf, /hls_path \/srv\/origin-hls\/live;/);
+    assert.ok(cluster.services.front!.volumes!.some((v) => String(v) === 'origin-hls:/srv/origin-hls'));
+    const cmd = cluster.services.front!.command!;
+    assert.equal(cmd[cmd.indexOf('-c') + 1], '/etc/nginx/live-matte/cluster/cluster.conf');
+  });
+});
+
 describe('Dockerfiles', () => {
   const image = dockerfile('Dockerfile');
   const nginxImage = dockerfile('nginx/Dockerfile');
@@ -144,7 +175,7 @@ describe('Dockerfiles', () => {
     const apt = nginxImage.find((i) => i.op === 'RUN' && i.args.includes('apt-get install'))!.args;
     assert.ok(apt.includes(APT_INSTALL), apt);
     const packages = aptPackages(apt);
-    assert.deepEqual(packages, ['nginx', 'libnginx-mod-rtmp']);
+    assert.deepEqual(packages, ['nginx', 'libnginx-mod-rtmp', 'libnginx-mod-stream']);
     for (const p of packages) assert.ok(ciPackages.includes(p), `${p} is not in .ci/run`);
     const cmd = JSON.parse(nginxImage.find((i) => i.op === 'CMD')!.args) as string[];
     const config = cmd[cmd.indexOf('-c') + 1];

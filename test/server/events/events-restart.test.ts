@@ -24,7 +24,7 @@ for (const backend of ['sqlite', 'postgres'] as const) describe(`events across k
   before(async () => {
     if (backend !== 'postgres') return;
     postgres = await startPostgres();
-    Object.assign(env, { LIVEMATTE_EVENTS_STORE: 'postgres', LIVEMATTE_EVENTS_POSTGRES_URL: await postgres.createDatabase('events'), LIVEMATTE_EVENTS_NODE_ID: 'node-a' });
+    Object.assign(env, { LIVEMATTE_EVENTS_STORE: 'postgres', LIVEMATTE_EVENTS_POSTGRES_URL: await postgres.createDatabase('events'), LIVEMATTE_NODE_ID: 'node-a' });
   });
   after(async () => {
     for (const s of servers) await s.stop();
