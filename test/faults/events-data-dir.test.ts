@@ -12,14 +12,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { mediaFile, mediaSkip, startServerOnFreePorts, uniqueKey } from '../helpers/e2e-media.ts';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import { publish, type Publisher } from '../helpers/ffmpeg-tools.ts';
-import { streamEntry } from '../helpers/fault-tools.ts';
+import { streamEntry, fillDisk } from '../helpers/fault-tools.ts';
 import { connectSse, type SseClient } from '../server/events/sse-client.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -49,20 +49,6 @@ function tmpfs(size: string, options = ''): string {
   return dir;
 }
 
-/** fill writes `path` until the file system refuses (ENOSPC); returns the bytes written. */
-function fill(path: string): number {
-  const fd = openSync(path, 'a');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  let written = 0;
-  try {
-    for (;;) written += writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
 
 /** publishFace loops a clip with one face to `key` with `?background=off&faces=detect` (no re-encode). */
 function publishFace(server: ServerProcess, key: string, clip: string): Publisher {
@@ -124,7 +110,7 @@ test('a full data folder: streams go on, each cause logged once and counted, eve
   assert.equal((await health(server)).status, 'ok');
   assert.equal(await metric(server, 'livematte_events_write_errors_total'), 0);
 
-  const filled = fill(join(dataDir, 'filler.bin'));
+  const filled = fillDisk(join(dataDir, 'filler.bin'));
   const fullAt = Date.now();
   t.diagnostic(`filler: ${(filled / 1048576).toFixed(2)} MiB until ENOSPC`);
   // A face appears while the disk is full: its start goes out on the live feed, its writes and

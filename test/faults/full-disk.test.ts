@@ -9,13 +9,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync, closeSync, rmSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerOnFreePorts, uniqueKey, parsePlaylist, type Playlist } from '../helpers/e2e-media.ts';
 import { waitFor, type ServerProcess } from '../helpers/server-process.ts';
 import type { Publisher } from '../helpers/ffmpeg-tools.ts';
-import { publishHealthy, streamEntry } from '../helpers/fault-tools.ts';
+import { publishHealthy, streamEntry, fillDisk } from '../helpers/fault-tools.ts';
 
 const isRoot = process.getuid?.() === 0;
 const mount = mkdtempSync(join(tmpdir(), 'full-disk-'));
@@ -41,20 +41,6 @@ after(async () => {
   rmSync(mount, { recursive: true, force: true });
 });
 
-/** fill writes `filler` until the file system refuses (ENOSPC); returns the bytes written. */
-function fill(): number {
-  const fd = openSync(filler, 'a');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  let written = 0;
-  try {
-    for (;;) written += writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
 
 /** fetchSegment gives a listed segment's bytes as a player gets them. */
 async function fetchSegment(uri: string): Promise<Buffer> {
@@ -90,7 +76,7 @@ test('a full media root: reported once, broken segments served as gaps, the stre
   assert.notEqual(before.media?.low, true);
   assert.notEqual(await metric('livematte_media_root_low'), 1);
 
-  const filled = fill();
+  const filled = fillDisk(filler);
   const fullAt = Date.now();
   t.diagnostic(`filler: ${(filled / 1048576).toFixed(1)} MiB written until ENOSPC`);
 

@@ -3,7 +3,7 @@
  * watcher, /proc readers for the server's RSS, open fds and descendants, and synthetic inputs.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { publish, type Publisher } from './ffmpeg-tools.ts';
 import { apiStreams, childPids, startServerOnFreePorts, uniqueKey, type ApiStream } from './e2e-media.ts';
@@ -203,4 +203,19 @@ export async function startHealthyBench(args: string[] = [], env: NodeJS.Process
       }, ms + 20000, 200);
     },
   };
+}
+
+/** fillDisk writes `path` until its file system refuses (ENOSPC); returns the bytes written. */
+export function fillDisk(path: string): number {
+  const fd = openSync(path, 'a');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return written;
 }
