@@ -62,6 +62,40 @@ export interface FrameContext<Options, State> {
    * before any `process` edits them.
    */
   annotations: FrameAnnotations;
+  /**
+   * Server-wide data the host publishes to every plugin (e.g. the enrolled people's face embeddings),
+   * as of when this frame was sent to the pool. Read only; absent keys (or no object) mean nothing published.
+   */
+  shared?: SharedData;
+}
+
+/** SharedDatum is one server-wide datum: a version (rises with each publish), JSON-able facts, and a float payload. */
+export interface SharedDatum<Meta> {
+  /** Rises with each publish of this datum (starts at 1). */
+  version: number;
+  /** Small JSON-able facts (names, ids, sizes). */
+  meta: Meta;
+  /** The bulk numbers, read only (a view of memory shared between threads: never write to it). */
+  data: Float32Array;
+}
+
+/** FaceGalleryMeta describes the enrolled people's reference embeddings in `SharedData.gallery`. */
+export interface FaceGalleryMeta {
+  /** Embedding length (128: dlib's face descriptor, face-embed). */
+  dims: number;
+  /** Enrolled people (also those without faces yet). */
+  people: { id: string; name: string }[];
+  /** For each reference embedding (row of `data`, `dims` floats, L2-normalised): its person's index in `people`. */
+  owners: number[];
+}
+
+/**
+ * SharedData are the typed server-wide data plugins may read (`FrameContext.shared`). The host's
+ * publisher adds a key here (with its docs) when it publishes something new.
+ */
+export interface SharedData {
+  /** Enrolled people and their reference face embeddings (published by the people gallery; absent when it is off). */
+  gallery?: SharedDatum<FaceGalleryMeta>;
 }
 
 /** PixelBox is an axis-aligned box in px of the frame (x, y: top-left corner). */

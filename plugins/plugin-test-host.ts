@@ -13,6 +13,7 @@ import type {
   FramePluginWorker,
   FrameResult,
   ModelRunner,
+  SharedData,
   YuvFrame,
 } from './plugin-api.ts';
 
@@ -35,6 +36,8 @@ export interface PluginTestHostOptions {
   fps?: number;
   /** Load-shedding interval passed to the plugin as `modelIntervalFrames` (default undefined = every frame). */
   modelIntervalFrames?: number;
+  /** Server-wide data handed to each frame (read per frame, so a test can change it between frames); default none. */
+  shared?: () => SharedData;
 }
 
 /** ProcessedFrame is what the host returns for an RGB input: the edited frame, its RGB view and the plugin's result. */
@@ -125,7 +128,7 @@ export async function createPluginTestHost<Options, State = unknown>(
       return state;
     },
     async process(frame, annotations = {}) {
-      const context = { frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames, annotations };
+      const context = { frame, options, state, model, streamPath, modelIntervalFrames: hostOptions.modelIntervalFrames, annotations, shared: hostOptions.shared?.() ?? {} };
       // As the pool's worker: `analyse` first (its state is what `process` gets), results merged.
       const analysed = worker.analyse ? await worker.analyse(context) : undefined;
       if (analysed) context.state = analysed.state;

@@ -20,6 +20,7 @@ import { mediaHealthReport } from './ingest/media-health.ts';
 import { EventService, eventHealthReport } from './events/event-service.ts';
 import { createEventStore } from './events/create-event-store.ts';
 import { serverPeople } from './people/server-people.ts';
+import { GalleryPublisher } from './people/gallery-publisher.ts';
 import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { RedisLeases } from './cluster/redis-leases.ts';
@@ -116,6 +117,9 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   try {
     await events?.start();
     await people?.start();
+    // Matching reads the gallery from the plugins' shared data, kept current by this publisher.
+    const gallery = people && new GalleryPublisher(people, catalog.shared, log.child({ component: 'people' }));
+    await gallery?.start();
     await leases?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
@@ -147,6 +151,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
           await stopRelays();
           await leases?.close();
           await events?.close();
+          gallery?.stop();
           await people?.close();
           await ingest.close();
           await http?.close();

@@ -10,6 +10,7 @@
  * still finds some through a plain mosaic of even 2 blocks across (the head's outline around a
  * flat patch is enough), so the plugin's 'pixelate' draws its mosaic over the blurred face.
  */
+import { glyphCells, GLYPH_HEIGHT, GLYPH_WIDTH } from './bitmap-font.ts';
 import type { YuvFrame } from '../plugin-api.ts';
 import type { YuvColor } from '../yuv-color.ts';
 import { rowSpan, type CoverRegion } from './face-regions.ts';
@@ -125,15 +126,10 @@ function boxPass(src: Float32Array, dst: Float32Array, length: number, lines: nu
   }
 }
 
-/** A 3x5 bitmap per digit and '.', rows top to bottom, bit 2 = left column. */
-const GLYPHS: Record<string, number[]> = {
-  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
-  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 2, 2, 2], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7], '.': [0, 0, 0, 0, 2],
-};
-
 /**
  * markBox draws the outline of the box (x, y, width, height, px) in `color`, `thickness` px
- * (rounded to even), and `label` (digits and '.') above it, clipped to the frame.
+ * (rounded to even), and `label` (bitmap-font.ts: letters, digits, space, `. - _ ' ?`) above it,
+ * on a dark backing so it reads on any picture, clipped to the frame. Labels are cut at 24 characters.
  */
 export function markBox(frame: YuvFrame, box: { x: number; y: number; width: number; height: number }, color: YuvColor, label: string): void {
   const t = Math.max(2, Math.round(box.width / 40) & ~1);
@@ -145,17 +141,14 @@ export function markBox(frame: YuvFrame, box: { x: number; y: number; width: num
   rect(x0, y0, x0 + t, y1);
   rect(x1 - t, y0, x1, y1);
   const cell = Math.max(2, t);
-  let gx = x0;
-  const gy = y0 - 6 * cell >= 0 ? y0 - 6 * cell : y1 + cell;
-  for (const ch of label) {
-    const glyph = GLYPHS[ch];
-    if (glyph === undefined) continue;
-    glyph.forEach((bits, row) => {
-      for (let col = 0; col < 3; col++) {
-        if (bits & (4 >> col)) rect(gx + col * cell, gy + row * cell, gx + (col + 1) * cell, gy + (row + 1) * cell);
-      }
-    });
-    gx += 4 * cell;
+  const text = label.slice(0, 24);
+  if (text.length === 0) return;
+  const gy = y0 - (GLYPH_HEIGHT + 2) * cell >= 0 ? y0 - (GLYPH_HEIGHT + 2) * cell : y1 + cell;
+  const backing = { y: 16, u: 128, v: 128 };
+  paintRect(frame, x0, gy - cell, x0 + (text.length * (GLYPH_WIDTH + 1) + 1) * cell, gy + (GLYPH_HEIGHT + 1) * cell, backing);
+  for (const [col, row] of glyphCells(text)) {
+    const gx = x0 + (col + 1) * cell;
+    rect(gx, gy + row * cell, gx + cell, gy + (row + 1) * cell);
   }
 }
 

@@ -5,7 +5,8 @@
  * distance for fast motion; the box is smoothed (alpha-beta filter: position and size move part of
  * the way to each measurement, so boxes do not jitter) and predicted with a constant velocity
  * between detector runs and while the detector misses the face. A track lives `holdMs` after its
- * last detection, then ends. A track counts as confirmed after `confirmRuns` detector runs saw it.
+ * last detection and until at least MIN_MISSED_RUNS detector runs have missed it, then ends (so
+ * under load shedding, when the detector runs seldom, one missed run does not end a track). A track counts as confirmed after `confirmRuns` detector runs saw it.
  * The state is plain data: it travels with the frame between worker threads.
  */
 import type { FaceDetection } from '../../models/face/decode.ts';
@@ -46,6 +47,8 @@ export interface FaceTrack {
   /** Frame index and PTS (ms) of the last detection. */
   lastDetectedIndex: number;
   lastDetectedMs: number;
+  /** Detector runs since the last detection that did not find the face (absent: 0). */
+  missedRuns?: number;
 }
 
 /** TrackerState is a stream's tracks and the next track id. */
@@ -73,6 +76,8 @@ const PREDICTION_GRACE_FRAMES = 2;
 /** Overlap from which a detection continues a track; below, a centre within this share of the size does. */
 const MIN_IOU = 0.1;
 const MAX_CENTRE_DISTANCE = 0.75;
+/** A track ends only once this many detector runs in a row have missed it (and `holdMs` has passed). */
+export const MIN_MISSED_RUNS = 2;
 /** At most this many tracks per stream (the lowest scores are dropped first). */
 export const MAX_TRACKS = 64;
 
@@ -89,14 +94,14 @@ export function isTrackerState(value: unknown): value is TrackerState {
 
 /**
  * predictTracks moves every track to `frameIndex` at its velocity and ends those whose last
- * detection is older than `holdMs` at `ptsMs`. A frame index that went backwards (a new decoder
+ * detection is older than `holdMs` at `ptsMs` and that MIN_MISSED_RUNS detector runs have missed. A frame index that went backwards (a new decoder
  * timeline) starts over with no tracks, keeping the id counter.
  */
 export function predictTracks(state: TrackerState, frameIndex: number, ptsMs: number, settings: TrackerSettings): TrackerState {
   if (frameIndex < state.frameIndex) return { nextId: state.nextId, tracks: [], frameIndex };
   const tracks: FaceTrack[] = [];
   for (const t of state.tracks) {
-    if (ptsMs - t.lastDetectedMs > settings.holdMs) continue;
+    if (ptsMs - t.lastDetectedMs > settings.holdMs && (t.missedRuns ?? 0) >= MIN_MISSED_RUNS) continue;
     if (frameIndex === t.frameIndex) {
       tracks.push(t);
       continue;
@@ -149,7 +154,7 @@ export function updateTracks(state: TrackerState, detections: readonly FaceDetec
   take(pairs.filter((p) => p.iou >= MIN_IOU).sort((a, b) => b.iou - a.iou));
   take(pairs.filter((p) => p.distance <= MAX_CENTRE_DISTANCE).sort((a, b) => a.distance - b.distance));
 
-  const next: FaceTrack[] = [...tracks];
+  const next: FaceTrack[] = tracks.map((t, i) => (trackTaken.has(i) ? t : { ...t, missedRuns: (t.missedRuns ?? 0) + 1 }));
   for (const [t, d] of matches) next[t] = correct(tracks[t]!, detections[d]!, boxes[d]!, frameIndex, ptsMs, settings);
   let nextId = predicted.nextId;
   for (let d = 0; d < detections.length; d++) {
@@ -170,6 +175,7 @@ export function updateTracks(state: TrackerState, detections: readonly FaceDetec
       frameIndex,
       lastDetectedIndex: frameIndex,
       lastDetectedMs: ptsMs,
+      missedRuns: 0,
     });
   }
   if (next.length > MAX_TRACKS) next.sort((a, b) => b.score - a.score).length = MAX_TRACKS;
@@ -209,6 +215,7 @@ function correct(track: FaceTrack, det: FaceDetection, m: CentreBox, frameIndex:
     frameIndex,
     lastDetectedIndex: frameIndex,
     lastDetectedMs: ptsMs,
+    missedRuns: 0,
   };
 }
 

@@ -39,7 +39,44 @@ export interface FacesOptions {
   blurStrength: number;
   /** Mosaic blocks across the face box width ('pixelate', drawn over the face blurred as in 'blur', so the blocks carry no detail of the face). */
   mosaicBlocks: number;
+  /** Whose faces are anonymised: 'all', or 'unknown' (enrolled people stay visible once recognised; recognition turns on). */
+  anonymise: 'all' | 'unknown';
+  /** Recognise enrolled people (labels on detections and events, names in 'mark'); implied by anonymise 'unknown'. */
+  recognise: boolean;
 }
+
+/** FacesSettings are the server-level settings under `plugins.faces` (no stream may change them). */
+export interface FacesSettings {
+  /** Cosine similarity 0..1 a face needs to a person's best reference to be that person. */
+  matchThreshold: number;
+  /** Lead in cosine similarity the best person needs over the second best. */
+  matchMargin: number;
+}
+
+/** PreparedFacesOptions are the options as the worker gets them: the stream's plus the server's match settings (absent: their defaults, e.g. in the plugin test host, which does not run `prepare`). */
+export type PreparedFacesOptions = FacesOptions & Partial<FacesSettings>;
+
+/**
+ * facesSettingsSchema: the match threshold's default comes from measurements on the shared footage
+ * (models/README.md, "Recognition accuracy"): over the accuracy set, 0.934 kept false matches at
+ * 0.88% and no stranger scored over 0.939; but in the side-by-side recognition test a stranger
+ * (again.mkv) scored up to 0.955 against sister.mkv's face while that face itself scored 0.974 and
+ * up. A false match shows a stranger, so the default is above every stranger seen: 0.96.
+ */
+export const facesSettingsSchema = {
+  type: 'object' as const,
+  additionalProperties: false,
+  properties: {
+    matchThreshold: { type: 'number', minimum: 0, maximum: 1, default: 0.96, description: 'Cosine similarity 0..1 a face needs to an enrolled person\'s best reference to be recognised as them (measured on the shared footage: strangers reached 0.955, the enrolled 0.974 and up in the same clip; higher = fewer false matches, more unknowns, who stay hidden).' },
+    matchMargin: { type: 'number', minimum: 0, maximum: 0.5, default: 0.02, description: 'Lead in cosine similarity the best person needs over the second best; below it the face is unknown.' },
+  },
+};
+
+/** MATCH_DEFAULTS are the schema's defaults of {@link FacesSettings}. */
+export const MATCH_DEFAULTS: FacesSettings = {
+  matchThreshold: facesSettingsSchema.properties.matchThreshold.default,
+  matchMargin: facesSettingsSchema.properties.matchMargin.default,
+};
 
 /** facesOptionsSchema is the ajv schema of {@link FacesOptions}, with a default on every property. */
 export const facesOptionsSchema: JSONSchemaType<FacesOptions> = {
@@ -57,8 +94,10 @@ export const facesOptionsSchema: JSONSchemaType<FacesOptions> = {
     tiles: { type: 'string', enum: ['off', 'auto'], default: 'off', description: "'auto' adds overlapping tiles so the detector finds faces down to 1/20 of the frame height (up to 17 model runs per frame instead of 1)." },
     blurStrength: { type: 'number', minimum: 0.3, maximum: 2, default: 0.35, description: "Blur sigma as a fraction of the face width (modes 'blur' and 'pixelate'); at least 0.3." },
     mosaicBlocks: { type: 'number', minimum: 2, maximum: 16, default: 8, description: "Mosaic blocks across the face width (mode 'pixelate'; the mosaic is made of the blurred face, see blurStrength)." },
+    anonymise: { type: 'string', enum: ['all', 'unknown'], default: 'all', description: "Whose faces are anonymised: 'all', or 'unknown' (enrolled people stay visible once recognised, everyone else and every face not yet recognised is hidden; turns recognition on)." },
+    recognise: { type: 'boolean', default: false, description: "Recognise enrolled people: names on detections, events and in mode 'mark' (on by itself with anonymise 'unknown')." },
   },
-  required: ['mode', 'model', 'minScore', 'margin', 'shape', 'color', 'holdMs', 'confirmRuns', 'tiles', 'blurStrength', 'mosaicBlocks'],
+  required: ['mode', 'model', 'minScore', 'margin', 'shape', 'color', 'holdMs', 'confirmRuns', 'tiles', 'blurStrength', 'mosaicBlocks', 'anonymise', 'recognise'],
 };
 
 /** Values of `?faces=` that the host reads as on or off (plugin-catalog.ts); anything else is a mode. */
@@ -67,7 +106,8 @@ const SWITCH = /^(on|true|1|off|false|0|none)$/i;
 /**
  * facesFromQuery reads `?faces=<mode>` (turns the plugin on for the stream with that mode; `on`
  * and `off` are left to the host; an unknown mode reaches the schema, which refuses it by name)
- * and `?faceModel=short|full`. Other options use the host's `?faces.<option>=<value>`.
+ * `?faceModel=short|full`, `?anonymise=all|unknown` and `?recognise=1`. Other options use the host's
+ * `?faces.<option>=<value>`.
  */
 export function facesFromQuery(query: Readonly<Record<string, string | undefined>>): QueryOptions {
   const options: Record<string, unknown> = {};
@@ -78,5 +118,7 @@ export function facesFromQuery(query: Readonly<Record<string, string | undefined
     enabled = true;
   }
   if (query.faceModel !== undefined) options.model = query.faceModel;
+  if (query.anonymise !== undefined) options.anonymise = query.anonymise.toLowerCase();
+  if (query.recognise !== undefined) options.recognise = query.recognise;
   return enabled === undefined ? { options } : { enabled, options };
 }

@@ -3,6 +3,7 @@
  * Pixel buffers are ArrayBuffers moved (transferred), never copied or serialised.
  */
 import type { Detection, FailurePolicy } from '../../plugins/plugin-api.ts';
+import type { SharedBlobs } from '../pipeline/plugin-shared-data.ts';
 
 /**
  * stateTransferables lists the ArrayBuffers of the typed arrays held directly by plugin states
@@ -48,6 +49,8 @@ export interface FrameTask {
   plugins: PluginCall[];
   /** Run models at most every this many frames (load shedding; 1 = every frame). */
   modelIntervalFrames: number;
+  /** Server-wide data for the plugins (plugin-shared-data.ts), shared memory: passed by reference. */
+  shared?: SharedBlobs;
 }
 
 /** FrameTaskResult is the processed frame and each plugin's new state. */

@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import type { FrameAnnotations, FrameContext, FramePluginWorker, FrameResult, ModelRunner, YuvFrame } from '../../plugins/plugin-api.ts';
 import { modelPath, type ModelId } from '../../models/registry.ts';
 import { createCpuSession } from '../../models/runtime/ort-session.ts';
+import { SharedDataCache } from '../pipeline/plugin-shared-data.ts';
 import { stateTransferables, type FrameTask, type FrameTaskResult } from './frame-task.ts';
 
 const workerData = Piscina.workerData as { intraOpThreads?: number; modelsDir?: string } | undefined;
@@ -18,6 +19,7 @@ const modelsDir = workerData?.modelsDir;
 const requireModule = createRequire(import.meta.url);
 const sessions = new Map<string, Promise<ModelRunner>>();
 const pluginModules = new Map<string, Promise<FramePluginWorker>>();
+const sharedData = new SharedDataCache();
 
 function model(id: string): Promise<ModelRunner> {
   let session = sessions.get(id);
@@ -90,12 +92,13 @@ export default async function processFrame(task: FrameTask): Promise<unknown> {
     v: new Uint8Array(task.yuv, ySize + cSize, cSize),
   };
   const annotations: FrameAnnotations = {};
+  const shared = sharedData.view(task.shared);
   const states: unknown[] = task.plugins.map((call) => call.state);
   const failed: (unknown | undefined)[] = task.plugins.map(() => undefined);
   const result: FrameTaskResult = { yuv: task.yuv, states, timings: {}, errors: [], detections: [], gauges: {}, covered: [] };
   const context = (i: number): FrameContext<unknown, unknown> => ({
     frame, options: task.plugins[i]!.options, state: states[i], model, streamPath: task.streamPath,
-    modelIntervalFrames: task.modelIntervalFrames, annotations,
+    modelIntervalFrames: task.modelIntervalFrames, annotations, shared,
   });
   const take = (i: number, r: FrameResult<unknown>) => {
     const name = task.plugins[i]!.name;

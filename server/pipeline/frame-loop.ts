@@ -131,6 +131,7 @@ export class FrameLoop {
       yuv: frame.yuv.buffer as ArrayBuffer,
       plugins,
       modelIntervalFrames: this.shedder.modelIntervalFrames,
+      shared: this.chain.shared(),
     });
     this.chain.keepStates(plugins, result.states);
     if (result.errors.length > 0) {

@@ -9,6 +9,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { FramePluginDefinition, PluginHostContext } from '../../plugins/plugin-api.ts';
 import { FRAME_PLUGINS } from '../../plugins/index.ts';
 import { MediaServerError } from '../errors.ts';
+import { PluginSharedData } from './plugin-shared-data.ts';
 
 const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true });
 const validators = new WeakMap<object, ValidateFunction>();
@@ -87,6 +88,8 @@ const OFF = new Set(['off', 'false', '0', 'none']);
 export class PluginCatalog {
   private readonly defaults = new Map<string, Record<string, unknown>>();
   private readonly settings = new Map<string, Record<string, unknown>>();
+  /** Server-wide data published to every plugin with each frame (e.g. the people gallery's embeddings). */
+  readonly shared = new PluginSharedData();
 
   /**
    * @param chain the default chain (`pipeline.plugins`)

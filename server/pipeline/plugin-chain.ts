@@ -6,6 +6,7 @@
 import type { FramePluginDefinition } from '../../plugins/plugin-api.ts';
 import { MediaServerError } from '../errors.ts';
 import type { PluginCall } from '../inference/frame-task.ts';
+import type { SharedBlobs } from './plugin-shared-data.ts';
 import { pluginDefinition, publicOptions, validatePluginOptions, type PluginCatalog, type PluginSelection } from './plugin-catalog.ts';
 
 interface ChainEntry {
@@ -88,6 +89,11 @@ export class PluginChain {
     const next = this.entry(def, { ...publicOptions(def, current.options), ...patch }, current.state);
     this.entries = this.entries.map((e, i) => (i === index ? next : e));
     return publicOptions(def, next.options);
+  }
+
+  /** shared is the server-wide plugin data to send with the next frame. */
+  shared(): SharedBlobs {
+    return this.catalog.shared.snapshot();
   }
 
   /** calls returns the per-frame plugin calls with the current options and states. */
