@@ -230,7 +230,7 @@ async function measureQueries(): Promise<QueryResult> {
         const score = 0.3 + random() * 0.7;
         batch.push({
           id: ids.next(startMs), streamKey: STREAMS[Math.floor(random() * STREAMS.length)]!, kind: random() < 0.7 ? 'face' : 'person',
-          label: random() < 0.1 ? LABELS[Math.floor(random() * LABELS.length)]! : null, trackId: i,
+          label: random() < 0.1 ? LABELS[Math.floor(random() * LABELS.length)]! : null, labelScore: null, trackId: i,
           startMs, endMs: startMs + 5000, endReason: 'track_lost', firstPtsMs: 0, lastPtsMs: 5000, lastSeenMs: startMs + 5000, frameCount: 150,
           topScore: Math.round(score * 1000) / 1000, topPtsMs: 1000, box: { x: 100, y: 80, width: 120, height: 160 },
           boxRelative: { x: 0.078, y: 0.111, width: 0.094, height: 0.222 }, frameWidth: 1280, frameHeight: 720,

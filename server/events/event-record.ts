@@ -37,6 +37,8 @@ export interface EventRecord {
   kind: EventKind;
   /** Identity once a recognition plugin settled it; null = unknown. */
   label: string | null;
+  /** Similarity 0..1 behind `label` (recognition's mean over the votes that settled it); null without a name. */
+  labelScore: number | null;
   /**
    * The plugin's track id when the event started (unique within stream and kind while the object
    * stays in view; a new id that took the event over after a short loss, see EventTracker, does

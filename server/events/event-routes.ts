@@ -38,7 +38,7 @@ const EVENT_SCHEMA = {
   type: 'object',
   properties: {
     id: { type: 'string' }, streamKey: { type: 'string' }, kind: { type: 'string', enum: EVENT_KINDS },
-    label: { type: ['string', 'null'] }, trackId: { type: 'integer' },
+    label: { type: ['string', 'null'] }, labelScore: { type: ['number', 'null'] }, trackId: { type: 'integer' },
     startMs: { type: 'integer' }, endMs: { type: ['integer', 'null'] }, endReason: { type: ['string', 'null'], enum: [...END_REASONS, null] },
     firstPtsMs: { type: 'number' }, lastPtsMs: { type: 'number' }, lastSeenMs: { type: 'integer' }, frameCount: { type: 'integer' },
     topScore: { type: 'number' }, topPtsMs: { type: 'number' }, box, boxRelative: box,

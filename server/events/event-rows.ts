@@ -9,7 +9,7 @@ import { lowestIdAt } from './event-id.ts';
 
 /** EventRow is one `events` row as the drivers return it (ms as numbers). */
 export interface EventRow {
-  id: string; stream_key: string; kind: string; label: string | null; track_id: number;
+  id: string; stream_key: string; kind: string; label: string | null; label_score: number | null; track_id: number;
   start_ms: number; end_ms: number | null; end_reason: string | null;
   first_pts_ms: number; last_pts_ms: number; last_seen_ms: number; frame_count: number;
   top_score: number; top_pts_ms: number;
@@ -21,7 +21,7 @@ export interface EventRow {
 /** toRecord maps a row to the API's shape. */
 export function toRecord(r: EventRow): EventRecord {
   return {
-    id: r.id, streamKey: r.stream_key, kind: r.kind as EventKind, label: r.label, trackId: r.track_id,
+    id: r.id, streamKey: r.stream_key, kind: r.kind as EventKind, label: r.label, labelScore: r.label_score, trackId: r.track_id,
     startMs: r.start_ms, endMs: r.end_ms, endReason: r.end_reason as EndReason | null,
     firstPtsMs: r.first_pts_ms, lastPtsMs: r.last_pts_ms, lastSeenMs: r.last_seen_ms, frameCount: r.frame_count,
     topScore: r.top_score, topPtsMs: r.top_pts_ms,
@@ -35,7 +35,7 @@ export function toRecord(r: EventRow): EventRecord {
 /** toRow maps an event to its row. */
 export function toRow(e: EventRecord): EventRow {
   return {
-    id: e.id, stream_key: e.streamKey, kind: e.kind, label: e.label, track_id: e.trackId,
+    id: e.id, stream_key: e.streamKey, kind: e.kind, label: e.label, label_score: e.label === null ? null : e.labelScore, track_id: e.trackId,
     start_ms: e.startMs, end_ms: e.endMs, end_reason: e.endReason,
     first_pts_ms: e.firstPtsMs, last_pts_ms: e.lastPtsMs, last_seen_ms: e.lastSeenMs, frame_count: e.frameCount,
     top_score: e.topScore, top_pts_ms: e.topPtsMs,
@@ -48,7 +48,7 @@ export function toRow(e: EventRecord): EventRow {
 
 /** EVENT_COLUMNS are the row's columns in a fixed order (id first). */
 export const EVENT_COLUMNS = Object.keys(toRow({
-  id: '', streamKey: '', kind: 'face', label: null, trackId: 0, startMs: 0, endMs: null, endReason: null,
+  id: '', streamKey: '', kind: 'face', label: null, labelScore: null, trackId: 0, startMs: 0, endMs: null, endReason: null,
   firstPtsMs: 0, lastPtsMs: 0, lastSeenMs: 0, frameCount: 0, topScore: 0, topPtsMs: 0,
   box: { x: 0, y: 0, width: 0, height: 0 }, boxRelative: { x: 0, y: 0, width: 0, height: 0 },
   frameWidth: 0, frameHeight: 0, snapshot: null,

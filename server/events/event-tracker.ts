@@ -187,7 +187,7 @@ export class EventTracker {
 
   private newRecord(d: DetectionsEvent, det: Detection): EventRecord {
     return {
-      id: '', streamKey: d.streamKey, kind: det.kind, label: det.label ?? null, trackId: det.trackId,
+      id: '', streamKey: d.streamKey, kind: det.kind, label: det.label ?? null, labelScore: det.label != null ? det.labelScore ?? null : null, trackId: det.trackId,
       startMs: d.wallClockMs, endMs: null, endReason: null,
       firstPtsMs: d.ptsMs, lastPtsMs: d.ptsMs, lastSeenMs: d.wallClockMs, frameCount: 1,
       topScore: det.score, topPtsMs: d.ptsMs, box: { ...det.box }, boxRelative: relativeBox(det.box, d.width, d.height),
@@ -200,7 +200,10 @@ export class EventTracker {
     r.lastSeenMs = d.wallClockMs;
     r.frameCount += 1;
     // A settled identity sticks; `undefined` (not asked) keeps what there is.
-    if (det.label !== undefined && (det.label !== null || r.label === null)) r.label = det.label;
+    if (det.label !== undefined && (det.label !== null || r.label === null)) {
+      r.label = det.label;
+      r.labelScore = det.label !== null ? det.labelScore ?? r.labelScore ?? null : null;
+    }
     if (better(det, r)) {
       r.topScore = det.score;
       r.topPtsMs = d.ptsMs;

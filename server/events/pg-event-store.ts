@@ -136,7 +136,7 @@ export class PgEventStore implements EventStore {
 
   async relabel(from: string, to: string | null): Promise<number> {
     // Every node's events: a person forgotten is forgotten across the cluster.
-    return (await this.open_.query('UPDATE events SET label = $1 WHERE label = $2', [to, from])).rowCount ?? 0;
+    return (await this.open_.query('UPDATE events SET label = $1::text, label_score = CASE WHEN $1::text IS NULL THEN NULL ELSE label_score END WHERE label = $2', [to, from])).rowCount ?? 0;
   }
 
   async get(id: string): Promise<EventRecord | undefined> {

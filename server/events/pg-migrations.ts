@@ -55,4 +55,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_label_stream ON events (label, stream_key, id, kind, top_score) WHERE label IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    description: 'events.label_score: the similarity behind a recognised label (as SQLite\'s version 4)',
+    sql: 'ALTER TABLE events ADD COLUMN label_score DOUBLE PRECISION;',
+  },
 ];

@@ -125,7 +125,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async relabel(from: string, to: string | null): Promise<number> {
-    return this.open_.db.prepare('UPDATE events SET label = ? WHERE label = ?').run(to, from).changes;
+    return this.open_.db.prepare('UPDATE events SET label = ?, label_score = CASE WHEN ? IS NULL THEN NULL ELSE label_score END WHERE label = ?').run(to, to, from).changes;
   }
 
   async sizeBytes(): Promise<number> {

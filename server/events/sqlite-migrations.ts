@@ -88,6 +88,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_label_stream ON events (label, stream_key, id, kind, top_score) WHERE label IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'events.label_score: the similarity behind a recognised label',
+    sql: 'ALTER TABLE events ADD COLUMN label_score REAL;',
+  },
 ];
 
 /**

@@ -10,7 +10,7 @@ export const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
 /** makeEvent is an ended face event started `startMs`, with fields overridden by `over`. */
 export function makeEvent(ids: EventIdFactory, startMs: number, over: Partial<EventRecord> = {}): EventRecord {
   return {
-    id: ids.next(startMs), streamKey: 'cam', kind: 'face', label: null, trackId: 1,
+    id: ids.next(startMs), streamKey: 'cam', kind: 'face', label: null, labelScore: null, trackId: 1,
     startMs, endMs: startMs + 2000, endReason: 'track_lost',
     firstPtsMs: 0, lastPtsMs: 2000, lastSeenMs: startMs + 2000, frameCount: 50,
     topScore: 0.9, topPtsMs: 400, box: { x: 10, y: 20, width: 30, height: 40 },

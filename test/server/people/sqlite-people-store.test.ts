@@ -16,6 +16,7 @@ import { EventIdFactory } from '../../../server/events/event-id.ts';
 import { SqlitePeopleStore } from '../../../server/people/sqlite-people-store.ts';
 import { PeopleStoreError } from '../../../server/people/people-store.ts';
 import { makeEvent, T0 } from '../events/event-fixtures.ts';
+import { toRow } from '../../../server/events/event-rows.ts';
 
 const unit = (seed: number) => {
   const v = Float32Array.from({ length: 128 }, (_, i) => Math.sin(seed * 7.3 + i * 0.37) + 1e-3 * i);
@@ -35,16 +36,19 @@ describe('SQLite people store', () => {
     dir = mkdtempSync(join(tmpdir(), 'people-store-'));
     path = join(dir, 'events.sqlite');
     // A database from before the gallery: migration 1 only, with events in it.
-    const old = new SqliteEventStore({ path, migrations: MIGRATIONS.slice(0, 1) });
-    await old.open();
-    await old.writeBatch([
-      { op: 'upsert', event: makeEvent(ids, T0, { label: 'Ann' }) },
-      { op: 'upsert', event: makeEvent(ids, T0 + 10, { label: 'ann' }) },
-      { op: 'upsert', event: makeEvent(ids, T0 + 20, { label: 'Bob' }) },
-      { op: 'upsert', event: makeEvent(ids, T0 + 30) },
-    ]);
-    assert.equal(old.schemaVersion, 1);
-    await old.close();
+    // (made by hand: today's store can not write with an old schema, it prepares its statements at open)
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.prepare('INSERT INTO schema_version VALUES (?, ?, ?)').run(1, MIGRATIONS[0]!.description, Date.now());
+    // Rows as that version wrote them: its columns only (later versions add some).
+    const columns = (raw.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
+    const insert = raw.prepare(`INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+    for (const event of [makeEvent(ids, T0, { label: 'Ann' }), makeEvent(ids, T0 + 10, { label: 'ann' }), makeEvent(ids, T0 + 20, { label: 'Bob' }), makeEvent(ids, T0 + 30)]) {
+      const row = toRow(event) as unknown as Record<string, unknown>;
+      insert.run(Object.fromEntries(columns.map((c) => [c, row[c]])));
+    }
+    raw.close();
     store = new SqlitePeopleStore({ path });
     await store.open();
     events = new SqliteEventStore({ path });
