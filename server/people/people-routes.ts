@@ -1,7 +1,8 @@
 /**
- * The people API (the recognition gallery): `GET /api/people`, `GET /api/people/:id`,
- * `GET /api/people/:id/faces/:faceId.jpg` (the aligned reference face), and the writes, control
- * routes that need the admin token when one is set: `POST /api/people {name}`,
+ * The people API (the recognition gallery). Every route needs the admin token when one is set, and
+ * none answers a cross-origin browser request (names and reference faces are biometric data, not
+ * for any page a viewer opens): `GET /api/people`, `GET /api/people/:id`,
+ * `GET /api/people/:id/faces/:faceId.jpg` (the aligned reference face), `POST /api/people {name}`,
  * `PATCH /api/people/:id {name}`, `DELETE /api/people/:id`, `POST /api/people/:id/faces` (a raw
  * image/jpeg or image/png body of at most MAX_IMAGE_BYTES), `POST /api/people/:id/faces/from-stream/:key`,
  * `DELETE /api/people/:id/faces/:faceId`. Errors are `{ error: <code>, message }`.
@@ -99,6 +100,7 @@ function routes(app: FastifyInstance, { people, adminToken }: PeopleRouteDeps): 
   const run = <T>(reply: FastifyReply, work: () => Promise<T>) => work().catch((err) => sendError(reply, err));
 
   app.get('/api/people', {
+    preHandler: guard,
     schema: { response: { 200: { type: 'object', properties: { people: { type: 'array', items: PERSON_SCHEMA } } }, ...errors } },
   }, async (_req, reply) => run(reply, async () => ({ people: (await people.list()).map(publicPerson) })));
 
@@ -108,6 +110,7 @@ function routes(app: FastifyInstance, { people, adminToken }: PeopleRouteDeps): 
   }, async (req, reply) => run(reply, async () => reply.code(201).send(publicPerson(await people.create(req.body.name)))));
 
   app.get<{ Params: { id: string } }>('/api/people/:id', {
+    preHandler: guard,
     schema: { params: PERSON_PARAMS, response: { 200: PERSON_SCHEMA, ...errors } },
   }, async (req, reply) => run(reply, async () => publicPerson(await people.get(req.params.id))));
 
@@ -151,6 +154,7 @@ function routes(app: FastifyInstance, { people, adminToken }: PeopleRouteDeps): 
   }));
 
   app.get<{ Params: { id: string; faceId: string } }>('/api/people/:id/faces/:faceId.jpg', {
+    preHandler: guard,
     schema: { params: FACE_PARAMS },
   }, async (req, reply) => run(reply, async () => {
     const jpeg = await people.faceImage(req.params.id, req.params.faceId);

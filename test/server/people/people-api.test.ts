@@ -97,7 +97,7 @@ describe('people API on the real server', { skip: mediaSkip }, () => {
     assert.deepEqual((await everyone()).map((p) => p.name), ['Ann', 'Bob']);
   });
 
-  it('enrols a JPEG with one face, and a PNG; serves the aligned 150x150 reference', async () => {
+  it('enrols a JPEG with one face, and a PNG; serves the aligned 150x150 reference, to the admin token only', async () => {
     const jpeg = await upload(ann.id, images.oneFaceJpeg);
     assert.equal(jpeg.status, 201, JSON.stringify(jpeg.json));
     assert.equal(jpeg.json!.facesFound.length, 1);
@@ -108,7 +108,9 @@ describe('people API on the real server', { skip: mediaSkip }, () => {
     const got = (await call('GET', `/api/people/${ann.id}`)).json!;
     assert.equal(got.faceCount, 1);
     assert.equal(got.faces[0].id, jpeg.json!.face.id);
-    const image = await call('GET', got.faces[0].imageUrl, undefined, {});
+    // Names and reference faces are biometric data: nothing of the gallery is read without the token.
+    for (const path of ['/api/people', `/api/people/${ann.id}`, got.faces[0].imageUrl]) assert.equal((await call('GET', path, undefined, {})).status, 401, path);
+    const image = await call('GET', got.faces[0].imageUrl);
     assert.equal(image.status, 200);
     assert.equal(image.type, 'image/jpeg');
     const meta = await sharp(image.bytes!).metadata();
