@@ -5,7 +5,7 @@
  *
  * Flags:
  *   --quick                  short windows (smoke run)
- *   --only <section>         cost | capacity | latency | memory | budget | store | cluster (repeatable, or comma list)
+ *   --only <section>         cost | capacity | latency | memory | budget | store | cluster | recognition (repeatable, or comma list)
  *   --store-args "<args>"    extra flags for bench/store.bench.ts (e.g. "--events 20000 --rows 200000")
  *   --capacity-seconds <s>   capacity window per step (default 60, the issue's check)
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
@@ -30,7 +30,7 @@ const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
 const num = (f: string, d: number) => { const i = argv.indexOf(f); return i >= 0 ? Number(argv[i + 1]) : d; };
 const QUICK = has('--quick');
-const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store', 'cluster'] as const;
+const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store', 'cluster', 'recognition'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = argv.flatMap((a, i) => (argv[i - 1] === '--only' ? a.split(',') : [])) as Section[];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only ${s}: expected one of ${SECTIONS.join('|')}`);
@@ -150,6 +150,7 @@ let inferenceOut = '';
 let compositeOut = '';
 let storeOut = '';
 let clusterOut = '';
+let recognitionOut = '';
 let exitCode = 0;
 
 /** fullQualityOf counts a mode's steps at full quality from 1 stream up (a step that failed ends the count). */
@@ -205,6 +206,10 @@ try {
   if (want('cluster')) {
     log('cluster: bench/cluster.bench.ts');
     clusterOut = await runScript('cluster.bench.ts', QUICK ? ['--quick'] : []);
+  }
+  if (want('recognition')) {
+    log('recognition: bench/recognition.bench.ts');
+    recognitionOut = await runScript('recognition.bench.ts', QUICK ? ['--quick'] : []);
   }
 } catch (err) {
   exitCode = 1;
@@ -354,6 +359,10 @@ if (store) {
 }
 if (clusterOut) {
   out(clusterOut.split('\ncluster-json ')[0]!.trim());
+  out();
+}
+if (recognitionOut) {
+  out(recognitionOut.split('\nrecognition-json ')[0]!.trim());
   out();
 }
 
