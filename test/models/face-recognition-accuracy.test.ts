@@ -20,6 +20,7 @@ import { alignDetectedFace } from '../../models/face/align-face.ts';
 import type { FaceDetection } from '../../models/face/decode.ts';
 import { mediaFile, mediaSkip } from '../helpers/e2e-media.ts';
 import { MIN_FACE_PX } from '../../server/people/enrol-worker.ts';
+import { MATCH_DEFAULTS } from '../../plugins/faces/faces-options.ts';
 
 const run = promisify(execFile);
 
@@ -93,7 +94,7 @@ describe('face recognition accuracy on the shared footage', { skip: mediaSkip },
   });
 
   /** Figures is one metric's result over the protocol (similarities: higher = more alike). */
-  interface Figures { people: string[]; crossClip: number; tmrSameClip: number; tmrCrossClip: number; known: number; strangers: number; genuine: number[]; impostor: number[]; threshold: number; fmr: number; tmr: number; zeroThreshold: number; tmrAtZero: number; rank1: number; rank1Over: number; strangersOver: number; byPerson: Map<string, number[]> }
+  interface Figures { atDefault?: { threshold: number; tmr: number; tmrSameClip: number; tmrCrossClip: number; fmr: number }; people: string[]; crossClip: number; tmrSameClip: number; tmrCrossClip: number; known: number; strangers: number; genuine: number[]; impostor: number[]; threshold: number; fmr: number; tmr: number; zeroThreshold: number; tmrAtZero: number; rank1: number; rank1Over: number; strangersOver: number; byPerson: Map<string, number[]> }
 
   function evaluate(similarity: (a: Sample, b: Sample) => number): Figures {
     const people = [...new Set(samples.filter((s) => s.who !== 'stranger').map((s) => s.who))];
@@ -122,7 +123,9 @@ describe('face recognition accuracy on the shared footage', { skip: mediaSkip },
     const known = ranked.filter((r) => r.probe.who !== 'stranger');
     const strangers = ranked.filter((r) => r.probe.who === 'stranger');
     const genuineOf = (cross: boolean) => known.filter((r) => (r.probe.clip !== enrolClip.get(r.probe.who)) === cross).map((r) => r.scores.find((x) => x.p === r.probe.who)!.s);
+    const atDefault = (t: number) => ({ threshold: t, tmr: rate(genuine, t), tmrSameClip: rate(genuineOf(false), t), tmrCrossClip: rate(genuineOf(true), t), fmr: rate(impostor, t) });
     return {
+      atDefault: atDefault(MATCH_DEFAULTS.matchThreshold),
       people, crossClip: genuineOf(true).length, tmrSameClip: rate(genuineOf(false), threshold), tmrCrossClip: rate(genuineOf(true), threshold), known: known.length, strangers: strangers.length, genuine, impostor, threshold, zeroThreshold,
       fmr: rate(impostor, threshold), tmr: rate(genuine, threshold), tmrAtZero: rate(genuine, zeroThreshold),
       rank1: known.filter((r) => r.scores[0]!.p === r.probe.who).length / known.length,
@@ -140,6 +143,7 @@ describe('face recognition accuracy on the shared footage', { skip: mediaSkip },
       `  genuine: least alike ${show(r.genuine[0]!)}  5% least alike ${show(quantile(r.genuine, 0.05))}  median ${show(quantile(r.genuine, 0.5))}`,
       `  impostor: median ${show(quantile(r.impostor, 0.5))}  1% most alike ${show(quantile(r.impostor, 0.99))}  most alike ${show(r.impostor.at(-1)!)}`,
       `  threshold for FMR <= ${TARGET_FMR * 100}%: ${show(r.threshold)} (FMR ${(r.fmr * 100).toFixed(2)}%), TMR ${pct(r.tmr)} (same clip ${pct(r.tmrSameClip)}, other clip ${pct(r.tmrCrossClip)}); for FMR 0: ${show(r.zeroThreshold)}, TMR ${pct(r.tmrAtZero)}`,
+      ...(name === 'cosine similarity' && r.atDefault ? [`  at the shipped default ${show(r.atDefault.threshold)} (plugins.faces.matchThreshold): FMR ${(r.atDefault.fmr * 100).toFixed(2)}%, TMR ${pct(r.atDefault.tmr)} (same clip ${pct(r.atDefault.tmrSameClip)}, other clip ${pct(r.atDefault.tmrCrossClip)})`] : []),
       `  rank-1 identification ${pct(r.rank1)}; rank-1 and over the threshold ${pct(r.rank1Over)}; strangers over the threshold ${r.strangersOver} of ${r.strangers}`,
       ...[...r.byPerson].map(([p, s]) => `    ${p}: ${s.length} probes, genuine least alike ${show(Math.min(...s))}, median ${show(quantile([...s].sort((a, b) => a - b), 0.5))}`),
     ];
@@ -159,6 +163,7 @@ describe('face recognition accuracy on the shared footage', { skip: mediaSkip },
     assert.ok(r.rank1 >= 0.85, `rank-1 ${r.rank1}`);
     assert.equal(r.strangersOver, 0, 'no stranger over the threshold');
     assert.ok(r.threshold > 0 && r.threshold < 1);
+    assert.ok(r.atDefault!.threshold >= r.zeroThreshold, 'the shipped default is above every impostor score of this set');
   });
 
   test("the same with dlib's own metric (Euclidean distance of the raw descriptors, same person below 0.6)", () => {
