@@ -37,7 +37,7 @@ export interface RunningServer {
   registry: StreamRegistry;
   /** The detection events, when `events.enabled`. */
   events?: EventService;
-  /** The face recognition gallery, when `events.enabled` with `events.store: sqlite` (it lives in the events database). */
+  /** The face recognition gallery, when `events.enabled` (it lives in the events database, SQLite or PostgreSQL). */
   people?: PeopleService;
   log: Logger;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
@@ -105,13 +105,12 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     throw err;
   }
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
-  // The people gallery lives in the SQLite events database and relabels stored events through the
-  // event store; with PostgreSQL events (a cluster) it is off until it has a PostgreSQL store too.
+  // The people gallery lives in the events database (SQLite, or the cluster's PostgreSQL) and
+  // relabels stored events through the event store.
   const madeStore = config.events.enabled ? createEventStore(config) : undefined;
   const eventStore = madeStore?.store;
   const events = madeStore ? new EventService(config, registry, log.child({ component: 'events' }), madeStore) : undefined;
-  const people = events && eventStore && config.events.store === 'sqlite' ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
-  if (events && !people) log.info({ store: config.events.store }, 'the people gallery (/api/people) needs events.store sqlite; it is off');
+  const people = events && eventStore ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
   let http: FastifyInstance | undefined;
   let stopRelays = async (): Promise<void> => {};
   try {

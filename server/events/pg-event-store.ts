@@ -10,7 +10,7 @@ import type { EventRecord } from './event-record.ts';
 import type { EventPage, EventQuery, EventStore, EventWrite, RetentionLimits, RetentionResult } from './event-store.ts';
 import { lowestIdAt } from './event-id.ts';
 import { EVENT_COLUMNS, ROW_BYTES, UPSERT_SET, eventQuerySql, toPage, toRecord, toRow, type EventRow } from './event-rows.ts';
-import { PG_MIGRATIONS } from './pg-migrations.ts';
+import { applyPgMigrations, PG_MIGRATIONS } from './pg-migrations.ts';
 import type { Migration } from './sqlite-migrations.ts';
 
 /** PgEventStoreOptions say where and as whom. */
@@ -26,9 +26,6 @@ export interface PgEventStoreOptions {
   /** Migrations to run (default PG_MIGRATIONS; tests add later versions). */
   migrations?: readonly Migration[];
 }
-
-/** The advisory lock key migrations hold (any fixed 64-bit number; "livematt" in ASCII). */
-const MIGRATION_LOCK = '7596498110069990516';
 
 // BIGINT (oid 20) as a JS number: every ms and byte count here is far below 2^53.
 const TYPES = {
@@ -61,7 +58,7 @@ export class PgEventStore implements EventStore {
     // listener its error would be an uncaught exception.
     pool.on('error', () => {});
     try {
-      await this.migrate(pool);
+      await applyPgMigrations(pool, this.options.migrations ?? PG_MIGRATIONS);
       const closed = await pool.query(
         `UPDATE events SET end_ms = last_seen_ms, end_reason = 'server_restart' WHERE end_ms IS NULL AND node_id = $1`, [this.nodeId]);
       this.pool = pool;
@@ -76,27 +73,6 @@ export class PgEventStore implements EventStore {
   async schemaVersion(): Promise<number> {
     const r = await this.open_.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
     return r.rows[0]!.v ?? 0;
-  }
-
-  private async migrate(pool: pg.Pool): Promise<void> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_ms BIGINT NOT NULL)');
-      const current = (await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version')).rows[0]!.v ?? 0;
-      for (const m of this.options.migrations ?? PG_MIGRATIONS) {
-        if (m.version <= current) continue;
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_version (version, description, applied_ms) VALUES ($1, $2, $3)', [m.version, m.description, Date.now()]);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 
   private get open_(): pg.Pool {

@@ -5,12 +5,14 @@
  * one at a time; a change during a reload triggers one more, so the last publish is the last change.
  * While the store can not be read the last good gallery stays published, except after a deletion:
  * then the gallery is withdrawn (nobody is recognised, so nobody deleted stays shown) until a
- * reload succeeds.
+ * reload succeeds. With a store shared by a cluster (PostgreSQL), the changes other nodes announce
+ * are followed the same way.
  */
 import type { FaceGalleryMeta } from '../../plugins/plugin-api.ts';
 import type { Logger } from '../logger.ts';
 import type { PluginSharedData } from '../pipeline/plugin-shared-data.ts';
 import type { GalleryChange, PeopleService } from './people-service.ts';
+import type { GalleryChangeKind } from './people-store.ts';
 
 /** GalleryPublisher keeps `shared.gallery` equal to the store's gallery. */
 export class GalleryPublisher {
@@ -18,6 +20,11 @@ export class GalleryPublisher {
   private again = false;
   private readonly onChange = (change: GalleryChange) => {
     if (change.type === 'deleted' || change.type === 'faceDeleted') this.shared.withdraw('gallery');
+    void this.reload();
+  };
+  /** A store shared with other servers (PostgreSQL) announced a change, made here or on another node. */
+  private readonly onStoreChange = (kind: GalleryChangeKind) => {
+    if (kind === 'deleted') this.shared.withdraw('gallery');
     void this.reload();
   };
 
@@ -30,12 +37,14 @@ export class GalleryPublisher {
   /** start publishes the gallery (resolves when the first publish is done or has failed) and follows its changes. */
   start(): Promise<void> {
     this.people.on('change', this.onChange);
+    this.people.on('storeChange', this.onStoreChange);
     return this.reload();
   }
 
   /** stop follows no more changes (the datum stays as it is). */
   stop(): void {
     this.people.off('change', this.onChange);
+    this.people.off('storeChange', this.onStoreChange);
   }
 
   /** reload reads the gallery and publishes it; resolves when every requested reload is done; never rejects. */

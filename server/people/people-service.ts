@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import type { EventStore } from '../events/event-store.ts';
 import type { GrabbedFrame } from '../events/frame-grabber.ts';
-import { PeopleStoreError, type FaceSummary, type GalleryEmbedding, type PeopleStore, type Person } from './people-store.ts';
+import { PeopleStoreError, type FaceSummary, type GalleryChangeKind, type GalleryEmbedding, type PeopleStore, type Person } from './people-store.ts';
 import type { EnrolResult, EnrolTask, FoundFace } from './enrol-worker.ts';
 import { personName } from './person-name.ts';
 
@@ -64,9 +64,10 @@ export type GalleryChange =
   | { type: 'faceAdded'; personId: string; face: FaceSummary }
   | { type: 'faceDeleted'; personId: string; faceId: string };
 
-/** PeopleServiceEvents: `change` after every committed change of the gallery. */
+/** PeopleServiceEvents: `change` after every committed change of the gallery made here; `storeChange` after one a store shared with other servers announced (made here or there). */
 export interface PeopleServiceEvents {
   change: [change: GalleryChange];
+  storeChange: [kind: GalleryChangeKind];
 }
 
 /** PeopleService runs the gallery for the server and the CLI. */
@@ -78,8 +79,14 @@ export class PeopleService extends EventEmitter<PeopleServiceEvents> implements 
   private enrolled = 0;
   private readonly rejections = new Map<string, number>();
 
+  private unwatch?: () => void;
+
   constructor(private readonly deps: PeopleServiceDeps) {
     super();
+    this.unwatch = deps.store.watch?.((kind) => {
+      this.emit('storeChange', kind);
+      void this.refreshCounts().catch(() => {});
+    });
   }
 
   /** start opens the store; a failure is logged (the routes answer 503 and retry), never thrown. */
@@ -286,6 +293,7 @@ export class PeopleService extends EventEmitter<PeopleServiceEvents> implements 
   async close(): Promise<void> {
     await this.opening?.catch(() => {});
     this.opened = false;
+    this.unwatch?.();
     await this.deps.store.close();
     await this.deps.release?.();
   }

@@ -57,6 +57,9 @@ export class PeopleStoreError extends Error {
   }
 }
 
+/** GalleryChangeKind is what a shared store announces: 'deleted' (a person or a face is gone) or 'changed'. */
+export type GalleryChangeKind = 'deleted' | 'changed';
+
 /** PeopleStore keeps the gallery. */
 export interface PeopleStore {
   /** open makes the store ready (runs migrations). */
@@ -83,6 +86,12 @@ export interface PeopleStore {
   embeddings(): Promise<GalleryEmbedding[]>;
   /** counts is how many people and faces are stored. */
   counts(): Promise<{ people: number; faces: number }>;
+  /**
+   * watch (a store shared by several servers, e.g. PostgreSQL) calls `listener` after every change
+   * any of them commits, and with 'deleted' when changes may have been missed; returns the
+   * unsubscribe function. Absent: only this server changes the store.
+   */
+  watch?(listener: (kind: GalleryChangeKind) => void): () => void;
   /** close releases the store (idempotent). */
   close(): Promise<void>;
 }
