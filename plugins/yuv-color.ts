@@ -3,7 +3,8 @@
  * swscale uses by default for rgb24 -> yuv420p, so ffmpeg converts our output back to the same RGB.
  *
  * Coefficients: Kr = 0.299, Kb = 0.114 (ITU-R BT.601), scaled by 219/255 (luma) and 224/255 (chroma),
- * in 16-bit fixed point for the plane conversion.
+ * in 16-bit fixed point for the plane conversion. And the way back, YUV -> RGB for a region
+ * (`i420RegionToRgb`), for the frames the server keeps (snapshots) or embeds (faces).
  */
 
 /** A colour in 8-bit limited-range YUV. */
@@ -100,4 +101,30 @@ export function rgbToI420(rgb: Uint8Array, width: number, height: number, out?: 
     }
   }
   return planes;
+}
+
+/**
+ * i420RegionToRgb converts `region` (px, inside the image) of I420 planes to packed RGB24, BT.601
+ * limited range to full range, clamped (ffmpeg's default for untagged yuv420p). The one YUV -> RGB
+ * conversion of the frames the server keeps or embeds: event snapshots, enrolment from a stream,
+ * and the faces plugin's recognition chips, so a face enrolled from a stream and seen live is
+ * converted the same way.
+ */
+export function i420RegionToRgb(planes: YuvPlanes, region: { x: number; y: number; width: number; height: number }): Uint8Array {
+  const cw = planes.width >> 1;
+  const out = new Uint8ClampedArray(region.width * region.height * 3);
+  let o = 0;
+  for (let row = region.y; row < region.y + region.height; row++) {
+    const yRow = row * planes.width;
+    const cRow = (row >> 1) * cw;
+    for (let col = region.x; col < region.x + region.width; col++) {
+      const c = 1.164 * (planes.y[yRow + col]! - 16);
+      const u = planes.u[cRow + (col >> 1)]! - 128;
+      const v = planes.v[cRow + (col >> 1)]! - 128;
+      out[o++] = c + 1.596 * v;
+      out[o++] = c - 0.392 * u - 0.813 * v;
+      out[o++] = c + 2.017 * u;
+    }
+  }
+  return new Uint8Array(out.buffer);
 }

@@ -7,6 +7,7 @@
 import { DLIB_CHIP_150, eyeAlignTransform, warpToChip, type FaceChipTemplate, type Point2 } from '../../models/face/align-face.ts';
 import type { RgbImage } from '../../models/segmentation/rgb-image.ts';
 import type { PixelBox, YuvFrame } from '../plugin-api.ts';
+import { i420RegionToRgb } from '../yuv-color.ts';
 
 /**
  * chipSourceRegion is the frame region (px, clamped, even-aligned) a chip through `transform`
@@ -28,26 +29,6 @@ export function chipSourceRegion(frame: Pick<YuvFrame, 'width' | 'height'>, tran
   return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
 }
 
-/** i420RegionToRgb converts `region` (px, inside the frame) of an I420 frame to packed RGB24, BT.601 limited range, clamped. */
-export function i420RegionToRgb(frame: YuvFrame, region: PixelBox): RgbImage {
-  const cw = frame.width >> 1;
-  const out = new Uint8ClampedArray(region.width * region.height * 3);
-  let o = 0;
-  for (let row = region.y; row < region.y + region.height; row++) {
-    const yRow = row * frame.width;
-    const cRow = (row >> 1) * cw;
-    for (let col = region.x; col < region.x + region.width; col++) {
-      const c = 1.164 * (frame.y[yRow + col]! - 16);
-      const u = frame.u[cRow + (col >> 1)]! - 128;
-      const v = frame.v[cRow + (col >> 1)]! - 128;
-      out[o++] = c + 1.596 * v;
-      out[o++] = c - 0.392 * u - 0.813 * v;
-      out[o++] = c + 2.017 * u;
-    }
-  }
-  return { data: new Uint8Array(out.buffer), width: region.width, height: region.height, channels: 3 };
-}
-
 /**
  * frameFaceChip returns the aligned chip (template.size square RGB, default dlib's 150x150) of a
  * face whose eyes are at `rightEye` and `leftEye` (BlazeFace keypoints 0 and 1, continuous frame
@@ -58,6 +39,6 @@ export function frameFaceChip(frame: YuvFrame, rightEye: Point2, leftEye: Point2
   const transform = eyeAlignTransform(rightEye, leftEye, template);
   const region = chipSourceRegion(frame, transform, template.size);
   if (region === null) return { data: new Uint8Array(template.size * template.size * 3), width: template.size, height: template.size, channels: 3 };
-  const crop = i420RegionToRgb(frame, region);
+  const crop = { data: i420RegionToRgb(frame, region), width: region.width, height: region.height, channels: 3 as const };
   return warpToChip(crop, { ...transform, tx: transform.tx - region.x, ty: transform.ty - region.y }, template.size);
 }

@@ -8,6 +8,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PixelBox } from '../../plugins/plugin-api.ts';
+import { i420RegionToRgb } from '../../plugins/yuv-color.ts';
 
 /** SnapshotTask is one JPEG to make. */
 export interface SnapshotTask {
@@ -47,28 +48,11 @@ const loadSharp = () => (sharpModule ??= import('sharp').then(({ default: sharp 
   return sharp;
 }));
 
-/** i420ToRgb converts a region of an I420 frame to packed RGB24 (BT.601 limited range). */
+/** i420ToRgb converts a region of an I420 frame (`width` x `height`, planes back to back) to packed RGB24 (BT.601 limited range; plugins/yuv-color.ts). */
 export function i420ToRgb(yuv: Uint8Array, width: number, height: number, region: PixelBox): Uint8Array {
   const ySize = width * height;
-  const cw = width >> 1;
-  const uOff = ySize;
-  const vOff = ySize + cw * (height >> 1);
-  // Clamped: out-of-gamut values saturate at 0 and 255 instead of wrapping.
-  const out = new Uint8ClampedArray(region.width * region.height * 3);
-  let o = 0;
-  for (let row = region.y; row < region.y + region.height; row++) {
-    const yRow = row * width;
-    const cRow = (row >> 1) * cw;
-    for (let col = region.x; col < region.x + region.width; col++) {
-      const c = 1.164 * (yuv[yRow + col]! - 16);
-      const u = yuv[uOff + cRow + (col >> 1)]! - 128;
-      const v = yuv[vOff + cRow + (col >> 1)]! - 128;
-      out[o++] = c + 1.596 * v;
-      out[o++] = c - 0.392 * u - 0.813 * v;
-      out[o++] = c + 2.017 * u;
-    }
-  }
-  return new Uint8Array(out.buffer);
+  const cSize = (width >> 1) * (height >> 1);
+  return i420RegionToRgb({ width, height, y: yuv.subarray(0, ySize), u: yuv.subarray(ySize, ySize + cSize), v: yuv.subarray(ySize + cSize, ySize + 2 * cSize) }, region);
 }
 
 /** cropRegion clamps a box to the frame and aligns it to even px (chroma pairs), at least 2x2. */
