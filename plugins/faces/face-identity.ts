@@ -7,7 +7,8 @@
  * at most `maxPerFrame` tracks per frame, unsettled ones first. Each embedding votes for a person
  * or for unknown (face-matching.ts); an identity is settled when `votesToSettle` of the last
  * `voteWindow` votes agree. A settled person is shown (with `anonymise: unknown`) only while the
- * latest vote still agrees, so one disagreeing check hides the face at once. When the gallery
+ * latest vote still agrees, so one disagreeing check hides the face at once; a track the tracker
+ * continued ambiguously (two faces may have swapped) is hidden until it is checked again, at once. When the gallery
  * changes, identities of people no longer in it are forgotten (the face is hidden again until it
  * settles anew). The state is plain data; it travels with the frame between worker threads.
  */
@@ -44,6 +45,8 @@ export interface TrackIdentity {
   settled: Vote | null;
   /** PTS (ms) of the last embedding; -1: none yet. */
   lastEmbedMs: number;
+  /** True when the track may have changed faces (an ambiguous association): not shown until its next vote. */
+  checkPending?: boolean;
 }
 
 /** IdentityState is every live track's identity and the gallery version they were settled against (0: no gallery). */
@@ -86,10 +89,20 @@ export function syncIdentities(state: IdentityState, trackIds: readonly number[]
   return { galleryVersion: version, identities };
 }
 
-/** isShown is true when the identity is a settled person and its latest vote agrees (what `anonymise: unknown` leaves visible). */
+/** isShown is true when the identity is a settled person, its latest vote agrees and no check is pending (what `anonymise: unknown` leaves visible). */
 export function isShown(identity: TrackIdentity | undefined): boolean {
   const settled = identity?.settled;
-  return settled != null && settled.personId !== null && identity!.votes.at(-1)?.personId === settled.personId;
+  return settled != null && settled.personId !== null && identity!.checkPending !== true && identity!.votes.at(-1)?.personId === settled.personId;
+}
+
+/**
+ * checkAgain marks tracks whose association was ambiguous on this frame (face-tracker.ts
+ * `ambiguousAt`: two faces may have swapped tracks): each is hidden until its next vote, due at once.
+ */
+export function checkAgain(state: IdentityState, trackIds: readonly number[]): IdentityState {
+  if (trackIds.length === 0) return state;
+  const ids = new Set(trackIds);
+  return { ...state, identities: state.identities.map((i) => (ids.has(i.trackId) ? { ...i, checkPending: true, lastEmbedMs: -1 } : i)) };
 }
 
 /** wantsEmbedding is true when the track is due for an embedding at `ptsMs`. */
@@ -109,7 +122,7 @@ export function pickForEmbedding(state: IdentityState, candidates: readonly numb
   return candidates
     .map((id) => byTrack.get(id))
     .filter((i): i is TrackIdentity => i !== undefined && wantsEmbedding(i, ptsMs, settings))
-    .sort((a, b) => Number(a.settled !== null) - Number(b.settled !== null) || a.lastEmbedMs - b.lastEmbedMs)
+    .sort((a, b) => Number(b.checkPending === true) - Number(a.checkPending === true) || Number(a.settled !== null) - Number(b.settled !== null) || a.lastEmbedMs - b.lastEmbedMs)
     .slice(0, settings.maxPerFrame)
     .map((i) => i.trackId);
 }
@@ -129,7 +142,7 @@ export function addVote(state: IdentityState, trackId: number, vote: Vote, ptsMs
       const settled = agreeing.length >= settings.votesToSettle
         ? { personId: vote.personId, score: agreeing.reduce((s, v) => s + v.score, 0) / agreeing.length }
         : i.settled;
-      return { ...i, votes, settled, lastEmbedMs: ptsMs };
+      return { ...i, votes, settled, lastEmbedMs: ptsMs, checkPending: false };
     }),
   };
 }

@@ -49,6 +49,12 @@ export interface FaceTrack {
   lastDetectedMs: number;
   /** Detector runs since the last detection that did not find the face (absent: 0). */
   missedRuns?: number;
+  /**
+   * Frame index of the last detection that continued this track without a clear-cut match (by
+   * centre distance after a jump, or overlapping another track or detection too): where two faces
+   * may have swapped tracks. Recognition checks such a track's identity again at once.
+   */
+  ambiguousAt?: number;
 }
 
 /** TrackerState is a stream's tracks and the next track id. */
@@ -142,20 +148,30 @@ export function updateTracks(state: TrackerState, detections: readonly FaceDetec
   }
   const trackTaken = new Set<number>();
   const detectionTaken = new Set<number>();
-  const matches: [number, number][] = [];
-  const take = (list: typeof pairs) => {
+  const matches: [number, number, boolean][] = [];
+  const overlapsOfTrack = new Map<number, number>();
+  const overlapsOfDetection = new Map<number, number>();
+  for (const p of pairs) {
+    if (p.iou < MIN_IOU) continue;
+    overlapsOfTrack.set(p.t, (overlapsOfTrack.get(p.t) ?? 0) + 1);
+    overlapsOfDetection.set(p.d, (overlapsOfDetection.get(p.d) ?? 0) + 1);
+  }
+  const take = (list: typeof pairs, byOverlap: boolean) => {
     for (const p of list) {
       if (trackTaken.has(p.t) || detectionTaken.has(p.d)) continue;
       trackTaken.add(p.t);
       detectionTaken.add(p.d);
-      matches.push([p.t, p.d]);
+      matches.push([p.t, p.d, !byOverlap || overlapsOfTrack.get(p.t)! > 1 || overlapsOfDetection.get(p.d)! > 1]);
     }
   };
-  take(pairs.filter((p) => p.iou >= MIN_IOU).sort((a, b) => b.iou - a.iou));
-  take(pairs.filter((p) => p.distance <= MAX_CENTRE_DISTANCE).sort((a, b) => a.distance - b.distance));
+  take(pairs.filter((p) => p.iou >= MIN_IOU).sort((a, b) => b.iou - a.iou), true);
+  take(pairs.filter((p) => p.distance <= MAX_CENTRE_DISTANCE).sort((a, b) => a.distance - b.distance), false);
 
   const next: FaceTrack[] = tracks.map((t, i) => (trackTaken.has(i) ? t : { ...t, missedRuns: (t.missedRuns ?? 0) + 1 }));
-  for (const [t, d] of matches) next[t] = correct(tracks[t]!, detections[d]!, boxes[d]!, frameIndex, ptsMs, settings);
+  for (const [t, d, ambiguous] of matches) {
+    next[t] = correct(tracks[t]!, detections[d]!, boxes[d]!, frameIndex, ptsMs, settings);
+    if (ambiguous) next[t] = { ...next[t]!, ambiguousAt: frameIndex };
+  }
   let nextId = predicted.nextId;
   for (let d = 0; d < detections.length; d++) {
     if (detectionTaken.has(d)) continue;

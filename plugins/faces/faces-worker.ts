@@ -21,7 +21,7 @@ import { FaceEmbedder } from '../../models/face/face-embedder.ts';
 import { frameFaceChip } from './face-chip.ts';
 import { matchEmbedding } from './face-matching.ts';
 import {
-  addVote, createIdentityState, DEFAULT_IDENTITY_SETTINGS, identityLabel, isIdentityState, isShown, pickForEmbedding, syncIdentities,
+  addVote, checkAgain, createIdentityState, DEFAULT_IDENTITY_SETTINGS, identityLabel, isIdentityState, isShown, pickForEmbedding, syncIdentities,
   type IdentityState,
 } from './face-identity.ts';
 
@@ -174,6 +174,7 @@ async function recognise(ctx: FrameContext<FacesOptions, FacesState>, state: Fac
   const gallery = ctx.shared?.gallery;
   const settings = DEFAULT_IDENTITY_SETTINGS;
   let identity = syncIdentities(isIdentityState(previous) ? previous : createIdentityState(), state.tracks.map((t) => t.id), gallery);
+  identity = checkAgain(identity, state.tracks.filter((t) => t.ambiguousAt === frame.index).map((t) => t.id));
   const candidates = state.tracks.filter((t) => t.lastDetectedIndex === frame.index && t.keypoints.length >= 2 && t.box.w >= MIN_RECOGNITION_FACE_PX);
   const due = pickForEmbedding(identity, candidates.map((t) => t.id), frame.ptsMs, settings);
   const t0 = performance.now();

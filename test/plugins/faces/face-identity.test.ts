@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchEmbedding } from '../../../plugins/faces/face-matching.ts';
 import {
-  addVote, createIdentityState, DEFAULT_IDENTITY_SETTINGS as S, identityLabel, isShown, pickForEmbedding, syncIdentities, wantsEmbedding,
+  addVote, checkAgain, createIdentityState, DEFAULT_IDENTITY_SETTINGS as S, identityLabel, isShown, pickForEmbedding, syncIdentities, wantsEmbedding,
 } from '../../../plugins/faces/face-identity.ts';
 import type { FaceGalleryMeta, SharedDatum } from '../../../plugins/plugin-api.ts';
 import { glyphCells, glyphRows } from '../../../plugins/faces/bitmap-font.ts';
@@ -99,4 +99,21 @@ test('bitmap font: letters in either case, digits, and ? for the rest', () => {
   const i = glyphCells('I');
   assert.equal(i.length, 3 + 1 + 1 + 1 + 3);
   assert.ok(glyphCells('AB').some(([col]) => col >= 4), 'the second glyph starts 4 columns on');
+});
+
+test('checkAgain: a track that may have swapped faces is hidden and embedded first, until its next vote', () => {
+  let s = syncIdentities(createIdentityState(), [1, 2], undefined);
+  for (const t of [0, 100]) {
+    s = addVote(s, 1, { personId: 'ann', score: 0.99 }, t, S);
+    s = addVote(s, 2, { personId: null, score: 0.3 }, t, S);
+  }
+  assert.equal(isShown(s.identities[0]), true);
+  s = checkAgain(s, [1]);
+  assert.equal(isShown(s.identities[0]), false, 'hidden at once');
+  assert.deepEqual(pickForEmbedding(s, [1, 2], 200, { ...S, maxPerFrame: 1 }), [1], 'due first');
+  s = addVote(s, 1, { personId: 'ann', score: 0.98 }, 200, S);
+  assert.equal(isShown(s.identities[0]), true, 'the check agreed: shown again');
+  s = checkAgain(s, [1]);
+  s = addVote(s, 1, { personId: null, score: 0.5 }, 233, S);
+  assert.equal(isShown(s.identities[0]), false, 'the check disagreed: stays hidden');
 });

@@ -73,3 +73,23 @@ test('the state survives a structured clone (it travels between worker threads)'
   const copy = structuredClone(s);
   assert.deepEqual(updateTracks(copy, [face(14, 10, 40)], 2, 2 * FRAME_MS, settings), updateTracks(s, [face(14, 10, 40)], 2, 2 * FRAME_MS, settings));
 });
+
+test('an association that is not clear-cut is flagged (ambiguousAt): a jump matched by distance, two faces overlapping', () => {
+  const [, clear] = run([[face(100, 100, 50)], [face(104, 100, 50)]]);
+  assert.equal(clear!.tracks[0]!.ambiguousAt, undefined, 'a small move matched by overlap is clear-cut');
+  // A face whose box shrinks as it moves: no overlap of 0.1 with the track, but its centre is near.
+  const [, jump] = run([[face(100, 100, 80)], [face(189, 130, 20)]]);
+  assert.equal(jump!.tracks.length, 1, 'still one track');
+  assert.equal(jump!.tracks[0]!.ambiguousAt, 1, 'matched by centre distance');
+  const [, crossing] = run([[face(100, 100, 50), face(170, 100, 50)], [face(130, 100, 50), face(140, 100, 50)]]);
+  assert.deepEqual(crossing!.tracks.map((t) => t.ambiguousAt), [1, 1], 'each detection overlaps both tracks: either could be either face');
+});
+
+test('missed detector runs: under sparse runs a track outlives holdMs until two runs in a row missed it', () => {
+  const s0 = updateTracks(createTrackerState(), [face(100, 100, 50)], 0, 0, settings);
+  const s1 = updateTracks(s0, [], 15, 500, settings);
+  assert.equal(s1.tracks.length, 1, '500 ms > holdMs, but only one run missed it');
+  const s2 = updateTracks(s1, [], 30, 1000, settings);
+  assert.equal(s2.tracks.length, 1, 'the second missed run is counted after the prediction');
+  assert.equal(predictTracks(s2, 31, 1033, settings).tracks.length, 0, 'then it ends');
+});
