@@ -5,7 +5,7 @@
  *
  * Flags:
  *   --quick                  short windows (smoke run)
- *   --only <section>         cost | capacity | latency | memory | budget | store | cluster | recognition (repeatable, or comma list)
+ *   --only <section>         cost | capacity | latency | memory | budget | store | cluster | recognition | webrtc (repeatable, or comma list)
  *   --store-args "<args>"    extra flags for bench/store.bench.ts (e.g. "--events 20000 --rows 200000")
  *   --capacity-seconds <s>   capacity window per step (default 60, the issue's check)
  *   --soak-seconds <s>       memory soak (default 60; the issue's 10-minute check is 600)
@@ -30,7 +30,7 @@ const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
 const num = (f: string, d: number) => { const i = argv.indexOf(f); return i >= 0 ? Number(argv[i + 1]) : d; };
 const QUICK = has('--quick');
-const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store', 'cluster', 'recognition'] as const;
+const SECTIONS = ['cost', 'capacity', 'latency', 'memory', 'budget', 'store', 'cluster', 'recognition', 'webrtc'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = argv.flatMap((a, i) => (argv[i - 1] === '--only' ? a.split(',') : [])) as Section[];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only ${s}: expected one of ${SECTIONS.join('|')}`);
@@ -107,6 +107,8 @@ interface Figures {
   capacityFullQuality?: Record<string, number>;
   /** The event store (bench/store.bench.ts): fps beside the inserts and page query p95s. */
   store?: StoreFigures | null;
+  /** WebRTC glass-to-glass (WHIP -> bg=color -> WHEP, bench/webrtc.bench.ts), ms. */
+  webrtc?: { p50: number; p95: number; p99: number } | null;
   /** Streams in real time with load shedding allowed, by capacity mode. */
   capacityShed?: Record<string, number>;
   costRatioExtrapolated: { color: number | null; blur: number | null };
@@ -151,6 +153,7 @@ let compositeOut = '';
 let storeOut = '';
 let clusterOut = '';
 let recognitionOut = '';
+let webrtcOut = '';
 let exitCode = 0;
 
 /** fullQualityOf counts a mode's steps at full quality from 1 stream up (a step that failed ends the count). */
@@ -210,6 +213,10 @@ try {
   if (want('recognition')) {
     log('recognition: bench/recognition.bench.ts');
     recognitionOut = await runScript('recognition.bench.ts', QUICK ? ['--quick'] : []);
+  }
+  if (want('webrtc')) {
+    log('webrtc: bench/webrtc.bench.ts');
+    webrtcOut = await runScript('webrtc.bench.ts', QUICK ? ['--quick'] : []);
   }
 } catch (err) {
   exitCode = 1;
@@ -365,6 +372,13 @@ if (recognitionOut) {
   out(recognitionOut.split('\nrecognition-json ')[0]!.trim());
   out();
 }
+/** webrtcFigures is the `webrtc-json` line of bench/webrtc.bench.ts (glass-to-glass p50/p95 ms). */
+const webrtcLine = webrtcOut.split('\n').find((l) => l.startsWith('webrtc-json '));
+const webrtcFigures = webrtcLine ? JSON.parse(webrtcLine.slice('webrtc-json '.length)) as { p50: number; p95: number; p99: number } : undefined;
+if (webrtcOut) {
+  out(webrtcOut.split('\nwebrtc-json ')[0]!.trim());
+  out();
+}
 
 if (inferenceOut || compositeOut) {
   out('### Micro-benchmarks (bench/inference.bench.ts, bench/composite.bench.ts)');
@@ -415,6 +429,7 @@ const figures: Figures = {
     ...Object.fromEntries(Object.entries(inference).map(([k, v]) => [`inference.${k}`, v.median])),
   } : null,
   store: store?.figures ?? null,
+  webrtc: webrtcFigures ? { p50: webrtcFigures.p50, p95: webrtcFigures.p95, p99: webrtcFigures.p99 } : null,
   loadAvg: [...loadavg()].map((x) => Number(x.toFixed(2))),
   quick: QUICK,
   date: startedAt.toISOString(),
@@ -447,6 +462,7 @@ if (prev) {
     ['addedLatencyAtCapacityMs', figures.addedLatencyAtCapacityMs, prev.addedLatencyAtCapacityMs],
     ['rssPerStreamMB', figures.rssPerStreamMB, prev.rssPerStreamMB],
     ['budget.totalMs', figures.budget?.totalMs, prev.budget?.totalMs],
+    ['webrtc glass-to-glass p95', figures.webrtc?.p95, prev.webrtc?.p95],
     ['store fps with/without inserts', storeFpsRatio(figures.store), storeFpsRatio(prev.store)],
     ['store query p95 stream + kind + minScore', figures.store?.queries?.p95Ms['stream + kind + minScore'], prev.store?.queries?.p95Ms['stream + kind + minScore']],
   ];

@@ -78,7 +78,7 @@ export const configSchema: SchemaObject = {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
         port: port(8000, 'HTTP port: player, API, HLS, metrics (0 = pick a free port).'),
-        corsOrigin: { type: 'string', default: '*', description: 'Access-Control-Allow-Origin for HLS and the API.' },
+        corsOrigin: { type: 'string', default: '*', description: 'Access-Control-Allow-Origin for HLS, the API and WHIP/WHEP: * or a comma-separated list of origins (e.g. https://a.example,https://b.example). WHIP/WHEP pages of these origins may also POST offers and PATCH/DELETE sessions; the control routes answer no cross-origin request whatever this says.' },
         rateLimitPerSecond: { type: 'integer', minimum: 0, default: 50, description: 'API requests (/api/*) one client may make per second; more are answered 429 with retry-after (0 = no limit). HLS, the player and /healthz are not limited. Behind a proxy every client counts as the proxy.' },
       },
     },

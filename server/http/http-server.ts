@@ -75,6 +75,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }) as unknown as FastifyInstance;
   // CORS for reading only (HLS, the stream list, events): a page of another origin may watch, never
   // change a stream (control routes also refuse cross-origin requests outright, control-auth.ts).
+  // The WHIP/WHEP routes widen the methods for themselves (server/webrtc/webrtc-cors.ts).
   await app.register(fastifyCors, { origin: config.http.corsOrigin === '*' ? '*' : config.http.corsOrigin.split(','), methods: ['GET', 'HEAD'] });
 
   // A burst of API requests is answered 429 before any route runs, so it can not hold the event

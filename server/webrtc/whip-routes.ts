@@ -1,12 +1,14 @@
 /**
  * The WHIP routes (RFC 9725): `POST /whip/live/:key` (an SDP offer; 201 with the answer and the
  * session's `Location`), `DELETE /whip/live/:key/:session` (ends it), and `PATCH` on it, which is
- * answered 405: candidates are gathered before the answer (no trickle ICE, no ICE restart).
+ * answered 405: candidates are gathered before the answer (no trickle ICE, no ICE restart). Pages of
+ * the origins `http.corsOrigin` allows may call them all (webrtc-cors.ts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { MediaServerError } from '../errors.ts';
 import { MAX_OFFER_BYTES } from './offer-check.ts';
 import type { WhipIngest } from './whip-ingest.ts';
+import { CORS_ROUTE, registerCorsPreflight } from './webrtc-cors.ts';
 
 /** STATUS maps a WHIP refusal's code to its HTTP status (anything else: 400). */
 const STATUS: Record<string, number> = {
@@ -52,7 +54,9 @@ export function registerSdpParser(app: FastifyInstance): void {
 /** registerWhipRoutes adds the WHIP endpoint to the app. */
 export function registerWhipRoutes(app: FastifyInstance, whip: WhipIngest): void {
   registerSdpParser(app);
-  app.post<{ Params: { key: string }; Querystring: Record<string, string> }>('/whip/live/:key', { schema: { params: PARAMS, querystring: QUERY } }, async (req, reply) => {
+  registerCorsPreflight(app, '/whip/live/:key');
+  registerCorsPreflight(app, '/whip/live/:key/:session');
+  app.post<{ Params: { key: string }; Querystring: Record<string, string> }>('/whip/live/:key', { ...CORS_ROUTE, schema: { params: PARAMS, querystring: QUERY } }, async (req, reply) => {
     if (typeof req.body !== 'string' || !/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) {
       return reply.code(415).send({ error: 'ERR_WHIP_CONTENT_TYPE', message: 'a WHIP offer is sent as Content-Type: application/sdp' });
     }
@@ -60,13 +64,12 @@ export function registerWhipRoutes(app: FastifyInstance, whip: WhipIngest): void
       const { sessionId, sdp } = await whip.publish({ key: req.params.key, query: req.query, bearer: bearerToken(req.headers.authorization), offer: req.body });
       return reply.code(201).type('application/sdp')
         .header('Location', `/whip/live/${encodeURIComponent(req.params.key)}/${sessionId}`)
-        .header('Access-Control-Expose-Headers', 'Location')
         .send(sdp);
     } catch (err) {
       return sendError(reply, err);
     }
   });
-  app.delete<{ Params: { key: string; session: string } }>('/whip/live/:key/:session', { schema: { params: PARAMS } }, async (req, reply) => {
+  app.delete<{ Params: { key: string; session: string } }>('/whip/live/:key/:session', { ...CORS_ROUTE, schema: { params: PARAMS } }, async (req, reply) => {
     try {
       await whip.end(req.params.key, req.params.session);
       return reply.code(200).send({ ended: true });
@@ -74,7 +77,7 @@ export function registerWhipRoutes(app: FastifyInstance, whip: WhipIngest): void
       return sendError(reply, err);
     }
   });
-  app.patch<{ Params: { key: string; session: string } }>('/whip/live/:key/:session', { schema: { params: PARAMS } }, async (req, reply) => {
+  app.patch<{ Params: { key: string; session: string } }>('/whip/live/:key/:session', { ...CORS_ROUTE, schema: { params: PARAMS } }, async (req, reply) => {
     if (!whip.hasSession(req.params.key, req.params.session)) {
       return reply.code(404).send({ error: 'ERR_SESSION_NOT_FOUND', message: `no WHIP session '${req.params.session}' for '${req.params.key}'` });
     }
