@@ -141,6 +141,10 @@ export function buildRelayArgs(destinationUrl: string, stallTimeoutMs = 5000): s
 
 /** RtpIngestArgsInput describes a WebRTC session's repackager: RTP on loopback (SDP on stdin) -> FLV on stdout. */
 export interface RtpIngestArgsInput {
+  /** Video as it arrives: H.264 is copied; VP8 is encoded to H.264 with the server's `encoder.*` settings (FLV and the pipeline take H.264 only). */
+  videoCodec: 'H264' | 'VP8';
+  /** The H.264 encode of VP8 video (unused for H.264). */
+  x264: X264Settings;
   /** True when the SDP has an audio (Opus) m-section: transcoded to AAC for FLV. */
   hasAudio: boolean;
   /** AAC bitrate, kbit/s. */
@@ -148,8 +152,11 @@ export interface RtpIngestArgsInput {
 }
 
 /**
- * buildRtpIngestArgs: an SDP on stdin naming loopback RTP ports -> FLV on stdout (H.264 copied,
- * Opus to AAC), each packet written as soon as it is muxed. The RTP demuxer's
+ * buildRtpIngestArgs: an SDP on stdin naming loopback RTP ports -> FLV on stdout (H.264 copied or
+ * made from VP8, Opus to AAC), each packet written as soon as it is muxed. A VP8 encode keeps each
+ * frame's own timestamp (`-vsync passthrough`, the spelling every ffmpeg takes, the 2018 static
+ * fallback included; 5.1 also calls it `-fps_mode`): no frame is duplicated or dropped here, the
+ * pipeline's decoder makes the rate constant as it does for every publisher. The RTP demuxer's
  * reordering wait is kept short (loopback loses nothing; werift already retransmits what the
  * network lost) so that it adds no latency.
  */
@@ -158,7 +165,8 @@ export function buildRtpIngestArgs(input: RtpIngestArgsInput): string[] {
     .inputOptions(['-protocol_whitelist', 'pipe,udp,rtp', '-reorder_queue_size', '64', '-max_delay', '100000',
       '-analyzeduration', '3000000', '-probesize', '1000000', '-fflags', '+genpts']);
   const audio = input.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${input.audioBitrateKbps}k`, '-ac', '2'] : [];
-  command.output('pipe:1').outputOptions(['-map', '0:v:0', '-c:v', 'copy', ...audio,
+  const video = input.videoCodec === 'H264' ? ['-c:v', 'copy'] : [...x264VideoArgs(input.x264), '-vsync', 'passthrough'];
+  command.output('pipe:1').outputOptions(['-map', '0:v:0', ...video, ...audio,
     '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv']);
   return [...COMMON, ...argsOf(command)];
 }

@@ -1,22 +1,22 @@
 /**
  * What a WHIP offer must hold before any WebRTC work starts: an SDP (RFC 8866) with a video
- * m-section of a codec we take (H.264) and, optionally, audio as Opus. A refused offer is
+ * m-section of a codec we take (H.264, VP8) and, optionally, audio as Opus. A refused offer is
  * answered 400 with the code below and costs no sockets.
  */
 import { MediaServerError } from '../errors.ts';
 
 /**
- * WHIP_VIDEO_CODECS are the video codecs a WHIP publisher may send: H.264, which every browser and
- * OBS send and which is copied into the pipeline untouched. VP8 would need an encode to H.264 in
- * the repackager; tried, its audio drifted seconds behind the video, so it is refused for now.
+ * WHIP_VIDEO_CODECS are the video codecs a WHIP publisher may send, most preferred first: H.264,
+ * which every browser and OBS send and which is copied into the pipeline untouched, then VP8
+ * (browsers without H.264), encoded to H.264 in the repackager.
  */
-export const WHIP_VIDEO_CODECS = ['H264'] as const;
+export const WHIP_VIDEO_CODECS = ['H264', 'VP8'] as const;
 /** WHIP_AUDIO_CODECS are the audio codecs a WHIP publisher may send. */
 export const WHIP_AUDIO_CODECS = ['opus'] as const;
 
 /** OfferSummary is what an acceptable offer sends: the codecs we can take of each kind (upper-case encoding names). */
 export interface OfferSummary {
-  /** Video codecs offered that we take, e.g. ['H264']. */
+  /** Video codecs offered that we take, e.g. ['H264', 'VP8']. */
   video: string[];
   /** Audio codecs offered that we take (empty: no audio m-section, or none we take). */
   audio: string[];
@@ -62,7 +62,7 @@ export function checkOffer(sdp: string): OfferSummary {
   if (!sections) throw new MediaServerError('ERR_WHIP_OFFER', 'http', 'the body is not an SDP offer (expected application/sdp starting with v=0)');
   // A port of 0 is a section the offerer has turned off (RFC 3264 s. 5.1).
   const video = sections.filter((s) => s.kind === 'video' && s.port !== 0);
-  if (video.length === 0) throw new MediaServerError('ERR_WHIP_NO_VIDEO', 'http', 'the offer has no video: WHIP publishing needs a video track (H.264)');
+  if (video.length === 0) throw new MediaServerError('ERR_WHIP_NO_VIDEO', 'http', 'the offer has no video: WHIP publishing needs a video track (H.264 or VP8)');
   const offeredVideo = [...new Set(video.flatMap((s) => s.codecs.map((c) => c.toUpperCase())))];
   const takenVideo = WHIP_VIDEO_CODECS.filter((c) => offeredVideo.includes(c));
   if (takenVideo.length === 0) {

@@ -64,7 +64,7 @@ export function createWebrtcServer(config: ServerConfig, registry: StreamRegistr
   }
   const whip = new WhipIngest({
     publishSecret: config.auth.publishSecret, maxStreams: config.pipeline.maxStreams, peer, ffmpegPath,
-    mediaTimeoutMs: config.webrtc.mediaTimeoutMs,
+    mediaTimeoutMs: config.webrtc.mediaTimeoutMs, x264: config.encoder,
   }, registry, rtmp, catalog, log.child({ component: 'whip' }));
   rtmp.otherPublishers = whip.sessions;
   const whep = new WhepEgress(registry, rtmp, plays, peer, ffmpegPath, log.child({ component: 'whep' }));

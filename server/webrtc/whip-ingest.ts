@@ -12,6 +12,7 @@ import type { NmsIngest } from '../ingest/nms-adapter.ts';
 import type { Publisher, StreamRegistry } from '../ingest/stream-registry.ts';
 import type { PluginCatalog } from '../pipeline/plugin-catalog.ts';
 import { PluginChain } from '../pipeline/plugin-chain.ts';
+import type { X264Settings } from '../pipeline/ffmpeg-args.ts';
 import { STREAM_APP, isOutputName, isValidStreamKey } from '../ingest/stream-key.ts';
 import { secretMatches } from '../security/secret-compare.ts';
 import { checkOffer } from './offer-check.ts';
@@ -29,6 +30,8 @@ export interface WhipIngestOptions {
   ffmpegPath: string;
   /** `webrtc.mediaTimeoutMs`. */
   mediaTimeoutMs: number;
+  /** The encode of VP8 video to H.264 (`encoder.*`). */
+  x264: X264Settings;
 }
 
 /** WhipPublishRequest is one `POST /whip/live/<key>`. */
@@ -107,7 +110,7 @@ export class WhipIngest {
     const log = this.log.child({ streamPath, session: sessionId });
     const session = new WhipSession({
       id: sessionId, key, peer: this.options.peer, ffmpegPath: this.options.ffmpegPath,
-      mediaTimeoutMs: this.options.mediaTimeoutMs, gatherTimeoutMs: GATHER_TIMEOUT_MS, log,
+      mediaTimeoutMs: this.options.mediaTimeoutMs, gatherTimeoutMs: GATHER_TIMEOUT_MS, x264: this.options.x264, log,
     }, summary!.audio.length > 0);
     // The key is taken from here on: a second offer for it, or an RTMP publish, is refused.
     this.sessions.set(key, session);

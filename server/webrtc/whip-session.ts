@@ -14,7 +14,7 @@ import { RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, type PeerCon
 import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
 import { FfmpegProcess } from '../pipeline/ffmpeg-process.ts';
-import { buildRtpIngestArgs } from '../pipeline/ffmpeg-args.ts';
+import { buildRtpIngestArgs, type X264Settings } from '../pipeline/ffmpeg-args.ts';
 import { FlvGopSource } from './flv-gop-source.ts';
 import { reserveRtpPort, rtpSessionSdp, type RtpPort, type RtpTrackSpec } from './rtp-sdp.ts';
 import { whipCodecs } from './webrtc-codecs.ts';
@@ -32,6 +32,8 @@ export interface WhipSessionOptions {
   mediaTimeoutMs: number;
   /** How long ICE candidate gathering may take before the answer is sent with what was found (ms). */
   gatherTimeoutMs: number;
+  /** The encode of VP8 video to H.264 (`encoder.*`). */
+  x264: X264Settings;
   log: Logger;
 }
 
@@ -86,7 +88,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   }
 
   /**
-   * answer applies the offer, chooses one codec per track (H.264 packetization-mode 1; Opus), gathers ICE candidates (non-trickle) and returns the SDP answer.
+   * answer applies the offer, chooses one codec per track (H.264 packetization-mode 1 before VP8; Opus), gathers ICE candidates (non-trickle) and returns the SDP answer.
    * @throws MediaServerError `ERR_WHIP_OFFER` when werift can not apply the offer,
    *   `ERR_WHIP_CODECS` when no video track has a codec we take after negotiation.
    */
@@ -97,7 +99,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
       throw new MediaServerError('ERR_WHIP_OFFER', 'http', `the offer can not be applied: ${(cause as Error).message}`, { cause });
     }
     for (const transceiver of this.pc.getTransceivers()) this.chooseCodec(transceiver);
-    if (!this.video) throw new MediaServerError('ERR_WHIP_CODECS', 'http', 'no video track of the offer negotiated H.264 (packetization-mode 1)');
+    if (!this.video) throw new MediaServerError('ERR_WHIP_CODECS', 'http', 'no video track of the offer negotiated H.264 (packetization-mode 1) or VP8');
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     await this.gathered();
@@ -114,7 +116,10 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
       this.ports.push(await reserveRtpPort());
       this.audio.spec.port = this.ports[1].port;
     }
-    const args = buildRtpIngestArgs({ hasAudio: this.audio !== undefined, audioBitrateKbps: AUDIO_BITRATE_KBPS });
+    const args = buildRtpIngestArgs({
+      videoCodec: video.spec.encoding === 'VP8' ? 'VP8' : 'H264', hasAudio: this.audio !== undefined,
+      audioBitrateKbps: AUDIO_BITRATE_KBPS, x264: this.options.x264,
+    });
     const ffmpeg = new FfmpegProcess(this.options.ffmpegPath, args, 0);
     this.ffmpeg = ffmpeg;
     ffmpeg.stdin.end(rtpSessionSdp([video.spec, ...(this.audio ? [this.audio.spec] : [])]));
@@ -174,7 +179,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
     if (kind === 'video' && !this.video) {
       const codecs = transceiver.codecs;
       const h264 = codecs.find((c) => c.name.toUpperCase() === 'H264' && /packetization-mode=1/.test(c.parameters ?? ''));
-      const chosen = h264;
+      const chosen = h264 ?? codecs.find((c) => c.name.toUpperCase() === 'VP8');
       if (!chosen) {
         transceiver.setDirection('inactive');
         return;

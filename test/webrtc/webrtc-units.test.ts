@@ -23,6 +23,8 @@ test('checkOffer takes H.264/VP8 video with or without Opus, and says why it ref
     ['H.264 + Opus', offer([AUDIO_OPUS, VIDEO_H264]), ['H264'], ['opus']],
     ['H.264 + PCMU (audio not taken)', offer([VIDEO_H264, AUDIO_PCMU]), ['H264'], []],
     ['LF line ends', offer([VIDEO_H264]).replaceAll('\r\n', '\n'), ['H264'], []],
+    ['VP8 only', offer([VIDEO_VP8]), ['VP8'], []],
+    ['VP8 and H.264 (H.264 first)', offer([VIDEO_VP8, VIDEO_H264, AUDIO_OPUS]), ['H264', 'VP8'], ['opus']],
   ];
   for (const [name, sdp, video, audio] of ok) {
     const summary = checkOffer(sdp);
@@ -36,12 +38,11 @@ test('checkOffer takes H.264/VP8 video with or without Opus, and says why it ref
     ['audio only', offer([AUDIO_OPUS]), 'ERR_WHIP_NO_VIDEO'],
     ['video turned off (port 0)', offer([AUDIO_OPUS, VIDEO_H264.replace('m=video 9', 'm=video 0')]), 'ERR_WHIP_NO_VIDEO'],
     ['VP9 only', offer([AUDIO_OPUS, VIDEO_VP9]), 'ERR_WHIP_CODECS'],
-    ['VP8 only', offer([VIDEO_VP8]), 'ERR_WHIP_CODECS'],
   ];
   for (const [name, sdp, code] of refused) {
     assert.throws(() => checkOffer(sdp), (err: { code?: string; message: string }) => err.code === code && err.message.length > 10, name);
   }
-  assert.throws(() => checkOffer(offer([VIDEO_VP9])), /offered VP9; taken H264/);
+  assert.throws(() => checkOffer(offer([VIDEO_VP9])), /offered VP9; taken H264, VP8/);
 });
 
 const avcHeader = () => Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42]);

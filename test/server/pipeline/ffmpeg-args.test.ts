@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDecoderArgs, buildEncoderArgs, type EncoderArgsInput } from '../../../server/pipeline/ffmpeg-args.ts';
+import { buildDecoderArgs, buildEncoderArgs, buildRtpIngestArgs, type EncoderArgsInput } from '../../../server/pipeline/ffmpeg-args.ts';
 import { resolveFfmpegPath } from '../../../server/pipeline/ffmpeg-path.ts';
 
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
@@ -17,6 +17,21 @@ test('decoder: FLV on stdin, y4m I420 at constant frame rate on fd 1 only', () =
   assert.deepEqual(args.filter((a) => /^pipe:[1-9]$/.test(a)), ['pipe:1']);
   assert.equal(after(args, '-fps_mode'), 'cfr');
   assert.ok(args.includes('yuv4mpegpipe'));
+});
+
+test('WHIP repackager: H.264 copied; VP8 encoded to H.264 with the encoder settings, keeping each frame\'s timestamp', () => {
+  const x264 = { preset: 'ultrafast', crf: 23, maxBitrateKbps: 4000, keyframeIntervalMs: 2000, threads: 1, deblock: true };
+  const h264 = buildRtpIngestArgs({ videoCodec: 'H264', hasAudio: true, audioBitrateKbps: 128, x264 });
+  assert.equal(after(h264, '-c:v'), 'copy');
+  assert.equal(after(h264, '-c:a'), 'aac');
+  assert.ok(!h264.includes('-vsync'));
+  const vp8 = buildRtpIngestArgs({ videoCodec: 'VP8', hasAudio: false, audioBitrateKbps: 128, x264 });
+  assert.equal(after(vp8, '-c:v'), 'libx264');
+  assert.equal(after(vp8, '-preset'), 'ultrafast');
+  assert.equal(after(vp8, '-force_key_frames'), 'expr:gte(t,n_forced*2)');
+  assert.equal(after(vp8, '-vsync'), 'passthrough', 'no constant-rate resampling of a browser camera');
+  assert.ok(!vp8.includes('-c:a'));
+  assert.equal(vp8.at(-1), 'pipe:1');
 });
 
 test('decoder: a fixed output size scales with the aspect ratio kept and pads', () => {
