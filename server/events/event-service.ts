@@ -365,16 +365,28 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     if (!this.writer.isOpen) throw new MediaServerError('ERR_EVENT_STORE_UNAVAILABLE', 'http', 'the event store is not open (see the server log)');
   }
 
+  /**
+   * read runs a read of the store; a store that fails it (PostgreSQL down, a locked file) is
+   * reported as unavailable with the driver's cause, not as a fault of the request.
+   * @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`.
+   */
+  private async read<T>(work: () => Promise<T>): Promise<T> {
+    this.ensureAvailable();
+    try {
+      return await work();
+    } catch (err) {
+      throw new MediaServerError('ERR_EVENT_STORE_UNAVAILABLE', 'http', `the event store does not answer (${writeErrorCause(err)}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   /** query pages events, newest first. @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`. */
   async query(q: EventQuery): Promise<EventPage> {
-    this.ensureAvailable();
-    return this.store.query(q);
+    return this.read(() => this.store.query(q));
   }
 
   /** get returns one event: an open one as the tracker has it now. @throws `ERR_EVENT_STORE_UNAVAILABLE`. */
   async get(id: string): Promise<EventRecord | undefined> {
-    this.ensureAvailable();
-    const stored = await this.store.get(id);
+    const stored = await this.read(() => this.store.get(id));
     const live = this.tracker.isOpen(id) ? this.tracker.open().find((e) => e.id === id) : undefined;
     if (live) return { ...live, snapshot: this.written.get(id) ?? stored?.snapshot ?? null };
     return stored;
