@@ -4,7 +4,7 @@
  */
 
 const KINDS = { face: 'Face', person: 'Person' };
-const END_REASONS = { track_lost: 'left the view', stream_ended: 'stream ended', server_restart: 'server restarted' };
+const END_REASONS = { track_lost: 'left the view', stream_ended: 'stream ended', server_restart: 'server restarted', node_lost: 'node lost' };
 
 /** kindLabel is an event kind as a word: `face` -> "Face" (an unknown kind as it is). */
 export function kindLabel(kind) {

@@ -4,7 +4,7 @@
  * live feed's URL and an event's snapshot URL.
  *
  * An event is `{ id, streamKey, kind: 'face'|'person', label: string|null, trackId, startMs,
- * endMs: number|null, endReason: 'track_lost'|'stream_ended'|'server_restart'|null, firstPtsMs,
+ * endMs: number|null, endReason: 'track_lost'|'stream_ended'|'server_restart'|'node_lost'|null, firstPtsMs,
  * lastPtsMs, lastSeenMs, frameCount, topScore: 0..1, topPtsMs, box: {x,y,width,height} px,
  * boxRelative: 0..1, frameWidth, frameHeight, snapshot: { url, bytes } | null }`; times are Unix
  * epoch ms (UTC).

@@ -25,6 +25,7 @@ import type { PeopleService } from './people/people-service.ts';
 import { PlayPolicy } from './security/play-policy.ts';
 import { RedisLeases } from './cluster/redis-leases.ts';
 import { OriginRelays } from './cluster/origin-relay.ts';
+import { DeadNodeSweeper } from './cluster/dead-node-sweeper.ts';
 import { outputName } from './ingest/stream-key.ts';
 import { nodeIdOf } from './events/create-event-store.ts';
 import { createWebrtcServer } from './webrtc/webrtc-server.ts';
@@ -111,6 +112,9 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
   const eventStore = madeStore?.store;
   const events = madeStore ? new EventService(config, registry, log.child({ component: 'events' }), madeStore) : undefined;
   const people = events && eventStore ? serverPeople(config, events, eventStore, log.child({ component: 'people' })) : undefined;
+  // A cluster sharing one event store: the open events of nodes that died are closed by the survivors.
+  const sweeper = leases && events && config.events.store === 'postgres'
+    ? new DeadNodeSweeper({ nodeId, intervalMs: config.cluster.leaseTtlMs }, leases, events, log.child({ component: 'cluster' })) : undefined;
   let http: FastifyInstance | undefined;
   let stopRelays = async (): Promise<void> => {};
   try {
@@ -120,6 +124,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     const gallery = people && new GalleryPublisher(people, catalog.shared, log.child({ component: 'people' }));
     await gallery?.start();
     await leases?.start();
+    sweeper?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
     http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && { leases, nodeId } });
@@ -148,6 +153,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
           await webrtc?.close();
           await registry.stopAll();
           await stopRelays();
+          await sweeper?.stop();
           await leases?.close();
           await events?.close();
           gallery?.stop();
@@ -161,6 +167,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     };
   } catch (err) {
     await webrtc?.close().catch(() => {});
+    await sweeper?.stop();
     await leases?.close().catch(() => {});
     await events?.close().catch(() => {});
     await people?.close().catch(() => {});

@@ -18,7 +18,7 @@ export function createEventStore(config: ServerConfig): { store: EventStore; whe
     };
   }
   const path = join(resolve(config.dataDir), EVENTS_DB_FILE);
-  return { store: new SqliteEventStore({ path }), where: path };
+  return { store: new SqliteEventStore({ path, nodeId: nodeIdOf(config) }), where: path };
 }
 
 /** redactedUrl is a connection URL without its password, e.g. `postgres://livematte:***@db:5432/livematte`. */

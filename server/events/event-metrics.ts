@@ -30,6 +30,11 @@ export const EVENT_METRICS: readonly EventMetricSpec[] = [
     read: (s) => [{ value: s.writeErrors() }],
   },
   {
+    name: 'events_node_lost_total', type: 'counter', labels: [],
+    help: 'Open events of dead cluster nodes this node closed (end reason node_lost; a node gone from the registry while its events stayed open in the shared store).',
+    read: (s) => [{ value: s.nodeLostEvents() }],
+  },
+  {
     name: 'snapshot_bytes_total', type: 'counter', labels: [],
     help: 'Bytes of JPEG snapshots written (event snapshots, including replaced ones, and periodic frames).',
     read: (s) => [{ value: s.snapshotBytes() }],

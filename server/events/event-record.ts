@@ -12,13 +12,14 @@ export const EVENT_KINDS: readonly EventKind[] = ['face', 'person'];
 
 /**
  * EndReason says why an event ended: its track was absent for longer than `events.trackLostMs`
- * (`track_lost`), its stream ended (`stream_ended`), or the server stopped without ending it
- * (`server_restart`, set when the store opens next).
+ * (`track_lost`), its stream ended (`stream_ended`), the server stopped without ending it
+ * (`server_restart`, set when the store opens next), or, in a cluster sharing one store, its node
+ * died and another node closed it (`node_lost`, server/cluster/dead-node-sweeper.ts).
  */
-export type EndReason = 'track_lost' | 'stream_ended' | 'server_restart';
+export type EndReason = 'track_lost' | 'stream_ended' | 'server_restart' | 'node_lost';
 
 /** END_REASONS lists every EndReason. */
-export const END_REASONS: readonly EndReason[] = ['track_lost', 'stream_ended', 'server_restart'];
+export const END_REASONS: readonly EndReason[] = ['track_lost', 'stream_ended', 'server_restart', 'node_lost'];
 
 /** RelativeBox is a box in fractions 0..1 of the frame's width and height. */
 export interface RelativeBox {

@@ -15,7 +15,7 @@ import type { DetectionsEvent } from '../pipeline/detections-event.ts';
 import { EventTracker } from './event-tracker.ts';
 import { EventWriter, writeErrorCause } from './event-writer.ts';
 import type { EventPage, EventQuery, EventStore } from './event-store.ts';
-import { createEventStore } from './create-event-store.ts';
+import { createEventStore, nodeIdOf } from './create-event-store.ts';
 import { EVENT_KINDS, type EventChange, type EventKind, type EventRecord } from './event-record.ts';
 import { FrameGrabber, type GrabbedFrame } from './frame-grabber.ts';
 import { SnapshotPool } from './snapshot-pool.ts';
@@ -44,6 +44,7 @@ export interface EventMetricsSource {
   queueDepth(): number;
   writeErrors(): number;
   snapshotBytes(): number;
+  nodeLostEvents(): number;
 }
 
 /** EventHealth is what `/healthz` shows of the events (see eventHealthReport). */
@@ -91,6 +92,8 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
   readonly snapshotsDir: string;
   private readonly store: EventStore;
   private readonly writer: EventWriter;
+  /** This node's id (`nodeId`, default the host name): what the store records on its events. */
+  private readonly nodeId: string;
   private readonly snapshots = new SnapshotPool();
   private readonly best = new Map<string, BestFrame>();
   private readonly encoding = new Map<string, Promise<void>>();
@@ -105,6 +108,7 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
   private retrying?: Promise<void>;
   private snapshotErrors = 0;
   private snapshotBytesTotal = 0;
+  private nodeLostTotal = 0;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly onDetections = (d: DetectionsEvent) => this.observe(d);
@@ -122,6 +126,7 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     this.snapshotsDir = join(dataDir, 'snapshots');
     const made = store === undefined ? createEventStore(config) : 'where' in store ? store : { store, where: 'given' };
     this.store = made.store;
+    this.nodeId = nodeIdOf(config);
     this.tracker = new EventTracker({ trackLostMs: config.events.trackLostMs });
     this.grabber = new FrameGrabber(config.snapshots.source === 'input');
     this.writer = new EventWriter(this.store, { flushIntervalMs: config.events.flushIntervalMs, maxQueue: config.events.maxQueue }, log, ({ closedOnRestart }) => {
@@ -149,6 +154,7 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
   queueDepth(): number { return this.writer.depth; }
   writeErrors(): number { return this.writer.writeErrors + this.snapshotErrors; }
   snapshotBytes(): number { return this.snapshotBytesTotal; }
+  nodeLostEvents(): number { return this.nodeLostTotal; }
 
   /** health says whether events and snapshots are being written (`/healthz`). */
   health(): EventHealth {
@@ -359,19 +365,57 @@ export class EventService extends EventEmitter<EventServiceEvents> implements Ev
     if (!this.writer.isOpen) throw new MediaServerError('ERR_EVENT_STORE_UNAVAILABLE', 'http', 'the event store is not open (see the server log)');
   }
 
+  /**
+   * read runs a read of the store; a store that fails it (PostgreSQL down, a locked file) is
+   * reported as unavailable with the driver's cause, not as a fault of the request.
+   * @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`.
+   */
+  private async read<T>(work: () => Promise<T>): Promise<T> {
+    this.ensureAvailable();
+    try {
+      return await work();
+    } catch (err) {
+      throw new MediaServerError('ERR_EVENT_STORE_UNAVAILABLE', 'http', `the event store does not answer (${writeErrorCause(err)}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   /** query pages events, newest first. @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`. */
   async query(q: EventQuery): Promise<EventPage> {
-    this.ensureAvailable();
-    return this.store.query(q);
+    return this.read(() => this.store.query(q));
   }
 
   /** get returns one event: an open one as the tracker has it now. @throws `ERR_EVENT_STORE_UNAVAILABLE`. */
   async get(id: string): Promise<EventRecord | undefined> {
-    this.ensureAvailable();
-    const stored = await this.store.get(id);
+    const stored = await this.read(() => this.store.get(id));
     const live = this.tracker.isOpen(id) ? this.tracker.open().find((e) => e.id === id) : undefined;
     if (live) return { ...live, snapshot: this.written.get(id) ?? stored?.snapshot ?? null };
     return stored;
+  }
+
+  /**
+   * openEventNodes lists the nodes that have open events in the store (this one included).
+   * @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`; rejects with the store's error.
+   */
+  async openEventNodes(): Promise<string[]> {
+    this.ensureAvailable();
+    return this.store.openEventNodes();
+  }
+
+  /**
+   * closeLostNodeEvents ends the open events of node `nodeId`, which is gone from the cluster, as
+   * `node_lost` at their last sighting; each closed here is counted and sent to the live feed as
+   * an `end` (an event another survivor closed at the same moment is not). Never this node's own:
+   * its tracker owns them.
+   * @returns how many events this call closed.
+   * @throws MediaServerError `ERR_EVENT_STORE_UNAVAILABLE`; rejects with the store's error.
+   */
+  async closeLostNodeEvents(nodeId: string): Promise<number> {
+    this.ensureAvailable();
+    if (nodeId === this.nodeId) throw new Error(`node ${nodeId} is this node: its open events are its tracker's`);
+    const closed = await this.store.closeNodeEvents(nodeId, 'node_lost');
+    this.nodeLostTotal += closed.length;
+    for (const event of closed) this.emit('change', { type: 'end', event });
+    return closed.length;
   }
 
   /** snapshotPath is the absolute file of a stored snapshot path, checked to stay inside the snapshots folder. */

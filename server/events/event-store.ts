@@ -3,7 +3,7 @@
  * so another backend (PostgreSQL, for the cluster) can stand in. Every method is async; a failed
  * one rejects with the backend's error (its `code`, e.g. `SQLITE_FULL`, says why).
  */
-import type { EventKind, EventRecord } from './event-record.ts';
+import type { EndReason, EventKind, EventRecord } from './event-record.ts';
 
 /** EventWrite is one queued change: the whole event (insert or replace), or a snapshot for one. */
 export type EventWrite =
@@ -69,6 +69,19 @@ export interface EventStore {
    * case-sensitive match. Resolves with how many events changed.
    */
   relabel(from: string, to: string | null): Promise<number>;
+  /**
+   * openEventNodes lists the ids of the nodes that have open events (sorted; empty when none is
+   * open). A shared store (PostgreSQL) records each event's node; a SQLite file belongs to one
+   * node, its own (`nodeId` of the store).
+   */
+  openEventNodes(): Promise<string[]>;
+  /**
+   * closeNodeEvents ends every open event of node `nodeId` with `reason`, each at its last
+   * sighting (`endMs` = `lastSeenMs`, as the tracker ends an event). Atomic per event: of two
+   * callers at once, each event is closed by exactly one, which gets it back.
+   * @returns the events this call closed (ended), in id order; empty when that node has none open.
+   */
+  closeNodeEvents(nodeId: string, reason: EndReason): Promise<EventRecord[]>;
   /** applyRetention deletes ended events by age, then the oldest beyond the size bound. */
   applyRetention(limits: RetentionLimits): Promise<RetentionResult>;
   /** sizeBytes is what the store takes now: database pages in use plus snapshot bytes. */

@@ -6,7 +6,7 @@
  * once do not race. Writes go through a small pool; a batch is one transaction.
  */
 import pg from 'pg';
-import type { EventRecord } from './event-record.ts';
+import type { EndReason, EventRecord } from './event-record.ts';
 import type { EventPage, EventQuery, EventStore, EventWrite, RetentionLimits, RetentionResult } from './event-store.ts';
 import { lowestIdAt } from './event-id.ts';
 import { EVENT_COLUMNS, ROW_BYTES, UPSERT_SET, eventQuerySql, toPage, toRecord, toRow, type EventRow } from './event-rows.ts';
@@ -32,6 +32,12 @@ const TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
+
+// Two survivors sweeping one dead node at once: each takes the rows the other has not locked
+// (SKIP LOCKED: no waiting, no deadlock), so each event is closed, and returned, by one of them.
+// A row some other transaction holds is left for the next sweep.
+const CLOSE_NODE_EVENTS_SQL = `WITH lost AS (SELECT id FROM events WHERE end_ms IS NULL AND node_id = $1 FOR UPDATE SKIP LOCKED)
+  UPDATE events SET end_ms = last_seen_ms, end_reason = $2 FROM lost WHERE events.id = lost.id RETURNING events.*`;
 
 /** toPositional turns `?` placeholders into PostgreSQL's `$1, $2, ...`. */
 function toPositional(sql: string): string {
@@ -59,8 +65,7 @@ export class PgEventStore implements EventStore {
     pool.on('error', () => {});
     try {
       await applyPgMigrations(pool, this.options.migrations ?? PG_MIGRATIONS);
-      const closed = await pool.query(
-        `UPDATE events SET end_ms = last_seen_ms, end_reason = 'server_restart' WHERE end_ms IS NULL AND node_id = $1`, [this.nodeId]);
+      const closed = await pool.query(CLOSE_NODE_EVENTS_SQL, [this.nodeId, 'server_restart']);
       this.pool = pool;
       return { closedOnRestart: closed.rowCount ?? 0 };
     } catch (err) {
@@ -113,6 +118,17 @@ export class PgEventStore implements EventStore {
   async relabel(from: string, to: string | null): Promise<number> {
     // Every node's events: a person forgotten is forgotten across the cluster.
     return (await this.open_.query('UPDATE events SET label = $1::text, label_score = CASE WHEN $1::text IS NULL THEN NULL ELSE label_score END WHERE label = $2', [to, from])).rowCount ?? 0;
+  }
+
+  async openEventNodes(): Promise<string[]> {
+    // The partial index events_open (node_id, id) WHERE end_ms IS NULL holds exactly these rows.
+    const r = await this.open_.query<{ node_id: string }>('SELECT DISTINCT node_id FROM events WHERE end_ms IS NULL ORDER BY node_id');
+    return r.rows.map((x) => x.node_id);
+  }
+
+  async closeNodeEvents(nodeId: string, reason: EndReason): Promise<EventRecord[]> {
+    const r = await this.open_.query<EventRow>(CLOSE_NODE_EVENTS_SQL, [nodeId, reason]);
+    return r.rows.map(toRecord).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async get(id: string): Promise<EventRecord | undefined> {

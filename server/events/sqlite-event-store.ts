@@ -6,7 +6,7 @@
  * timeout is short, a locked file is reported (`SQLITE_BUSY`) instead of stalling the thread.
  */
 import Database from 'better-sqlite3';
-import type { EventRecord } from './event-record.ts';
+import type { EndReason, EventRecord } from './event-record.ts';
 import type { EventPage, EventQuery, EventStore, EventWrite, RetentionLimits, RetentionResult } from './event-store.ts';
 import { lowestIdAt } from './event-id.ts';
 import { MIGRATIONS, type Migration } from './sqlite-migrations.ts';
@@ -23,6 +23,8 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /** Migrations to run (default MIGRATIONS; tests add later versions). */
   migrations?: readonly Migration[];
+  /** The node this file belongs to: every event in it is this node's (default `local`). */
+  nodeId?: string;
 }
 
 const UPSERT_SQL = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})
@@ -36,12 +38,17 @@ export class SqliteEventStore implements EventStore {
     snapshot: Database.Statement;
     get: Database.Statement;
     delete: Database.Statement;
+    close: Database.Statement;
   };
 
   /** Prepared page queries by SQL text (one per combination of filters: at most 2^7). */
   private readonly queries = new Map<string, Database.Statement>();
 
-  constructor(private readonly options: SqliteEventStoreOptions) {}
+  private readonly nodeId: string;
+
+  constructor(private readonly options: SqliteEventStoreOptions) {
+    this.nodeId = options.nodeId ?? 'local';
+  }
 
   /** schemaVersion is the highest migration applied (0 before open). */
   get schemaVersion(): number {
@@ -57,15 +64,17 @@ export class SqliteEventStore implements EventStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       this.migrate(db);
-      const closed = db.prepare(`UPDATE events SET end_ms = last_seen_ms, end_reason = 'server_restart' WHERE end_ms IS NULL`).run();
+      const close = db.prepare('UPDATE events SET end_ms = last_seen_ms, end_reason = ? WHERE end_ms IS NULL RETURNING *');
+      const closed = close.all('server_restart').length;
       this.db = db;
       this.statements = {
         upsert: db.prepare(UPSERT_SQL),
         snapshot: db.prepare('UPDATE events SET snapshot_path = @path, snapshot_bytes = @bytes WHERE id = @id'),
         get: db.prepare('SELECT * FROM events WHERE id = ?'),
         delete: db.prepare('DELETE FROM events WHERE id = ?'),
+        close,
       };
-      return { closedOnRestart: closed.changes };
+      return { closedOnRestart: closed };
     } catch (err) {
       db.close();
       throw err;
@@ -122,6 +131,17 @@ export class SqliteEventStore implements EventStore {
       if (row) statements.delete.run(id);
       return row && toRecord(row);
     })();
+  }
+
+  async openEventNodes(): Promise<string[]> {
+    const open = this.open_.db.prepare('SELECT 1 FROM events WHERE end_ms IS NULL LIMIT 1').get();
+    return open ? [this.nodeId] : [];
+  }
+
+  async closeNodeEvents(nodeId: string, reason: EndReason): Promise<EventRecord[]> {
+    const { statements } = this.open_;
+    if (nodeId !== this.nodeId) return [];
+    return (statements.close.all(reason) as Row[]).map(toRecord).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async relabel(from: string, to: string | null): Promise<number> {

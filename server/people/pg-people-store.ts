@@ -68,8 +68,9 @@ export class PgPeopleStore implements PeopleStore {
 
   /**
    * watch calls `listener` on every change any node makes to the gallery ('deleted': a person or
-   * a face is gone; 'changed': anything else), and with 'deleted' after its connection was lost
-   * and came back (changes may have been missed). Returns the unsubscribe function.
+   * a face is gone; 'changed': anything else), and with 'deleted' when its connection is lost
+   * and again once it LISTENs again (changes may have been missed in between). Returns the
+   * unsubscribe function.
    */
   watch(listener: (kind: GalleryChangeKind) => void): () => void {
     this.watchers.add(listener);
@@ -77,24 +78,33 @@ export class PgPeopleStore implements PeopleStore {
     return () => { this.watchers.delete(listener); };
   }
 
-  private async listen(): Promise<void> {
+  /**
+   * listen connects the LISTEN client; once lost (the server restarts, the network goes), it is
+   * connected again every RELISTEN_MS until it succeeds. `again`: this is such a retry.
+   */
+  private async listen(again = false): Promise<void> {
     if (this.closed || this.listener) return;
     const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 5000 });
     this.listener = client;
-    const again = () => {
+    let listening = false;
+    const lost = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
       client.end().catch(() => {});
-      if (!this.closed) this.relisten = setTimeout(() => void this.listen().then(() => this.emit('deleted')), RELISTEN_MS);
+      // Told once per loss, at once: the watchers withdraw what they can no longer follow.
+      if (listening || !again) this.emit('deleted');
+      if (!this.closed) this.relisten = setTimeout(() => void this.listen(true), RELISTEN_MS);
     };
-    client.on('error', again);
-    client.on('end', again);
+    client.on('error', lost);
+    client.on('end', lost);
     client.on('notification', (n) => { if (n.channel === GALLERY_CHANNEL) this.emit(n.payload === 'deleted' ? 'deleted' : 'changed'); });
     try {
       await client.connect();
       await client.query(`LISTEN ${GALLERY_CHANNEL}`);
+      listening = true;
+      if (again) this.emit('deleted');
     } catch {
-      again();
+      lost();
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL server for tests: Debian's `postgresql` binaries, a new cluster in a temp
  * folder (initdb, trust auth, C locale), listening on a free loopback port, run as the `postgres`
- * user when the tests run as root (PostgreSQL refuses root). Nothing is left behind on stop.
+ * user when the tests run as root (PostgreSQL refuses root). `down()` and `up()` again on the same
+ * port and data make an outage. Nothing is left behind on stop.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -19,6 +20,13 @@ export interface PostgresServer {
   urlFor(database: string): string;
   /** createDatabase makes an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * down stops the server in immediate mode (SIGQUIT: every connection dropped at once, no
+   * checkpoint, as a crash), keeping its data and port: an outage. Resolves once it has exited.
+   */
+  down(): Promise<void>;
+  /** up starts it again after `down` (crash recovery on the same data and port); resolves once it accepts connections. */
+  up(): Promise<void>;
   /** stop shuts the server down (fast mode) and removes its folder. */
   stop(): Promise<void>;
 }
@@ -48,29 +56,44 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`initdb failed (${init.status}): ${init.stderr}`);
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'max_connections=200',
-  ], { stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) });
+  let child: ChildProcess | undefined;
+  let exited = Promise.resolve();
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const urlFor = (database: string) => `postgres://livematte@127.0.0.1:${port}/${database}`;
   const url = urlFor('postgres');
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${stderr}`);
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (err) {
-      await client.end().catch(() => {});
-      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`postgres did not start: ${String(err)} ${stderr}`); }
-      await new Promise((r) => setTimeout(r, 100));
+  /** run starts the postmaster on the data folder and port; resolves once it accepts connections. */
+  const run = async () => {
+    const c: ChildProcess = spawn(join(bin, 'postgres'), [
+      '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'fsync=off', '-c', 'max_connections=200',
+    ], { stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) });
+    child = c;
+    c.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (c.exitCode !== null) throw new Error(`postgres exited (${c.exitCode}): ${stderr}`);
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (err) {
+        await client.end().catch(() => {});
+        if (Date.now() > deadline) { c.kill('SIGKILL'); throw new Error(`postgres did not start: ${String(err)} ${stderr}`); }
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  /** halt stops the postmaster with `signal` (its children go with it) and waits for its exit. */
+  const halt = async (signal: NodeJS.Signals) => {
+    const c = child;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      c.kill(signal);
+      await exited;
+    }
+  };
+  await run();
   return {
     url, port, urlFor,
     async createDatabase(name) {
@@ -79,11 +102,13 @@ export async function startPostgres(): Promise<PostgresServer> {
       try { await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`); } finally { await client.end(); }
       return urlFor(name);
     },
+    down: () => halt('SIGQUIT'),
+    async up() {
+      if (child && child.exitCode === null && child.signalCode === null) return;
+      await run();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await exited;
-      }
+      await halt('SIGINT');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -43,6 +43,7 @@ describe('event formatting', () => {
     assert.equal(format.endReasonText('track_lost'), 'left the view');
     assert.equal(format.endReasonText('stream_ended'), 'stream ended');
     assert.equal(format.endReasonText('server_restart'), 'server restarted');
+    assert.equal(format.endReasonText('node_lost'), 'node lost');
     assert.equal(format.endReasonText(null), '');
   });
 

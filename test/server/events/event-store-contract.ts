@@ -14,10 +14,11 @@ import { makeEvent, T0 } from './event-fixtures.ts';
 const DAY = 86_400_000;
 
 /**
- * StoreFactory makes a store (not yet open) on the database named `name`: two calls with one name
- * see the same data (a restart); different names start empty.
+ * StoreFactory makes a store (not yet open) on the database named `name`, writing as node
+ * `nodeId` (the backend's default when absent): two calls with one name see the same data (a
+ * restart); different names start empty.
  */
-export type StoreFactory = (name: string) => Promise<EventStore>;
+export type StoreFactory = (name: string, nodeId?: string) => Promise<EventStore>;
 
 /** eventStoreContract registers the shared suite; `make` is called inside the tests only. */
 export function eventStoreContract(make: StoreFactory): void {
@@ -34,6 +35,29 @@ export function eventStoreContract(make: StoreFactory): void {
     assert.deepEqual(await next.get(open.id), { ...open, endMs: T0 + 1234, endReason: 'server_restart' });
     assert.deepEqual(await next.get(ended.id), ended);
     await next.close();
+  });
+
+  it('lists the node with open events and closes its open events at their last sighting, each once', async () => {
+    const ids = new EventIdFactory();
+    const store = await make('node-events', 'node-a');
+    await store.open();
+    assert.deepEqual(await store.openEventNodes(), []);
+    const open = [
+      makeEvent(ids, T0, { endMs: null, endReason: null, lastSeenMs: T0 + 700 }),
+      makeEvent(ids, T0 + 5, { endMs: null, endReason: null, lastSeenMs: T0 + 900, streamKey: 'door', snapshot: { path: 'door/x.jpg', bytes: 9 } }),
+    ];
+    const ended = makeEvent(ids, T0 + 1);
+    await store.writeBatch([...open, ended].map((event) => ({ op: 'upsert' as const, event })));
+    assert.deepEqual(await store.openEventNodes(), ['node-a']);
+    assert.deepEqual(await store.closeNodeEvents('node-gone', 'node_lost'), [], 'another node\'s events: none here');
+    assert.deepEqual(await store.openEventNodes(), ['node-a']);
+    const closed = open.map((e) => ({ ...e, endMs: e.lastSeenMs, endReason: 'node_lost' as const }));
+    assert.deepEqual(await store.closeNodeEvents('node-a', 'node_lost'), closed);
+    assert.deepEqual(await store.closeNodeEvents('node-a', 'node_lost'), [], 'a second sweep closes nothing');
+    assert.deepEqual(await store.openEventNodes(), []);
+    for (const e of closed) assert.deepEqual(await store.get(e.id), e);
+    assert.deepEqual(await store.get(ended.id), ended, 'an ended event is left as it was');
+    await store.close();
   });
 
   it('keeps a snapshot through later upserts that carry none, in one batch and across batches', async () => {

@@ -58,6 +58,26 @@ describe('PgEventStore (a real PostgreSQL on loopback)', () => {
     await Promise.all([again.close(), b.close()]);
   });
 
+  it('lists every node with open events; two survivors closing a dead node\'s events at once close each once', async () => {
+    const url = await database('dead-node');
+    const ids = new EventIdFactory();
+    const [dead, b, c] = ['dead', 'b', 'c'].map((nodeId) => new PgEventStore({ url, nodeId }));
+    await Promise.all([dead!.open(), b!.open(), c!.open()]);
+    const ofDead = Array.from({ length: 50 }, (_, i) => makeEvent(ids, T0 + i, { endMs: null, endReason: null, lastSeenMs: T0 + 1000 + i }));
+    const ofB = makeEvent(ids, T0 + 100, { endMs: null, endReason: null });
+    await dead!.writeBatch(ofDead.map((event) => ({ op: 'upsert' as const, event })));
+    await b!.writeBatch([{ op: 'upsert', event: ofB }]);
+    await dead!.close();
+    assert.deepEqual(await c!.openEventNodes(), ['b', 'dead']);
+    const [byB, byC] = await Promise.all([b!.closeNodeEvents('dead', 'node_lost'), c!.closeNodeEvents('dead', 'node_lost')]);
+    assert.equal(byB.length + byC.length, ofDead.length, `closed ${byB.length} + ${byC.length}`);
+    assert.deepEqual([...byB, ...byC].map((e) => e.id).sort(), ofDead.map((e) => e.id), 'each event once');
+    assert.ok([...byB, ...byC].every((e) => e.endReason === 'node_lost' && e.endMs === e.lastSeenMs));
+    assert.deepEqual(await c!.openEventNodes(), ['b']);
+    assert.deepEqual(await c!.get(ofB.id), ofB, 'the live node\'s event stays open');
+    await Promise.all([b!.close(), c!.close()]);
+  });
+
   it('rejects with the driver\'s error when the server is unreachable, and opens once it is there', async () => {
     const store = new PgEventStore({ url: `postgres://livematte@127.0.0.1:1/none` });
     await assert.rejects(store.open(), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
@@ -67,6 +87,6 @@ describe('PgEventStore (a real PostgreSQL on loopback)', () => {
   });
 
   describe('the EventStore contract', () => {
-    eventStoreContract(async (name) => new PgEventStore({ url: await database(name) }));
+    eventStoreContract(async (name, nodeId) => new PgEventStore({ url: await database(name), nodeId }));
   });
 });

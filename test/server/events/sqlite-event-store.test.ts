@@ -36,6 +36,6 @@ describe('SqliteEventStore', () => {
   });
 
   describe('the EventStore contract', () => {
-    eventStoreContract(async (name) => new SqliteEventStore({ path: join(dir, `${name}.sqlite`) }));
+    eventStoreContract(async (name, nodeId) => new SqliteEventStore({ path: join(dir, `${name}.sqlite`), nodeId }));
   });
 });

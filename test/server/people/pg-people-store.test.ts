@@ -4,7 +4,8 @@
  * the cascade of a deletion, a face of a deleted person refused; two stores on one database (two
  * nodes): a change through one is announced to the other ('deleted' for deletions), and the
  * event store's relabel clears the name across nodes. Then two gallery publishers, one per node:
- * a person deleted through node A leaves node B's shared gallery at once.
+ * a person deleted through node A leaves node B's shared gallery at once. Last, the server
+ * restarted: B LISTENs again and hears A's changes.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,5 +117,19 @@ describe('PgPeopleStore (a real PostgreSQL on loopback)', () => {
       await nodeB.close();
       await events.close();
     }
+  });
+
+  it('PostgreSQL restarted: B is told at the loss and once it LISTENs again, then hears A\'s changes as before', async () => {
+    heardByB.length = 0;
+    await server.down();
+    await waitFor('B told of the loss', () => heardByB.includes('deleted'), 5000, 10);
+    await server.up();
+    await waitFor('B told it LISTENs again', () => heardByB.length >= 2, 10_000, 20);
+    assert.deepEqual(heardByB, ['deleted', 'deleted'], 'once at the loss, once back: not at every failed retry');
+    // A's pooled connections died with the server; its next change takes a new one.
+    const erin = await waitFor('A changes the gallery again', () => a.createPerson('Erin').catch(() => undefined), 10_000, 100);
+    await waitFor('B hears A\'s creation', () => heardByB.includes('changed'), 5000, 10);
+    await a.deletePerson(erin.id);
+    await waitFor('B hears A\'s deletion', () => heardByB.filter((k) => k === 'deleted').length === 3, 5000, 10);
   });
 });
