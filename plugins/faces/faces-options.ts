@@ -103,6 +103,9 @@ export const facesOptionsSchema: JSONSchemaType<FacesOptions> = {
 /** Values of `?faces=` that the host reads as on or off (plugin-catalog.ts); anything else is a mode. */
 const SWITCH = /^(on|true|1|off|false|0|none)$/i;
 
+/** The query spellings of a boolean (`?recognise=1`); anything else reaches the schema, which names it. */
+const FLAG: Readonly<Record<string, boolean>> = { 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false };
+
 /**
  * facesFromQuery reads `?faces=<mode>` (turns the plugin on for the stream with that mode; `on`
  * and `off` are left to the host; an unknown mode reaches the schema, which refuses it by name)
@@ -119,6 +122,6 @@ export function facesFromQuery(query: Readonly<Record<string, string | undefined
   }
   if (query.faceModel !== undefined) options.model = query.faceModel;
   if (query.anonymise !== undefined) options.anonymise = query.anonymise.toLowerCase();
-  if (query.recognise !== undefined) options.recognise = query.recognise;
+  if (query.recognise !== undefined) options.recognise = FLAG[query.recognise.toLowerCase()] ?? query.recognise;
   return enabled === undefined ? { options } : { enabled, options };
 }

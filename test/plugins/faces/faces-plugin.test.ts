@@ -50,6 +50,10 @@ test('options: defaults, query keys, and refusals that name the option', () => {
   assert.deepEqual(facesFromQuery({ faces: 'Pixelate', faceModel: 'short' }), { enabled: true, options: { mode: 'pixelate', model: 'short' } });
   assert.deepEqual(facesFromQuery({ faces: 'off' }), { options: {} }, 'on/off are the host\'s');
   assert.throws(() => validatePluginOptions(faces, facesFromQuery({ faces: 'smudge' }).options as never), /'mode' must be equal to one of the allowed values/);
+  for (const [value, want] of [['1', true], ['true', true], ['on', true], ['0', false], ['off', false]] as const) {
+    assert.equal(validatePluginOptions(faces, facesFromQuery({ recognise: value }).options as never).recognise, want, `?recognise=${value}`);
+  }
+  assert.throws(() => validatePluginOptions(faces, facesFromQuery({ recognise: 'maybe' }).options as never), /'recognise' must be boolean/);
   assert.throws(() => validatePluginOptions(faces, { model: 'huge' } as never), /'model'/);
   assert.throws(() => validatePluginOptions(faces, { blurStrength: 0.1 }), /'blurStrength' must be >= 0.3/);
 });
