@@ -26,6 +26,7 @@ import { PlayPolicy } from './security/play-policy.ts';
 import { RedisLeases } from './cluster/redis-leases.ts';
 import { OriginRelays } from './cluster/origin-relay.ts';
 import { DeadNodeSweeper } from './cluster/dead-node-sweeper.ts';
+import { StreamForwarder } from './cluster/stream-forwarding.ts';
 import { outputName } from './ingest/stream-key.ts';
 import { nodeIdOf } from './events/create-event-store.ts';
 import { createWebrtcServer } from './webrtc/webrtc-server.ts';
@@ -105,6 +106,11 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     await pool.close();
     throw err;
   }
+  // A request about a stream held by another node is answered by that node (server/cluster/stream-forwarding.ts).
+  const forwarder = leases && new StreamForwarder({
+    leases, nodeId, leaseTtlMs: config.cluster.leaseTtlMs,
+    isLocal: (key) => registry.get(key) !== undefined || (webrtc?.whip.sessions.has(key) ?? false),
+  });
   // Events: a sink beside the streams; a store that can not open is logged and retried, never fatal.
   // The people gallery lives in the events database (SQLite, or the cluster's PostgreSQL) and
   // relabels stored events through the event store.
@@ -127,7 +133,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     sweeper?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && { leases, nodeId } });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people, forwarder), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && forwarder && { leases, nodeId, forwarder } });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;

@@ -123,6 +123,19 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
     return (await this.redis.get(leaseKey(key))) ?? undefined;
   }
 
+  /**
+   * locate says which node holds `key` and, when it is another node, that node's record (absent
+   * once the node has left the cluster: its record expired or was deleted while its lease lives
+   * on); undefined when nobody holds the key. Two GETs; rejects when Redis does not answer.
+   */
+  async locate(key: string): Promise<{ nodeId: string; record?: NodeRecord } | undefined> {
+    const holder = await this.redis.get(leaseKey(key));
+    if (holder === null) return undefined;
+    if (holder === this.options.nodeId) return { nodeId: holder };
+    const raw = await this.redis.get(nodeKey(holder));
+    return { nodeId: holder, record: raw === null ? undefined : JSON.parse(raw) as NodeRecord };
+  }
+
   /** nodes lists every live node's record, by node id (rejects when Redis does not answer). */
   async nodes(): Promise<NodeRecord[]> {
     const keys: string[] = [];
@@ -144,7 +157,7 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
     try {
       const record: NodeRecord = { nodeId, ...this.options.describe() };
       const pipeline = this.redis.pipeline();
-      pipeline.set(`${REDIS_PREFIX}node:${nodeId}`, JSON.stringify(record), 'PX', ttlMs);
+      pipeline.set(nodeKey(nodeId), JSON.stringify(record), 'PX', ttlMs);
       const keys = [...this.held];
       for (const key of keys) pipeline.eval(RENEW, 1, leaseKey(key), nodeId, ttlMs);
       // exec may resolve with an error per command (e.g. while reconnecting): any one is an outage.
@@ -181,7 +194,7 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
     if (this.redis.status === 'ready') {
       await Promise.all([
         ...keys.map((key) => this.redis.eval(RELEASE, 1, leaseKey(key), this.options.nodeId)),
-        this.redis.del(`${REDIS_PREFIX}node:${this.options.nodeId}`),
+        this.redis.del(nodeKey(this.options.nodeId)),
       ]).catch(() => {});
     }
     this.redis.disconnect();
@@ -189,3 +202,4 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
 }
 
 const leaseKey = (key: string) => `${REDIS_PREFIX}lease:${key}`;
+const nodeKey = (nodeId: string) => `${REDIS_PREFIX}node:${nodeId}`;

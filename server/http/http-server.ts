@@ -20,6 +20,7 @@ import type { EventService } from '../events/event-service.ts';
 import { registerEventRoutes } from '../events/event-routes.ts';
 import type { RedisLeases } from '../cluster/redis-leases.ts';
 import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
+import type { StreamForwarder } from '../cluster/stream-forwarding.ts';
 import type { PeopleService } from '../people/people-service.ts';
 import { registerPeopleRoutes } from '../people/people-routes.ts';
 
@@ -42,8 +43,11 @@ export interface HttpDeps {
   people?: PeopleService;
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
-  /** The cluster's leases and this node's id (`GET /api/cluster`), when `cluster.enabled`. */
-  cluster?: { leases: RedisLeases; nodeId: string };
+  /**
+   * The cluster's leases and this node's id (`GET /api/cluster`), and the forwarding of stream
+   * requests to the node that holds the stream, when `cluster.enabled`.
+   */
+  cluster?: { leases: RedisLeases; nodeId: string; forwarder: StreamForwarder };
   /** More routes to add (the WebRTC ones, when `webrtc.enabled`). */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -88,6 +92,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
 
+  // Before any route: each stream route gets the forwarding after its own preHandlers (its guard).
+  if (deps.cluster) await deps.cluster.forwarder.register(app);
   await deps.routes?.(app);
   await registerHlsRoutes(app, { mediaRoot: config.mediaRoot, plays: deps.plays, playlists: deps.registry.media.playlists, log: deps.log.child({ component: 'http' }) });
   await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });

@@ -11,6 +11,7 @@ import type { EventMetricsSource } from '../events/event-service.ts';
 import { PEOPLE_METRICS } from '../people/people-metrics.ts';
 import type { PeopleMetricsSource } from '../people/people-service.ts';
 import { PLAY_REFUSAL_REASONS, type PlayPolicy } from '../security/play-policy.ts';
+import { FORWARD_OUTCOMES, type StreamForwarder } from '../cluster/stream-forwarding.ts';
 
 /** METRIC_PREFIX starts the name of every live-matte metric. */
 export const METRIC_PREFIX = 'livematte_';
@@ -106,6 +107,9 @@ const REFUSED_HELP = `Publishes refused since the server started, by reason: ${P
 /** PLAYS_REFUSED_HELP is the help text of `livematte_plays_refused_total`. */
 const PLAYS_REFUSED_HELP = `Plays refused since the server started, by protocol and reason: RTMP players (rtmp: ${PLAY_REFUSAL_REASONS.rtmp.join(', ')}; raw_*: auth.rawPlay) and HLS requests answered 403 (hls: ${PLAY_REFUSAL_REASONS.hls.join(', ')}; auth.playSecret).`;
 
+/** FORWARDS_HELP is the help text of `livematte_cluster_forwards_total`. */
+const FORWARDS_HELP = `Requests about a stream held by another node of the cluster since the server started, by outcome: ${FORWARD_OUTCOMES.join(', ')} (forwarded: answered by the holder, whatever its status; only with cluster.enabled).`;
+
 /** describeMetrics lists live-matte's own metrics (name, type, labels, help), for the docs. */
 export function describeMetrics(): { name: string; type: string; labels: string[]; help: string }[] {
   return [
@@ -115,6 +119,7 @@ export function describeMetrics(): { name: string; type: string; labels: string[
     { name: `${METRIC_PREFIX}plays_refused_total`, type: 'counter', labels: ['protocol', 'reason'], help: PLAYS_REFUSED_HELP },
     { name: `${METRIC_PREFIX}media_root_free_bytes`, type: 'gauge', labels: [], help: MEDIA_FREE_HELP },
     { name: `${METRIC_PREFIX}media_root_low`, type: 'gauge', labels: [], help: MEDIA_LOW_HELP },
+    { name: `${METRIC_PREFIX}cluster_forwards_total`, type: 'counter', labels: ['outcome'], help: FORWARDS_HELP },
     ...STREAM_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: ['stream', ...(m.labels ?? [])], help: m.help })),
     ...EVENT_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
     ...PEOPLE_METRICS.map((m) => ({ name: METRIC_PREFIX + m.name, type: m.type, labels: m.labels, help: m.help })),
@@ -130,9 +135,11 @@ export interface MetricsResponse {
 /**
  * createMetrics makes a dedicated prom-client registry (not the global one) over `streams` (and
  * `events`, when events are on; `plays`, the play refusals; `people`, the gallery, when events are
- * on) and returns the scrape function for `GET /metrics`.
+ * on; `forwards`, the cluster's forwarded calls, when `cluster.enabled`) and returns the scrape
+ * function for `GET /metrics`.
  */
-export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource, plays?: PlayPolicy, people?: PeopleMetricsSource): () => Promise<MetricsResponse> {
+export function createMetrics(streams: StreamRegistry, events?: EventMetricsSource, plays?: PlayPolicy, people?: PeopleMetricsSource,
+  forwards?: Pick<StreamForwarder, 'outcomes'>): () => Promise<MetricsResponse> {
   const register = new Registry();
   collectDefaultMetrics({ register });
   // One registry.list() per scrape, shared by every collect() below.
@@ -173,6 +180,18 @@ export function createMetrics(streams: StreamRegistry, events?: EventMetricsSour
       collect() {
         this.reset();
         for (const { protocol, reason, count } of plays.refusalCounts()) this.inc({ protocol, reason }, count);
+      },
+    });
+  }
+  if (forwards) {
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_forwards_total`,
+      help: FORWARDS_HELP,
+      labelNames: ['outcome'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of forwards.outcomes()) this.inc({ outcome }, count);
       },
     });
   }
