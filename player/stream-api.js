@@ -24,9 +24,19 @@ export async function fetchJson(path, init = {}) {
   return body;
 }
 
-/** listStreams returns `GET /api/streams`' StreamInfo array. */
+// A cluster node lists every node's streams at /api/cluster/streams; a single server answers it 404.
+let streamsPath = '/api/cluster/streams';
+
+/** listStreams returns the StreamInfo array of `GET /api/cluster/streams` (a cluster: every node's), else of `GET /api/streams`. */
 export async function listStreams() {
-  const body = await fetchJson('/api/streams');
+  let body;
+  try {
+    body = await fetchJson(streamsPath);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404 && streamsPath !== '/api/streams')) throw err;
+    streamsPath = '/api/streams';
+    body = await fetchJson(streamsPath);
+  }
   return Array.isArray(body?.streams) ? body.streams : [];
 }
 

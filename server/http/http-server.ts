@@ -21,6 +21,7 @@ import { registerEventRoutes } from '../events/event-routes.ts';
 import type { RedisLeases } from '../cluster/redis-leases.ts';
 import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
 import type { StreamForwarder } from '../cluster/stream-forwarding.ts';
+import { registerClusterStreamsRoute } from '../cluster/cluster-streams.ts';
 import type { PeopleService } from '../people/people-service.ts';
 import { registerPeopleRoutes } from '../people/people-routes.ts';
 
@@ -108,7 +109,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
   }
   registerStreamRoutes(app, { registry: deps.registry, catalog: deps.catalog, adminToken: config.auth.adminToken });
-  if (deps.cluster) registerClusterRoutes(app, deps.cluster);
+  if (deps.cluster) {
+    registerClusterRoutes(app, deps.cluster);
+    registerClusterStreamsRoute(app, { ...deps.cluster, local: () => deps.registry.list() });
+  }
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   if (deps.people) registerPeopleRoutes(app, { people: deps.people, adminToken: config.auth.adminToken });
   return app;
