@@ -49,6 +49,26 @@ describe('RedisLeases (a real redis-server on loopback)', () => {
     await b.release('cam1');
   });
 
+  it('locate names a key\'s holder with its node record (none for this node\'s own keys), and nobody for a free key', async () => {
+    const [a, b] = [await node('loc-a', ['cam6']), await node('loc-b')];
+    assert.deepEqual(await a.acquire('cam6'), { ok: true });
+    const seen = await b.locate('cam6');
+    assert.equal(seen?.nodeId, 'loc-a');
+    assert.equal(seen?.record?.httpUrl, 'http://loc-a.test');
+    assert.deepEqual(seen?.record?.streams, [{ key: 'cam6', state: 'live', fps: 30 }]);
+    assert.deepEqual(await a.locate('cam6'), { nodeId: 'loc-a' });
+    assert.equal(await b.locate('free-key'), undefined);
+    // The holder's record gone while its lease lives (the node left): the lease alone is named.
+    const raw = (b as unknown as { redis: { del(k: string): Promise<unknown> } }).redis;
+    const stopped = a as unknown as { timer: NodeJS.Timeout; renewing?: Promise<void> };
+    stopped.timer.close();
+    await stopped.renewing;
+    await raw.del('livematte:node:loc-a');
+    assert.deepEqual(await b.locate('cam6'), { nodeId: 'loc-a', record: undefined });
+    await a.release('cam6');
+    assert.equal(await b.locate('cam6'), undefined);
+  });
+
   it('a node that stops renewing (dead) loses its keys within the lease time; its record leaves the cluster view', async () => {
     const dead = await node('dead', ['cam2']);
     const live = await node('live');
