@@ -88,7 +88,7 @@ export const configSchema: SchemaObject = {
     cluster: {
       type: 'object', additionalProperties: false, required: [], default: {},
       properties: {
-        enabled: { type: 'boolean', default: false, description: 'Run as one node of a cluster: stream keys are leased in Redis (cluster.redisUrl), so a key live on another node is refused here (key_elsewhere), and GET /api/cluster lists every node and its streams.' },
+        enabled: { type: 'boolean', default: false, description: 'Run as one node of a cluster: stream keys are leased in Redis (cluster.redisUrl), so a key live on another node is refused here (key_elsewhere); GET /api/cluster lists every node and its streams, and a call about a stream another node holds (its API, plugins, snapshot, WHIP/WHEP session) is forwarded to that node (docs/scaling.md).' },
         redisUrl: { type: 'string', default: '', description: 'Redis URL of the cluster registry, e.g. redis://10.0.0.2:6379/0 (LIVEMATTE_CLUSTER_REDIS_URL).' },
         leaseTtlMs: { type: 'integer', minimum: 300, maximum: 60000, default: 5000, description: 'A stream key\'s lease expires this long after its node last renewed it (renewed every third): how soon a dead node\'s keys can be taken by another node.' },
         httpUrl: { type: 'string', default: '', description: 'The URL other nodes reach this node\'s HTTP API at, e.g. http://10.0.0.5:8000 (shown in the cluster view; empty = this node\'s bind address, or its host name when bound to every interface, and the HTTP port).' },

@@ -4,7 +4,8 @@
  * hold it is forwarded to the holder and answered by it: plugin options read and changed (seen in
  * the holder's API and in its output), a bad option refused with the holder's 400, the snapshot,
  * and the admin token still required. Every node lists every node's streams
- * (GET /api/cluster/streams). A key held by nobody stays a 404. A browser publishes over
+ * (GET /api/cluster/streams), and so does the player behind the front. A key held by nobody stays
+ * a 404. A browser publishes over
  * WHIP through nginx; WHEP through the node that does not hold the stream plays it, and DELETE of
  * the WHIP session through that node ends it. A holder that dies is answered 502 with the reason
  * until its lease expires, then 404.
@@ -202,6 +203,21 @@ describe('routing in a cluster of two nodes (real Redis, nginx front and servers
     after(async () => {
       await browser?.close();
       if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('the player behind the front lists the stream whichever node answers its polls', async () => {
+      const player = await browser!.newPage();
+      try {
+        await player.goto(`${nginx.httpBase}/`);
+        await player.locator(`[data-stream-key="${key}"]`).waitFor({ timeout: 10_000 });
+        // Each 2 s poll reaches either node (round robin); the stream stays listed over three polls.
+        for (let poll = 0; poll < 3; poll++) {
+          await player.waitForResponse((r) => r.url().endsWith('/api/cluster/streams') && r.status() === 200, { timeout: 10_000 });
+          assert.equal(await player.locator(`[data-stream-key="${key}"]`).count(), 1);
+        }
+      } finally {
+        await player.close();
+      }
     });
 
     it('a WHIP publish of a key live on another node is refused by the holder (409), whichever node it reaches', async () => {
