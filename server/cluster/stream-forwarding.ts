@@ -110,10 +110,13 @@ export class StreamForwarder {
             .send({ error: 'ERR_CLUSTER_HOLDER_GONE', message: `stream '${key}' is held by node ${holder.nodeId}, which ${why}` });
           return;
         }
+        // reply.from throws at once for a URL it will not send (e.g. a `..` segment: its 400).
         this.forward(req, reply, key, holder.nodeId, holder.record.httpUrl);
       }, (err: Error) => {
         this.count('registry_unavailable');
         void reply.code(503).send({ error: 'ERR_CLUSTER_REGISTRY_UNAVAILABLE', message: `can not tell which node holds stream '${key}': the cluster registry (Redis) does not answer: ${err.message}` });
+      }).catch((err: Error) => {
+        if (!reply.sent) done(err);
       });
     };
   }

@@ -7,8 +7,8 @@
  * (GET /api/cluster/streams), and so does the player behind the front. A key held by nobody stays
  * a 404. A browser publishes over
  * WHIP through nginx; WHEP through the node that does not hold the stream plays it, and DELETE of
- * the WHIP session through that node ends it. A holder that dies is answered 502 with the reason
- * until its lease expires, then 404.
+ * the WHIP session through that node ends it. With Redis down such a call is 503 with the reason.
+ * A holder that dies is answered 502 with the reason until its lease expires, then 404.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -259,6 +259,23 @@ describe('routing in a cluster of two nodes (real Redis, nginx front and servers
       assert.equal(again.status, 404);
       assert.equal(again.body.error, 'ERR_SESSION_NOT_FOUND');
     });
+  });
+
+  it('with Redis down a call about another node\'s stream is 503 with the reason; the holder still answers for its own', async () => {
+    const before = await forwards(b, 'registry_unavailable');
+    await redis.stop();
+    try {
+      const res = await call(b.httpBase, path);
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.error, 'ERR_CLUSTER_REGISTRY_UNAVAILABLE');
+      assert.match(String(res.body.message), new RegExp(`can not tell which node holds stream '${key}'`));
+      assert.equal(await forwards(b, 'registry_unavailable'), before + 1);
+      assert.equal((await call(a.httpBase, path)).status, 200, 'no lookup for a stream live here');
+    } finally {
+      await redis.start();
+    }
+    // The holder's next renewal takes its lease again (Redis kept nothing).
+    await waitFor('calls through node-b answered by node-a again', async () => (await call(b.httpBase, path)).status === 200, LEASE_MS * 3, 100);
   });
 
   it('a holder that died is answered 502 with the reason until its lease expires, then 404', async () => {
