@@ -150,6 +150,8 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     }
     stopRelays = async () => { await relays?.stopAll(); };
     httpUrl ||= `http://${config.bind === '0.0.0.0' || config.bind === '::' ? hostname() : config.bind}:${httpPort}`;
+    // The node's record carries its URL from now on, not a third of the TTL later (calls routed here need it).
+    await leases?.refresh();
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {

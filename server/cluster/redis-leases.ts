@@ -89,9 +89,14 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
   /** start connects (a Redis that is down is not fatal: publishes are refused until it answers) and starts renewing. */
   async start(): Promise<void> {
     await this.redis.connect().catch((err: Error) => this.markDown(err));
-    this.timer = setInterval(() => { this.renewing ??= this.renew().finally(() => { this.renewing = undefined; }); }, Math.max(100, Math.floor(this.options.ttlMs / 3)));
+    this.timer = setInterval(() => { void this.refresh(); }, Math.max(100, Math.floor(this.options.ttlMs / 3)));
     this.timer.unref();
     await this.renew();
+  }
+
+  /** refresh renews now instead of at the next third of the TTL (e.g. once the node's record has its HTTP URL); resolves when done. */
+  refresh(): Promise<void> {
+    return (this.renewing ??= this.renew().finally(() => { this.renewing = undefined; }));
   }
 
   /** acquire claims `key` for this node. */
