@@ -27,6 +27,7 @@ import { RedisLeases } from './cluster/redis-leases.ts';
 import { OriginRelays } from './cluster/origin-relay.ts';
 import { DeadNodeSweeper } from './cluster/dead-node-sweeper.ts';
 import { StreamForwarder } from './cluster/stream-forwarding.ts';
+import { drainNode, type DrainResult } from './cluster/node-drain.ts';
 import { outputName } from './ingest/stream-key.ts';
 import { nodeIdOf } from './events/create-event-store.ts';
 import { createWebrtcServer } from './webrtc/webrtc-server.ts';
@@ -42,6 +43,8 @@ export interface RunningServer {
   /** The face recognition gallery, when `events.enabled` (it lives in the events database, SQLite or PostgreSQL). */
   people?: PeopleService;
   log: Logger;
+  /** drain, on a cluster node, hands its streams to the other nodes and takes no new ones (server/cluster/node-drain.ts); call close() after it. */
+  drain?(): Promise<DrainResult>;
   /** close disconnects publishers, ends playlists, reaps children, closes listeners. */
   close(): Promise<void>;
 }
@@ -92,7 +95,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     url: config.cluster.redisUrl, nodeId, ttlMs: config.cluster.leaseTtlMs,
     describe: () => ({
       httpUrl, startedAt, load: Math.round((loadavg()[0]! / availableParallelism()) * 100) / 100,
-      streams: registry.list().map((s) => ({ key: s.key, state: s.state, fps: s.stats.fpsOut })),
+      streams: registry.list().map((s) => ({ key: s.key, state: s.state, fps: s.stats.fpsOut })), draining: registry.draining,
     }),
   }, log.child({ component: 'cluster' })) : undefined;
   if (leases) {
@@ -123,6 +126,10 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     ? new DeadNodeSweeper({ nodeId, intervalMs: config.cluster.leaseTtlMs }, leases, events, log.child({ component: 'cluster' })) : undefined;
   let http: FastifyInstance | undefined;
   let stopRelays = async (): Promise<void> => {};
+  let drained: Promise<DrainResult> | undefined;
+  const drain = leases && (() => drained ??= drainNode({
+    registry, ingest, leases, stopRelays: () => stopRelays(), timeoutMs: config.cluster.drainTimeoutMs, log: log.child({ component: 'cluster' }),
+  }));
   try {
     await events?.start();
     await people?.start();
@@ -133,7 +140,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     sweeper?.start();
     await registry.sweepLeftovers();
     const rtmpPort = await ingest.listen();
-    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people, forwarder), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && forwarder && { leases, nodeId, forwarder } });
+    http = await buildHttpServer({ config, registry, catalog, log, events, people, plays, metrics: createMetrics(registry, events, plays, people, forwarder), routes: webrtc?.routes, health: () => mergeHealth({ rtmpPort, workers: pool.threads }, mediaHealthReport(registry.media.snapshot()), events ? eventHealthReport(events.health()) : {}), cluster: leases && forwarder && drain && { leases, nodeId, forwarder, drain } });
     await http.listen({ port: config.http.port, host: config.bind });
     registry.media.start();
     const httpPort = (http.server.address() as { port: number }).port;
@@ -155,7 +162,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
     log.info({ rtmpPort, httpPort, ffmpegPath, workers: pool.threads }, 'server listening');
     let closing: Promise<void> | undefined;
     return {
-      rtmpPort, httpPort, registry, events, people, log,
+      rtmpPort, httpPort, registry, events, people, log, drain,
       close: () => {
         closing ??= (async () => {
           await webrtc?.close();

@@ -40,7 +40,7 @@ export interface ServerConfig {
   mediaRoot: string;
   dataDir: string;
   nodeId: string;
-  cluster: { enabled: boolean; redisUrl: string; leaseTtlMs: number; httpUrl: string; originRtmpUrl: string };
+  cluster: { enabled: boolean; redisUrl: string; leaseTtlMs: number; drainTimeoutMs: number; httpUrl: string; originRtmpUrl: string };
   ffmpegPath: string;
   modelsDir: string;
   hls: { segmentDurationMs: number; playlistLength: number; retentionMs: number; minFreeBytes: number };
@@ -91,6 +91,7 @@ export const configSchema: SchemaObject = {
         enabled: { type: 'boolean', default: false, description: 'Run as one node of a cluster: stream keys are leased in Redis (cluster.redisUrl), so a key live on another node is refused here (key_elsewhere); GET /api/cluster lists every node and its streams, and a call about a stream another node holds (its API, plugins, snapshot, WHIP/WHEP session) is forwarded to that node (docs/scaling.md).' },
         redisUrl: { type: 'string', default: '', description: 'Redis URL of the cluster registry, e.g. redis://10.0.0.2:6379/0 (LIVEMATTE_CLUSTER_REDIS_URL).' },
         leaseTtlMs: { type: 'integer', minimum: 300, maximum: 60000, default: 5000, description: 'A stream key\'s lease expires this long after its node last renewed it (renewed every third): how soon a dead node\'s keys can be taken by another node.' },
+        drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 5000, description: 'SIGTERM (or POST /api/cluster/drain) drains a cluster node: it takes no new publishers (RTMP port closed, WHIP refused as draining, /healthz 503), releases its leases and disconnects its publishers, which reconnect through the balancer to another node that takes their keys at once. The process then exits once its streams have ended, or after this many ms. Keep it, plus up to 8 s for the stop that follows, under the grace time of whatever sends the SIGTERM (docker-compose.cluster.yml: stop_grace_period 15 s). Not used without cluster.enabled: SIGTERM then stops at once.' },
         httpUrl: { type: 'string', default: '', description: 'The URL other nodes reach this node\'s HTTP API at, e.g. http://10.0.0.5:8000 (shown in the cluster view; empty = this node\'s bind address, or its host name when bound to every interface, and the HTTP port).' },
         originRtmpUrl: { type: 'string', default: '', description: 'RTMP application of the cluster\'s origin (nginx-rtmp), e.g. rtmp://origin:1936/live: each processed output live/stream-<key> is copied there under the same name (no re-encode), and viewers play RTMP and HLS from the origin whichever node processes the stream. Empty = no origin (works without a cluster too).' },
       },

@@ -71,17 +71,31 @@ try {
     log.warn({}, 'the play secret was given with --play-secret, where every local user can read it (ps); set LIVEMATTE_PLAY_SECRET or use --play-secret-file instead');
   }
   const server = await start(config, log);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    server.log.info({ signal }, 'shutting down');
+  // SIGTERM on a cluster node drains first (its streams move to the other nodes, then it stops);
+  // SIGINT, a second signal, or SIGTERM to a single server stop at once.
+  let phase: 'running' | 'draining' | 'closing' = 'running';
+  const closeNow = () => {
+    if (phase === 'closing') return;
+    phase = 'closing';
     const force = setTimeout(() => process.exit(1), 8000);
     force.unref();
     server.close().then(() => process.exit(0), (err) => {
       server.log.error({ err: (err as Error).message }, 'shutdown failed');
       process.exit(1);
     });
+  };
+  const shutdown = (signal: string) => {
+    if (phase === 'closing') return;
+    if (signal === 'SIGTERM' && phase === 'running' && server.drain) {
+      phase = 'draining';
+      server.log.info({ signal }, 'shutting down: draining first (a second signal stops at once)');
+      const force = setTimeout(() => process.exit(1), config.cluster.drainTimeoutMs + 8000);
+      force.unref();
+      void server.drain().then(closeNow);
+      return;
+    }
+    server.log.info({ signal }, 'shutting down');
+    closeNow();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -9,7 +9,7 @@ import type { RedisLeases } from './redis-leases.ts';
 const NODE_SCHEMA = {
   type: 'object',
   properties: {
-    nodeId: { type: 'string' }, httpUrl: { type: 'string' }, startedAt: { type: 'string' }, load: { type: 'number' },
+    nodeId: { type: 'string' }, httpUrl: { type: 'string' }, startedAt: { type: 'string' }, load: { type: 'number' }, draining: { type: 'boolean' },
     streams: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, state: { type: 'string' }, fps: { type: 'number' } } } },
   },
 } as const;

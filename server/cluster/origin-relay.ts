@@ -20,13 +20,13 @@ export interface OriginRelayOptions {
   originBase: string;
   /** tap subscribes to `key`'s processed output FLV (headers and current GOP first); returns unsubscribe. */
   tap: (key: string, onBytes: (chunk: Buffer) => void) => () => void;
-  /** Whether `key`'s output has its video sequence header yet (a tap before it gets no decodable start; checked every 200 ms). */
+  /** Whether `key`'s output has its video sequence header yet (a tap before it gets no decodable start; checked every 50 ms). */
   outputReady: (key: string) => boolean;
 }
 
 /** A relay whose ffmpeg has this much FLV unread on its stdin (the origin too slow) starts over. */
 const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
-const READY_POLL_MS = 200;
+const READY_POLL_MS = 50;
 
 interface Relay {
   process?: FfmpegProcess;

@@ -12,6 +12,8 @@
  * by another node reports it `lost`: the stream must stop here (it is processed there now).
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
@@ -29,6 +31,8 @@ export interface NodeRecord {
   streams: { key: string; state: string; fps: number }[];
   /** Load: 1-minute load average over CPU count. */
   load: number;
+  /** True while the node drains (it takes no new publishers and is about to stop). */
+  draining?: boolean;
 }
 
 /** ClaimResult says whether a node may process a stream key. */
@@ -52,6 +56,8 @@ const RENEW = `local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`;
+// How much longer than expected a lease's remaining time may be before it counts as renewed (Redis rounds, clocks jitter).
+const RENEWAL_TOLERANCE_MS = 50;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // SET NX, or extend it when the holder is this node already (a reconnect on the same node).
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
@@ -99,8 +105,37 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
     return (this.renewing ??= this.renew().finally(() => { this.renewing = undefined; }));
   }
 
-  /** acquire claims `key` for this node. */
-  async acquire(key: string): Promise<ClaimResult> {
+  /**
+   * acquire claims `key` for this node. A key held by another node is not refused at once: a
+   * holder that died stops renewing and its lease runs out within one TTL, so the publisher (who
+   * reconnected here through the balancer) is kept while the lease's expiry is watched, and gets
+   * the key as soon as it is free instead of being refused and left to retry. A holder that renews
+   * meanwhile is alive: the publish is then refused (`key_elsewhere`), a third of the TTL or less
+   * after it came. `stillWanted` returning false (the publisher left) ends the wait with that refusal.
+   */
+  async acquire(key: string, stillWanted: () => boolean = () => true): Promise<ClaimResult> {
+    const period = Math.max(100, Math.floor(this.options.ttlMs / 3));
+    const deadline = performance.now() + this.options.ttlMs + period;
+    let result = await this.tryAcquire(key);
+    let expected: { ttlMs: number; at: number } | undefined;
+    while (!result.ok && result.reason === 'key_elsewhere' && stillWanted() && performance.now() < deadline) {
+      let ttlMs: number;
+      try {
+        ttlMs = await this.redis.pttl(leaseKey(key));
+      } catch {
+        break;
+      }
+      const now = performance.now();
+      // Longer than it would be had nobody renewed it since the last look: its holder is alive.
+      if (ttlMs === -1 || (expected && ttlMs > expected.ttlMs - (now - expected.at) + RENEWAL_TOLERANCE_MS)) break;
+      expected = { ttlMs, at: now };
+      if (ttlMs > 0) await delay(Math.min(ttlMs + 5, period + RENEWAL_TOLERANCE_MS));
+      if (stillWanted()) result = await this.tryAcquire(key);
+    }
+    return result;
+  }
+
+  private async tryAcquire(key: string): Promise<ClaimResult> {
     try {
       const holder = await this.redis.eval(ACQUIRE, 1, leaseKey(key), this.options.nodeId, this.options.ttlMs) as string;
       this.markUp();
@@ -121,6 +156,20 @@ export class RedisLeases extends EventEmitter<LeaseEvents> {
     } catch (err) {
       this.markDown(err as Error);
     }
+  }
+
+  /**
+   * releaseAll gives up every held lease at once (a drain: the publishers, disconnected next, are
+   * taken by another node without waiting for the TTL) and resolves with their keys. The node
+   * record is kept and renewed; a failure only logs, as in release.
+   */
+  async releaseAll(): Promise<string[]> {
+    const keys = [...this.held];
+    this.held.clear();
+    // A renewal under way may still SET a key it read before; the releases go after it.
+    await this.renewing;
+    await Promise.all(keys.map((key) => this.redis.eval(RELEASE, 1, leaseKey(key), this.options.nodeId).catch((err: Error) => this.markDown(err))));
+    return keys;
   }
 
   /** holder says which node holds `key` (undefined: nobody); rejects when Redis does not answer. */

@@ -22,6 +22,8 @@ import type { RedisLeases } from '../cluster/redis-leases.ts';
 import { registerClusterRoutes } from '../cluster/cluster-routes.ts';
 import type { StreamForwarder } from '../cluster/stream-forwarding.ts';
 import { registerClusterStreamsRoute } from '../cluster/cluster-streams.ts';
+import { registerDrainRoute } from '../cluster/drain-route.ts';
+import type { DrainResult } from '../cluster/node-drain.ts';
 import type { PeopleService } from '../people/people-service.ts';
 import { registerPeopleRoutes } from '../people/people-routes.ts';
 
@@ -45,10 +47,11 @@ export interface HttpDeps {
   /** Who may fetch HLS (auth.playSecret). */
   plays: PlayPolicy;
   /**
-   * The cluster's leases and this node's id (`GET /api/cluster`), and the forwarding of stream
-   * requests to the node that holds the stream, when `cluster.enabled`.
+   * The cluster's leases and this node's id (`GET /api/cluster`), the forwarding of stream
+   * requests to the node that holds the stream, and this node's drain (`POST /api/cluster/drain`),
+   * when `cluster.enabled`.
    */
-  cluster?: { leases: RedisLeases; nodeId: string; forwarder: StreamForwarder };
+  cluster?: { leases: RedisLeases; nodeId: string; forwarder: StreamForwarder; drain: () => Promise<DrainResult> };
   /** More routes to add (the WebRTC ones, when `webrtc.enabled`). */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -100,7 +103,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(fastifyStatic, { root: HLS_JS_DIR, prefix: '/vendor/hls.js/', decorateReply: false });
   await app.register(fastifyStatic, { root: PLAYER_DIR, prefix: '/', decorateReply: false, index: ['index.html'] });
 
-  app.get('/healthz', async () => ({ status: 'ok', streams: deps.registry.size, ...deps.health() }));
+  // A draining node is not ready: 503, so that a load balancer's or an orchestrator's check takes it out.
+  app.get('/healthz', async (_req, reply) => {
+    const body = { status: 'ok', streams: deps.registry.size, ...deps.health() };
+    return deps.registry.draining ? reply.code(503).send({ ...body, status: 'draining' }) : body;
+  });
   if (deps.metrics) {
     const metrics = deps.metrics;
     app.get('/metrics', async (_req, reply) => {
@@ -112,6 +119,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   if (deps.cluster) {
     registerClusterRoutes(app, deps.cluster);
     registerClusterStreamsRoute(app, { ...deps.cluster, local: () => deps.registry.list() });
+    registerDrainRoute(app, { drain: deps.cluster.drain, nodeId: deps.cluster.nodeId, adminToken: config.auth.adminToken });
   }
   if (deps.events) registerEventRoutes(app, { events: deps.events, adminToken: config.auth.adminToken, corsOrigin: config.http.corsOrigin });
   if (deps.people) registerPeopleRoutes(app, { people: deps.people, adminToken: config.auth.adminToken });

@@ -38,6 +38,8 @@ interface NmsServer {
   stop(): Promise<void>;
   on(event: string, listener: (session: NmsSession) => void): void;
   rtmpServer: { tcpServer?: Server };
+  /** Its JSON store (relay tasks, history); `options.signals` makes it hook SIGINT/SIGTERM when opened by run(). */
+  store: { options: { signals?: boolean } };
 }
 
 /** NmsSession is the part of a node-media-server session we read. */
@@ -204,6 +206,9 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
       webadmin: { enable: false },
     });
     this.nms = nms;
+    // Its store would flush on SIGINT/SIGTERM and send the signal to this process again, so one
+    // SIGTERM would arrive twice (and a second one stops a drain at once); close() flushes it instead.
+    nms.store.options.signals = false;
     nms.on('prePublish', (s) => this.onPrePublish(s));
     nms.on('postPublish', (s) => setImmediate(() => {
       s.socket?.setTimeout(0);
@@ -236,6 +241,16 @@ export class NmsIngest extends EventEmitter<IngestEvents> {
     if (!server.listening) await once(server, 'listening');
     this.port = (server.address() as AddressInfo).port;
     return this.port;
+  }
+
+  /**
+   * stopAccepting closes the RTMP listener and keeps every open connection (publishers, players,
+   * our encoders' outputs): a balancer in front then finds this node's port closed and sends new
+   * publishers to another node at once (a drain). `close()` still ends the rest.
+   */
+  stopAccepting(): void {
+    const server = this.nms?.rtmpServer.tcpServer;
+    if (server?.listening) server.close();
   }
 
   /** close stops RTMP and disconnects every publisher and player. */

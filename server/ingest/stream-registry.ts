@@ -5,6 +5,7 @@
 import { resolve, join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { MediaServerError } from '../errors.ts';
@@ -80,9 +81,9 @@ interface Entry {
  * PUBLISH_REFUSAL_REASONS are the reasons refused publishes are counted under: the ingest's (see
  * REFUSAL_REASONS, which WHIP publishes are refused under too) and 'options', plugin options on the
  * stream key that are not valid, and 'offer', a WHIP offer that is no SDP, has no video or only
- * codecs we do not take.
+ * codecs we do not take; 'draining', a publish that reached a cluster node while it drains.
  */
-export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer', 'key_elsewhere', 'registry_unavailable'] as const;
+export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer', 'key_elsewhere', 'registry_unavailable', 'draining'] as const;
 
 /**
  * StreamClaims decide whether this node may process a stream key: a cluster's leases (a key live
@@ -90,7 +91,8 @@ export const PUBLISH_REFUSAL_REASONS = [...REFUSAL_REASONS, 'options', 'offer', 
  * Without claims every key is this node's.
  */
 export interface StreamClaims {
-  acquire(key: string): Promise<{ ok: true } | { ok: false; reason: 'key_elsewhere' | 'registry_unavailable'; message: string }>;
+  /** acquire claims `key`; `stillWanted` false (the publisher left) ends a wait for the claim early. */
+  acquire(key: string, stillWanted?: () => boolean): Promise<{ ok: true } | { ok: false; reason: 'key_elsewhere' | 'registry_unavailable'; message: string }>;
   release(key: string): Promise<void>;
 }
 
@@ -110,6 +112,11 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   private readonly rtmpPublishers = new WeakMap<PublishInfo, Publisher>();
   /** claims, if set, must grant a key before its stream starts here (the cluster's leases). */
   claims?: StreamClaims;
+  /**
+   * draining, once set (a cluster node that is stopping, see server/cluster/node-drain.ts), refuses
+   * every new publish as 'draining'; the streams already here go on until they are dropped.
+   */
+  draining = false;
   /** frameTaps makes the frame reader of a new stream (the snapshots, server/events), if set. */
   frameTaps?: (streamKey: string) => FrameTap | undefined;
   /** The watch over the media root's free space and the live playlists' segments (start() it once serving). */
@@ -255,8 +262,22 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
 
   private async onPublish(info: Publisher): Promise<void> {
     const log = this.log.child({ streamPath: info.streamPath });
+    const refuseDraining = () => {
+      log.warn({ reason: 'draining' }, 'publish refused: this node is draining (stopping); publish to another node');
+      info.disconnect();
+      this.countRefusal('draining');
+    };
+    if (this.draining) return refuseDraining();
+    // How long the claim took (a wait for a dead node's lease to run out, see RedisLeases.acquire), for the log.
+    let claimMs: number | undefined;
     if (this.claims) {
-      const claim = await this.claims.acquire(info.key);
+      const askedAt = performance.now();
+      const claim = await this.claims.acquire(info.key, () => !info.gone?.() && !this.draining);
+      claimMs = Math.round(performance.now() - askedAt);
+      if (this.draining) {
+        if (claim.ok) this.releaseClaim(info.key);
+        return refuseDraining();
+      }
       if (!claim.ok) {
         log.warn({ reason: claim.reason }, `publish refused: ${claim.message}`);
         info.disconnect();
@@ -318,7 +339,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
     await pipeline.start();
     // The publish token is a shared secret: never written to the logs.
     const { token, ...query } = info.query;
-    log.info({ query: token === undefined ? query : { ...query, token: '[redacted]' } }, 'stream started');
+    log.info({ query: token === undefined ? query : { ...query, token: '[redacted]' }, claimMs }, 'stream started');
     this.emit('streamStarted', info.key);
   }
 

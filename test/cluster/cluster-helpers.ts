@@ -14,7 +14,7 @@ import { freePort } from '../helpers/free-port.ts';
 import { NGINX_BIN, tcpOpen } from '../ops/ops-helpers.ts';
 
 /** ClusterView is `GET /api/cluster`. */
-export interface ClusterView { nodeId: string; streams: number; nodes: { nodeId: string; httpUrl: string; streams: { key: string; state: string }[] }[] }
+export interface ClusterView { nodeId: string; streams: number; nodes: { nodeId: string; httpUrl: string; draining?: boolean; streams: { key: string; state: string }[] }[] }
 
 /** clusterView reads one node's cluster view. */
 export async function clusterView(node: Pick<ServerProcess, 'httpBase'>): Promise<ClusterView> {
@@ -26,6 +26,8 @@ export async function clusterView(node: Pick<ServerProcess, 'httpBase'>): Promis
 /** ReconnectingPublisher is an ffmpeg publisher started again 200 ms after each exit. */
 export interface ReconnectingPublisher {
   attempts: number;
+  /** Date.now() of each ffmpeg's exit, in order. */
+  exits: number[];
   stop(): Promise<void>;
 }
 
@@ -35,13 +37,17 @@ export function reconnectingPublisher(start: () => Publisher): ReconnectingPubli
   let stopped = false;
   const state: ReconnectingPublisher = {
     attempts: 0,
+    exits: [],
     async stop() { stopped = true; await current?.stop(); },
   };
   const run = () => {
     if (stopped) return;
     state.attempts++;
     current = start();
-    current.child.once('exit', () => { if (!stopped) setTimeout(run, 200); });
+    current.child.once('exit', () => {
+      state.exits.push(Date.now());
+      if (!stopped) setTimeout(run, 200);
+    });
   };
   run();
   return state;

@@ -37,7 +37,15 @@ describe('RedisLeases (a real redis-server on loopback)', () => {
   it('gives a key to one node at a time; the holder may claim it again (a reconnect), the other is told who holds it', async () => {
     const [a, b] = [await node('a'), await node('b')];
     assert.deepEqual(await a.acquire('cam1'), { ok: true });
+    // The holder renews while b watches its lease: refused once a renewal is seen (every TTL/3).
+    const asked = Date.now();
     assert.deepEqual(await b.acquire('cam1'), { ok: false, reason: 'key_elsewhere', message: 'stream key is being processed by node a' });
+    const refusedMs = Date.now() - asked;
+    assert.ok(refusedMs < TTL, `refused after ${refusedMs} ms (lease ${TTL} ms, renewed every ${TTL / 3} ms)`);
+    // A publisher that left ends the wait at once.
+    const gone = Date.now();
+    assert.equal((await b.acquire('cam1', () => false)).ok, false);
+    assert.ok(Date.now() - gone < TTL / 3, `a publisher that left is answered after ${Date.now() - gone} ms`);
     assert.deepEqual(await a.acquire('cam1'), { ok: true });
     // Held past several expiries: the renewals keep it.
     const t0 = Date.now();
@@ -78,11 +86,29 @@ describe('RedisLeases (a real redis-server on loopback)', () => {
     // kill -9 stands in: the renewal timer stops, nothing is released.
     (dead as unknown as { timer: NodeJS.Timeout }).timer.close();
     const killedAt = Date.now();
-    await until('the dead node\'s lease to expire', async () => (await live.acquire('cam2')).ok, 3 * TTL);
+    // One claim: it waits while the dead node's lease runs out, and gets the key then.
+    assert.deepEqual(await live.acquire('cam2'), { ok: true });
     const tookMs = Date.now() - killedAt;
-    assert.ok(tookMs <= TTL + 200, `taken over after ${tookMs} ms (lease ${TTL} ms)`);
+    assert.ok(tookMs <= TTL + 100, `taken over after ${tookMs} ms (lease ${TTL} ms)`);
     await until('the dead node\'s record to expire', async () => !(await live.nodes()).some((n) => n.nodeId === 'dead'), 3 * TTL);
     await live.release('cam2');
+  });
+
+  it('releaseAll (a drain) gives up every held key at once: another node takes each without waiting', async () => {
+    const draining = await node('drain-a');
+    const other = await node('drain-b');
+    for (const key of ['cam6', 'cam7']) assert.deepEqual(await draining.acquire(key), { ok: true });
+    assert.deepEqual((await draining.releaseAll()).sort(), ['cam6', 'cam7']);
+    for (const key of ['cam6', 'cam7']) {
+      const asked = Date.now();
+      assert.deepEqual(await other.acquire(key), { ok: true });
+      assert.ok(Date.now() - asked < 50, `${key} taken after ${Date.now() - asked} ms`);
+    }
+    // Renewals after the drain do not take them back.
+    const t0 = Date.now();
+    await until('two renewals', () => Date.now() - t0 > TTL);
+    for (const key of ['cam6', 'cam7']) assert.equal(await other.holder(key), 'drain-b');
+    assert.ok((await other.nodes()).some((n) => n.nodeId === 'drain-a'), 'the drained node still has its record');
   });
 
   it('Redis down: a claim is refused as registry_unavailable at once, held keys stay held, all recovers when it is back', async () => {
