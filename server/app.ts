@@ -149,6 +149,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
       ffmpegPath, originBase: config.cluster.originRtmpUrl,
       tap: (key, onBytes) => ingest.tap(`/live/${outputName(key)}`, onBytes),
       outputReady: (key) => ingest.hasVideoHeader(`/live/${outputName(key)}`),
+      hasAudio: (key) => registry.get(key)?.hasAudio,
     }, log.child({ component: 'origin' })) : undefined;
     if (relays) {
       // Started once our encoder publishes the output (a player waiting before that gets nothing).

@@ -20,6 +20,8 @@ export interface OriginRelayOptions {
   originBase: string;
   /** tap subscribes to `key`'s processed output FLV (headers and current GOP first); returns unsubscribe. */
   tap: (key: string, onBytes: (chunk: Buffer) => void) => () => void;
+  /** Whether `key`'s output has an audio track (undefined: not known yet, taken as yes). */
+  hasAudio: (key: string) => boolean | undefined;
   /** Whether `key`'s output has its video sequence header yet (a tap before it gets no decodable start; checked every 50 ms). */
   outputReady: (key: string) => boolean;
 }
@@ -82,7 +84,8 @@ export class OriginRelays {
       return;
     }
     const destination = `${this.options.originBase.replace(/\/$/, '')}/${outputName(key)}`;
-    const proc = new FfmpegProcess(this.options.ffmpegPath, buildRelayArgs(destination), 0);
+    const proc = new FfmpegProcess(this.options.ffmpegPath, buildRelayArgs(destination, undefined, this.options.hasAudio(key) ?? true), 0);
+    this.log.debug({ key, destination }, 'origin relay started');
     relay.process = proc;
     const untap = this.options.tap(key, (chunk) => {
       if (!proc.running) return;

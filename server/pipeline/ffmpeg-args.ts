@@ -127,14 +127,18 @@ export function buildEncoderArgs(input: EncoderArgsInput): string[] {
 
 /**
  * buildRelayArgs: FLV on stdin (a processed output, tapped in-process) copied to an RTMP server,
- * no decode (the streams found in the first 64 KiB / 0.5 s; a cluster node's output to the origin).
- * `-rw_timeout` (µs) ends a relay whose destination stalls, so its supervisor starts it again.
+ * no decode (a cluster node's output to the origin). `-rw_timeout` (µs) ends a relay whose
+ * destination stalls, so its supervisor starts it again. `hasAudio` says whether the output has
+ * an audio track: the probe, which holds the relay's first packet back, is kept to what it needs.
  */
-export function buildRelayArgs(destinationUrl: string, stallTimeoutMs = 5000): string[] {
-  // node-media-server's FLV header announces audio and video whatever the stream has: with the
-  // default probe (5 MB) ffmpeg would wait that long for an audio stream that never comes. Only
-  // video and audio are copied, not the FLV's metadata as a data stream of its own.
-  const command = ffmpeg().input('pipe:0').inputFormat('flv').inputOptions(['-probesize', '65536', '-analyzeduration', '500000'])
+export function buildRelayArgs(destinationUrl: string, stallTimeoutMs = 5000, hasAudio = true): string[] {
+  // node-media-server's FLV header announces audio and video whatever the stream has, so ffmpeg
+  // reads until the probe limit for an audio stream that may never come (5 MB by default). With
+  // both tracks it stops once each has its codec parameters (-fpsprobesize 0: no frames counted
+  // for a frame rate, which a copy does not need); a video-only output is probed for 0.1 s of
+  // stream instead of 0.5 s: on a new stream that is its first wall-clock wait at the origin.
+  const command = ffmpeg().input('pipe:0').inputFormat('flv')
+    .inputOptions(['-probesize', '65536', '-analyzeduration', hasAudio ? '500000' : '100000', '-fpsprobesize', '0'])
     .output(destinationUrl).outputOptions(['-map', '0:v', '-map', '0:a?', '-c', 'copy', '-f', 'flv', '-rw_timeout', String(stallTimeoutMs * 1000)]);
   return [...COMMON, ...argsOf(command)];
 }

@@ -107,6 +107,7 @@ describe('cluster drain (SIGTERM and POST /api/cluster/drain; nginx balancer and
       LIVEMATTE_CLUSTER_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), LIVEMATTE_CLUSTER_ORIGIN_RTMP_URL: `rtmp://127.0.0.1:${ports.origin}/live`,
       LIVEMATTE_ENCODER_KEYFRAME_INTERVAL_MS: '1000', LIVEMATTE_INFERENCE_WORKERS: '1', LIVEMATTE_AUTH_ADMIN_TOKEN: ADMIN_TOKEN,
     };
+    // startNode keeps each node as it starts, so that after() stops it even if the other fails to start.
     const started = await Promise.all([startNode('d1'), startNode('d2')]);
     nginx = await startClusterNginx(ports, started);
   });

@@ -59,9 +59,9 @@ describe('cluster failover (nginx balancer and origin, Redis, PostgreSQL, three 
       LIVEMATTE_EVENTS_STORE: 'postgres', LIVEMATTE_EVENTS_POSTGRES_URL: await postgres.createDatabase('cluster'),
       LIVEMATTE_EVENTS_FLUSH_INTERVAL_MS: '100', LIVEMATTE_INFERENCE_WORKERS: '1', LIVEMATTE_ENCODER_KEYFRAME_INTERVAL_MS: '1000',
     };
-    const started = await Promise.all(['n1', 'n2', 'n3'].map((id) => startServer([], { ...env, LIVEMATTE_NODE_ID: id })));
-    started.forEach((s, i) => nodes.set(`n${i + 1}`, s));
-    nginx = await startClusterNginx(ports, started);
+    // Each node is kept as it starts, so that after() stops it even if another fails to start.
+    await Promise.all(['n1', 'n2', 'n3'].map(async (id) => { nodes.set(id, await startServer([], { ...env, LIVEMATTE_NODE_ID: id })); }));
+    nginx = await startClusterNginx(ports, ['n1', 'n2', 'n3'].map((id) => nodes.get(id)!));
   });
   after(async () => {
     await Promise.all([...publishers.values()].map((p) => p.stop()));
@@ -133,11 +133,19 @@ describe('cluster failover (nginx balancer and origin, Redis, PostgreSQL, three 
       const node = nodes.get(holder)!;
       const started = node.logs.find((l) => l.msg === 'stream started' && l.streamPath === `/live/${key}` && Number(l.time) > killedAt)!;
       const startedMs = Number(started.time) - killedAt;
+      const at = (match: (l: Record<string, unknown>) => boolean) => {
+        const line = node.logs.find((l) => Number(l.time) > killedAt && match(l));
+        return line ? `${Number(line.time) - killedAt} ms` : 'not logged';
+      };
+      const firstFrame = at((l) => l.msg === 'stream format' && l.streamPath === `/live/${key}`);
+      const output = at((l) => String(l.msg).endsWith(`start push /live/stream-${key}`));
+      const relay = at((l) => l.msg === 'origin relay started' && l.key === key);
       const refusedHere = node.logs.filter((l) => l.reason === 'key_elsewhere' && l.streamPath === `/live/${key}` && Number(l.time) > killedAt).length;
       const publisher = publishers.get(key)!;
       breakdown.push(`${key}: publisher cut ${publisher.exits[exitsBefore.get(key)!]! - killedAt} ms, `
         + `${publisher.exits.length - exitsBefore.get(key)! - 1} refused attempt(s) (${refusedHere} key_elsewhere on ${holder}), `
-        + `held for the lease ${String(started.claimMs)} ms, stream started ${startedMs} ms, first packet at the origin ${resumed.at - killedAt} ms, `
+        + `held for the lease ${String(started.claimMs)} ms, stream started ${startedMs} ms, first frame decoded ${firstFrame}, `
+        + `output published ${output}, relay started ${relay}, first packet at the origin ${resumed.at - killedAt} ms, `
         + `first keyframe ${resumed.keyAt - killedAt} ms`);
     }));
     t.diagnostic(`killed ${busiest.nodeId} (${moved.length} of ${keys.length} streams), lease ${LEASE_MS} ms, GOP 1 s; after the kill:\n${breakdown.join('\n')}`);
