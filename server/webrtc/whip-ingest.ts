@@ -87,6 +87,8 @@ export class WhipIngest {
     if (this.options.publishSecret && !secretMatches(request.bearer ?? token, this.options.publishSecret)) {
       refuse('token', 'ERR_UNAUTHORISED', 'missing or wrong token: send Authorization: Bearer <auth.publishSecret>');
     }
+    // A draining cluster node (server/cluster/node-drain.ts) answers no offer: the publisher goes to another node.
+    if (this.registry.draining) refuse('draining', 'ERR_DRAINING', 'this node is draining (stopping): publish to another node');
     let summary;
     try {
       summary = checkOffer(request.offer);

@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   ERR_SESSION_NOT_FOUND: 404,
   ERR_KEY_IN_USE: 409,
   ERR_SERVER_FULL: 503,
+  ERR_DRAINING: 503,
 };
 
 /** sendError answers a MediaServerError as `{ error, message }`; anything else is a 500 (Fastify's). */

@@ -200,6 +200,11 @@ describe('cluster drain (SIGTERM and POST /api/cluster/drain; nginx balancer and
     assert.match(String(refused.msg), /^publish refused: this node is draining/);
     await late.closed;
     assert.equal(await refusals(draining, 'draining'), 1);
+    // WHIP too: no offer is answered (no session, no sockets), the publisher is told to go elsewhere.
+    const whip = await fetch(`${draining.httpBase}/whip/live/${uniqueKey('whip')}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    assert.equal(whip.status, 503);
+    assert.equal((await whip.json() as { error: string }).error, 'ERR_DRAINING');
+    assert.equal(await refusals(draining, 'draining'), 2);
     await waitFor('the node shown draining in the cluster view', async () => (await clusterView(restarted)).nodes.find((n) => n.nodeId === drainingId)?.draining === true, LEASE_MS, 200);
     const again = await fetch(`${draining.httpBase}/api/cluster/drain`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.deepEqual((await again.json() as { handedOver: string[] }).handedOver, [key], 'a second call answers the same');
