@@ -108,7 +108,7 @@ interface Figures {
   /** The event store (bench/store.bench.ts): fps beside the inserts and page query p95s. */
   store?: StoreFigures | null;
   /** WebRTC glass-to-glass (WHIP -> bg=color -> WHEP, bench/webrtc.bench.ts), ms. */
-  webrtc?: { p50: number; p95: number; p99: number } | null;
+  webrtc?: { p50: number; p95: number; p99: number; hls?: { p50: number; p95: number; p99: number } } | null;
   /** Streams in real time with load shedding allowed, by capacity mode. */
   capacityShed?: Record<string, number>;
   costRatioExtrapolated: { color: number | null; blur: number | null };
@@ -374,7 +374,7 @@ if (recognitionOut) {
 }
 /** webrtcFigures is the `webrtc-json` line of bench/webrtc.bench.ts (glass-to-glass p50/p95 ms). */
 const webrtcLine = webrtcOut.split('\n').find((l) => l.startsWith('webrtc-json '));
-const webrtcFigures = webrtcLine ? JSON.parse(webrtcLine.slice('webrtc-json '.length)) as { p50: number; p95: number; p99: number } : undefined;
+const webrtcFigures = webrtcLine ? JSON.parse(webrtcLine.slice('webrtc-json '.length)) as { p50: number; p95: number; p99: number; hls?: { p50: number; p95: number; p99: number } } : undefined;
 if (webrtcOut) {
   out(webrtcOut.split('\nwebrtc-json ')[0]!.trim());
   out();
@@ -429,7 +429,7 @@ const figures: Figures = {
     ...Object.fromEntries(Object.entries(inference).map(([k, v]) => [`inference.${k}`, v.median])),
   } : null,
   store: store?.figures ?? null,
-  webrtc: webrtcFigures ? { p50: webrtcFigures.p50, p95: webrtcFigures.p95, p99: webrtcFigures.p99 } : null,
+  webrtc: webrtcFigures ? { p50: webrtcFigures.p50, p95: webrtcFigures.p95, p99: webrtcFigures.p99, hls: webrtcFigures.hls } : null,
   loadAvg: [...loadavg()].map((x) => Number(x.toFixed(2))),
   quick: QUICK,
   date: startedAt.toISOString(),

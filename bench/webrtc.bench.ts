@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { SHARED_MEDIA } from '../test/helpers/server-process.ts';
 import { launchCameraChromium, makeCameraY4m } from '../test/webrtc/webrtc-browser.ts';
-import { measureLatency, playLatencyProbe, quantile, startLatencyProbe, statsBreakdown } from '../test/webrtc/latency-probe.ts';
+import { measureHlsLatency, measureLatency, playLatencyProbe, quantile, startLatencyProbe, statsBreakdown } from '../test/webrtc/latency-probe.ts';
 import { benchServer, log, stopAll, streams, waitLive } from './pipeline.bench.ts';
 
 const argv = process.argv.slice(2);
@@ -38,6 +38,10 @@ try {
   await waitLive(server, [key]);
   playLatencyProbe(page, key);
   const run = await measureLatency(page, WARMUP, SAMPLES, 120_000);
+  // The same stream over HLS beside it (the player's default): its 2 s segments, 3 back from the live edge.
+  const hlsRun = await measureHlsLatency(page, key, QUICK ? 60 : 150, QUICK ? 150 : 300, 120_000);
+  const hq = (q: number) => Math.round(quantile(hlsRun.samples, q));
+  const hlsJs = hlsRun.hlsLatencyS.filter((x) => Number.isFinite(x));
   const stats = (await streams(server)).get(key)?.stats as unknown as { latencyMs?: { p50: number; p95: number }; droppedFrames?: number; fps?: number } | undefined;
   const b = statsBreakdown(run);
   const p = (q: number) => Math.round(quantile(run.samples, q));
@@ -55,9 +59,18 @@ Chromium (headless, software H.264) publishes a 640x480 30 fps canvas camera ove
 |---:|---:|---:|---:|---:|---:|---|
 | ${p(0.5)} | ${p(0.95)} | ${p(0.99)} | ${Math.round(Math.max(...run.samples))} | ${run.frames} | ${run.bad} | ${stats?.latencyMs ? `${Math.round(stats.latencyMs.p50)} / ${Math.round(stats.latencyMs.p95)}` : '-'} |
 
+The same stream over HLS in the same page, with the player's hls.js settings (player/hls-playback.js) and read through the video element's captureStream(): ${hlsRun.samples.length} samples.
+
+| path | p50 ms | p95 ms | p99 ms | frames read | unreadable |
+|---|---:|---:|---:|---:|---:|
+| WebRTC (WHEP) | ${p(0.5)} | ${p(0.95)} | ${p(0.99)} | ${run.frames} | ${run.bad} |
+| HLS (hls.js) | ${hq(0.5)} | ${hq(0.95)} | ${hq(0.99)} | ${hlsRun.frames} | ${hlsRun.bad} |
+
+hls.js's own estimate of its distance behind the live edge over the HLS window: ${hlsJs.length ? `${Math.min(...hlsJs).toFixed(1)}–${Math.max(...hlsJs).toFixed(1)} s` : 'none read'} (the glass-to-glass figure adds the newest segment's own 2 s and the encode).
+
 getStats() over the window, per frame: receiver jitter buffer ${b.rxJitterBufferMs} ms (target ${b.rxJitterBufferTargetMs}, minimum ${b.rxJitterBufferMinimumMs}), decode ${b.rxDecodeMs} ms, assembly ${b.rxAssemblyMs} ms; ${b.rxFramesDecoded} decoded, ${b.rxFramesDropped} dropped, ${b.rxKeyFrames} keyframes, ${b.rxFreezes} freezes, ${b.rxNacks} NACKs, ${b.rxPlis} PLIs, ${b.rxKbps} kbit/s. Sender: ${b.txSize} (${b.txEncoder}, limited by ${b.txQualityLimitation}), encode ${b.txEncodeMs} ms, packet send delay ${b.txPacketSendDelayMs} ms, ${b.txKeyFrames} keyframes, ${b.txPlisReceived} PLIs, ${b.txKbps} kbit/s.
 `);
-  console.log(`webrtc-json ${JSON.stringify({ quick: QUICK, samples: run.samples.length, p50: p(0.5), p95: p(0.95), p99: p(0.99), stats: b, loadStart, loadEnd })}`);
+  console.log(`webrtc-json ${JSON.stringify({ quick: QUICK, samples: run.samples.length, p50: p(0.5), p95: p(0.95), p99: p(0.99), hls: { samples: hlsRun.samples.length, p50: hq(0.5), p95: hq(0.95), p99: hq(0.99) }, stats: b, loadStart, loadEnd })}`);
 } finally {
   await browser?.close();
   await stopAll();

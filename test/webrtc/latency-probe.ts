@@ -4,7 +4,8 @@
  * (8 bits, and their inverse as a check, in black and white blocks), publishes the canvas over WHIP,
  * plays the processed stream back over WHEP, reads the code of every new frame it decodes
  * (MediaStreamTrackProcessor) and takes the time since that code was drawn, on the page's own
- * clock. It also reads both peer connections' getStats() so a tail can be split into its parts.
+ * clock. It also reads both peer connections' getStats() so a tail can be split into its parts,
+ * and can time the same stream over HLS in the player's hls.js set-up, for comparison.
  */
 import type { Page } from 'playwright-core';
 
@@ -16,7 +17,7 @@ const PUBLISH = `(async ({ key, query }) => {
   const v = document.createElement('video'); v.muted = true; v.srcObject = cam; await v.play();
   const c = document.createElement('canvas'); c.width = 640; c.height = 480;
   const g = c.getContext('2d');
-  const sent = new Map(); let n = 0;
+  const sent = new Map(); const drawn = []; let n = 0;
   setInterval(() => {
     g.drawImage(v, 0, 0, 640, 480);
     const code = n % 256;
@@ -25,7 +26,7 @@ const PUBLISH = `(async ({ key, query }) => {
       g.fillStyle = bit ? '#fff' : '#000'; g.fillRect(250 + b * 10, 392, 10, 12);
       g.fillStyle = bit ? '#000' : '#fff'; g.fillRect(250 + b * 10, 404, 10, 12);
     }
-    sent.set(code, performance.now()); n++;
+    const now = performance.now(); sent.set(code, now); drawn.push(now); n++;
   }, 33);
   const stream = c.captureStream(30);
   stream.addTrack(cam.getAudioTracks()[0]);
@@ -35,7 +36,7 @@ const PUBLISH = `(async ({ key, query }) => {
   const res = await fetch('/whip/live/' + key + '?' + query, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
   if (res.status !== 201) throw new Error('WHIP ' + res.status + ' ' + await res.text());
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  window.latency = { sent, samples: [], at: [], frames: 0, bad: 0, whipPc: pc };
+  window.latency = { sent, drawn, samples: [], at: [], frames: 0, bad: 0, whipPc: pc };
 })`;
 
 const PLAY = `(async (key) => {
@@ -76,6 +77,63 @@ const PLAY = `(async (key) => {
       const t = L.sent.get(code);
       if (t !== undefined && shownAt - t < 8000) { L.samples.push(shownAt - t); L.at.push(shownAt); }
     }
+  }
+})`;
+
+// The same stream over HLS, in the player's own hls.js set-up (player/hls-playback.js), frames read
+// from the <video> through captureStream(). An 8-bit code repeats every 256 frames (8.5 s), about
+// what HLS is behind, so each code is placed in the drawing order: the first one by hls.js's own
+// distance behind the live edge plus one segment, every later one as the next drawing of that code
+// after the last frame placed (frames only move forward; a repeated frame keeps its code).
+const HLS_PLAY = `(async (key) => {
+  const { default: Hls } = await import('/vendor/hls.js/hls.min.mjs');
+  const { HLS_CONFIG } = await import('/hls-playback.js');
+  const L = window.latency; const H = { samples: [], at: [], frames: 0, bad: 0, last: -1, hlsLatencyS: [] };
+  L.hlsRun = H;
+  const v = document.createElement('video'); v.muted = true; v.playsInline = true; document.body.appendChild(v);
+  const hls = new Hls(HLS_CONFIG);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => { v.play().catch(() => {}); });
+  hls.loadSource('/live/stream-' + key + '/index.m3u8'); hls.attachMedia(v);
+  await new Promise((resolve) => v.addEventListener('playing', resolve, { once: true }));
+  const track = v.captureStream().getVideoTracks()[0];
+  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+  for (;;) {
+    const { value: frame, done } = await reader.read();
+    if (done) break;
+    const shownAt = performance.now();
+    const buf = new Uint8Array(frame.allocationSize());
+    const [y] = await frame.copyTo(buf);
+    const w = frame.codedWidth;
+    // A captured <video> frame may come as RGBA/BGRA rather than YUV: then a pixel's mean of R, G and B stands for its luma.
+    const px = /^(RGB|BGR)/.test(frame.format ?? '') ? 4 : 1;
+    frame.close();
+    H.frames++;
+    if (w !== 640) { H.bad++; continue; }
+    const at = (i) => (px === 1 ? buf[i] : (buf[i] + buf[i + 1] + buf[i + 2]) / 3);
+    const luma = (x0, y0) => { let s = 0; for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) s += at(y.offset + (y0 + dy) * y.stride + (x0 + dx) * px); return s / 16; };
+    let code = 0; let ok = true;
+    for (let b = 0; b < 8; b++) {
+      const hi = luma(253 + b * 10, 396) > 128; const lo = luma(253 + b * 10, 408) > 128;
+      if (hi === lo) ok = false;
+      if (hi) code |= 1 << b;
+    }
+    if (!ok) { H.bad++; continue; }
+    if (H.last >= 0 && H.last % 256 === code) continue;
+    let n;
+    if (H.last < 0) {
+      const estimate = ((hls.latency || 6) + 2) * 1000;
+      let best = Infinity;
+      for (let k = code; k < L.drawn.length; k += 256) {
+        const off = Math.abs(shownAt - L.drawn[k] - estimate);
+        if (off < best) { best = off; n = k; }
+      }
+    } else {
+      n = H.last + ((code - H.last % 256 + 256) % 256);
+    }
+    if (n === undefined || n >= L.drawn.length) { H.bad++; continue; }
+    H.last = n;
+    H.samples.push(shownAt - L.drawn[n]); H.at.push(shownAt);
+    if (H.samples.length % 30 === 0) H.hlsLatencyS.push(hls.latency);
   }
 })`;
 
@@ -148,6 +206,30 @@ export async function measureLatency(page: Page, warmup: number, count: number, 
   const after = await page.evaluate(STATS) as PeerStats;
   const run = await page.evaluate('({ samples: window.latency.samples, at: window.latency.at, frames: window.latency.frames, bad: window.latency.bad })') as Omit<LatencyRun, 'before' | 'after'>;
   return { ...run, before, after };
+}
+
+/** HlsLatencyRun is one HLS measurement: glass-to-glass samples (ms), frames read, unreadable frames, and hls.js's own latency estimates (s) along the way. */
+export interface HlsLatencyRun {
+  samples: number[];
+  frames: number;
+  bad: number;
+  hlsLatencyS: number[];
+}
+
+/**
+ * measureHlsLatency plays `live/stream-<key>` over HLS in the probe's page (after startLatencyProbe)
+ * with the player's hls.js settings, waits for `warmup` samples, then collects `count`.
+ * @throws Error (playwright's timeout, with the counts) when the samples do not come within `timeoutMs`.
+ */
+export async function measureHlsLatency(page: Page, key: string, warmup: number, count: number, timeoutMs: number): Promise<HlsLatencyRun> {
+  void page.evaluate(`${HLS_PLAY}(${JSON.stringify(key)})`).catch(() => {});
+  const state = () => page.evaluate('JSON.stringify(window.latency.hlsRun ? { samples: window.latency.hlsRun.samples.length, frames: window.latency.hlsRun.frames, bad: window.latency.hlsRun.bad } : "not playing")') as Promise<string>;
+  const wait = (n: number) => page.waitForFunction(`(window.latency.hlsRun?.samples.length ?? 0) >= ${n}`, undefined, { timeout: timeoutMs })
+    .catch(async (err) => { throw new Error(`HLS: ${(err as Error).message}: ${await state()}`); });
+  await wait(warmup);
+  await page.evaluate('window.latency.hlsRun.samples = []; window.latency.hlsRun.hlsLatencyS = []');
+  await wait(count);
+  return page.evaluate('({ samples: window.latency.hlsRun.samples, frames: window.latency.hlsRun.frames, bad: window.latency.hlsRun.bad, hlsLatencyS: window.latency.hlsRun.hlsLatencyS })') as Promise<HlsLatencyRun>;
 }
 
 /** quantile of samples (nearest rank below), e.g. 0.95; NaN for none. */
