@@ -10,7 +10,8 @@
  * 2. Every lease is released, then every publisher disconnected (its stream ends here as when it
  *    leaves: playlist ended, relay to the origin stopped). The publisher reconnects through the
  *    balancer, and the node it lands on takes the key at once: no lease is left to expire.
- * 3. It resolves once the node's streams have ended, or after `cluster.drainTimeoutMs`.
+ * 3. It resolves once the node's streams have ended, or after `cluster.drainTimeoutMs`, and its
+ *    record in the cluster view says so at once (draining, no streams).
  */
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -22,8 +23,8 @@ export interface DrainParts {
   registry: StreamRegistry;
   /** The RTMP ingest (its listener is closed, its connections kept). */
   ingest: { stopAccepting(): void };
-  /** The leases (all released at once). */
-  leases: { releaseAll(): Promise<string[]> };
+  /** The leases (all released at once); refresh rewrites the node's record (the cluster view) at once. */
+  leases: { releaseAll(): Promise<string[]>; refresh(): Promise<void> };
   /** Stops every relay to the origin, so the next node's relay publishes the output name at once. */
   stopRelays: () => Promise<void>;
   /** How long to wait for the streams to end, ms (`cluster.drainTimeoutMs`). */
@@ -57,6 +58,8 @@ export async function drainNode(parts: DrainParts): Promise<DrainResult> {
   ]);
   const deadline = AbortSignal.timeout(parts.timeoutMs);
   while (registry.size > 0 && !deadline.aborted) await once(registry, 'streamEnded', { signal: deadline }).catch(() => {});
+  // The cluster view shows the node draining, without the streams it handed over, now rather than at its next renewal.
+  await parts.leases.refresh();
   const result = { handedOver, remaining: registry.size, durationMs: Math.round(performance.now() - started) };
   if (result.remaining > 0) log.warn(result, 'drain timed out (cluster.drainTimeoutMs): streams still here are stopped');
   else log.info(result, 'drained');
