@@ -39,6 +39,27 @@ const PUBLISH = `(async ({ key, query }) => {
   window.latency = { sent, drawn, samples: [], at: [], frames: 0, bad: 0, whipPc: pc };
 })`;
 
+// READ_CODE (page side) reads the frame code of one decoded VideoFrame and closes it: 0..255, or -1
+// when the frame is not 640 wide or a bit and its inverse disagree. A captured <video> frame may come
+// as RGBA/BGRA rather than YUV: then a pixel's mean of R, G and B stands for its luma.
+const READ_CODE = `async (frame) => {
+    const buf = new Uint8Array(frame.allocationSize());
+    const [y] = await frame.copyTo(buf);
+    const w = frame.codedWidth;
+    const px = /^(RGB|BGR)/.test(frame.format ?? '') ? 4 : 1;
+    frame.close();
+    if (w !== 640) return -1;
+    const at = (i) => (px === 1 ? buf[i] : (buf[i] + buf[i + 1] + buf[i + 2]) / 3);
+    const luma = (x0, y0) => { let s = 0; for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) s += at(y.offset + (y0 + dy) * y.stride + (x0 + dx) * px); return s / 16; };
+    let code = 0;
+    for (let b = 0; b < 8; b++) {
+      const hi = luma(253 + b * 10, 396) > 128; const lo = luma(253 + b * 10, 408) > 128;
+      if (hi === lo) return -1;
+      if (hi) code |= 1 << b;
+    }
+    return code;
+  }`;
+
 const PLAY = `(async (key) => {
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -53,25 +74,15 @@ const PLAY = `(async (key) => {
   // itself; a canvas copy of a WebRTC <video> is black in headless Chromium without a GPU).
   const track = await trackArrived;
   const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+  const readCode = ${READ_CODE};
   const L = window.latency; let last = -1;
   for (;;) {
     const { value: frame, done } = await reader.read();
     if (done) break;
     const shownAt = performance.now();
-    const buf = new Uint8Array(frame.allocationSize());
-    const [y] = await frame.copyTo(buf);
-    const w = frame.codedWidth;
-    frame.close();
     L.frames++;
-    const luma = (x0, y0) => { let s = 0; for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) s += buf[y.offset + (y0 + dy) * y.stride + x0 + dx]; return s / 16; };
-    if (w !== 640) { L.bad++; continue; }
-    let code = 0; let ok = true;
-    for (let b = 0; b < 8; b++) {
-      const hi = luma(253 + b * 10, 396) > 128; const lo = luma(253 + b * 10, 408) > 128;
-      if (hi === lo) ok = false;
-      if (hi) code |= 1 << b;
-    }
-    if (!ok) L.bad++;
+    const code = await readCode(frame);
+    if (code < 0) L.bad++;
     else if (code !== last) {
       last = code;
       const t = L.sent.get(code);
@@ -97,27 +108,14 @@ const HLS_PLAY = `(async (key) => {
   await new Promise((resolve) => v.addEventListener('playing', resolve, { once: true }));
   const track = v.captureStream().getVideoTracks()[0];
   const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+  const readCode = ${READ_CODE};
   for (;;) {
     const { value: frame, done } = await reader.read();
     if (done) break;
     const shownAt = performance.now();
-    const buf = new Uint8Array(frame.allocationSize());
-    const [y] = await frame.copyTo(buf);
-    const w = frame.codedWidth;
-    // A captured <video> frame may come as RGBA/BGRA rather than YUV: then a pixel's mean of R, G and B stands for its luma.
-    const px = /^(RGB|BGR)/.test(frame.format ?? '') ? 4 : 1;
-    frame.close();
     H.frames++;
-    if (w !== 640) { H.bad++; continue; }
-    const at = (i) => (px === 1 ? buf[i] : (buf[i] + buf[i + 1] + buf[i + 2]) / 3);
-    const luma = (x0, y0) => { let s = 0; for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) s += at(y.offset + (y0 + dy) * y.stride + (x0 + dx) * px); return s / 16; };
-    let code = 0; let ok = true;
-    for (let b = 0; b < 8; b++) {
-      const hi = luma(253 + b * 10, 396) > 128; const lo = luma(253 + b * 10, 408) > 128;
-      if (hi === lo) ok = false;
-      if (hi) code |= 1 << b;
-    }
-    if (!ok) { H.bad++; continue; }
+    const code = await readCode(frame);
+    if (code < 0) { H.bad++; continue; }
     if (H.last >= 0 && H.last % 256 === code) continue;
     let n;
     if (H.last < 0) {

@@ -91,6 +91,14 @@ async function assertAvInStep(key: string): Promise<void> {
   assert.ok(Math.abs(gap) <= MAX_AV_GAP_S, `audio and video in step in the output: video - audio = ${gap.toFixed(3)} s`);
 }
 
+/** assertBackgroundGreen checks an output frame (RGB, W x H) is green in every BACKGROUND region. */
+function assertBackgroundGreen(frame: Buffer): void {
+  for (const rect of BACKGROUND) {
+    const mean = regionMeanRgb(frame, W, rect);
+    assert.ok(maxChannelDiff(mean, GREEN) <= COLOUR_TOLERANCE, `background ${rect} is green in the output: ${mean.map(Math.round)}`);
+  }
+}
+
 async function streamGone(key: string): Promise<void> {
   await waitFor(`stream ${key} gone from /api/streams`, async () => !(await apiStreams(server!.httpBase)).some((s) => s.key === key), END_DEADLINE_MS);
 }
@@ -119,10 +127,7 @@ test('a browser publishes over WHIP: RTMP and HLS outputs, background replaced, 
   assert.deepEqual(hlsProbe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
 
   const [frame] = await grabFramesRgb(`${server!.rtmpBase}/stream-${key}`, W, H, { count: 1, skipFrames: 15 });
-  for (const rect of BACKGROUND) {
-    const mean = regionMeanRgb(frame, W, rect);
-    assert.ok(maxChannelDiff(mean, GREEN) <= COLOUR_TOLERANCE, `background ${rect} is green in the output: ${mean.map(Math.round)}`);
-  }
+  assertBackgroundGreen(frame);
   await assertAvInStep(key);
 
   const patch = await fetch(`${server!.httpBase}${result.location}`, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates\r\n' });
@@ -152,10 +157,7 @@ test('a browser that offers only VP8 publishes too: encoded to H.264 once, audio
   const rtmp = await probe(`${server!.rtmpBase}/stream-${key}`);
   assert.deepEqual(rtmp.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
   const [frame] = await grabFramesRgb(`${server!.rtmpBase}/stream-${key}`, W, H, { count: 1, skipFrames: 15 });
-  for (const rect of BACKGROUND) {
-    const mean = regionMeanRgb(frame, W, rect);
-    assert.ok(maxChannelDiff(mean, GREEN) <= COLOUR_TOLERANCE, `background ${rect} is green in the output: ${mean.map(Math.round)}`);
-  }
+  assertBackgroundGreen(frame);
   await assertAvInStep(key);
   const del = await fetch(`${server!.httpBase}${result.location}`, { method: 'DELETE' });
   assert.equal(del.status, 200);
