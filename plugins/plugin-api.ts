@@ -241,6 +241,12 @@ export interface FramePluginDefinition<Options = Record<string, unknown>> {
   optionsSchema: JSONSchemaType<Options>;
   /** Registry model ids the plugin runs (checked at start; see models/registry.ts). */
   models: string[];
+  /**
+   * modelsFor names the models the plugin runs with these options (a subset of `models`): the pool
+   * opens them before a stream with these options needs them, and the server warms only the
+   * default chain's at start. Default: all of `models`.
+   */
+  modelsFor?(options: Options): string[];
   /** Absolute URL of the worker module (use `siblingModuleUrl(import.meta.url, 'x-worker')`). */
   workerModule: string;
   /** True when the plugin does nothing for these options (the pipeline then skips the pool). */

@@ -57,7 +57,8 @@ export interface RunningServer {
 export async function start(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningServer> {
   const ffmpegPath = resolveFfmpegPath(config.ffmpegPath);
   const catalog = new PluginCatalog(config.pipeline.plugins, config.plugins);
-  // Every plugin a stream may turn on is checked and warmed up, not only the default chain's.
+  // Every model a stream may turn on is checked at start; only the default chain's are opened in
+  // the workers now (the others when a stream first needs them: StreamRegistry prepares the pool).
   const models = new Set(catalog.models());
   // modelsDir (LIVEMATTE_MODELS_DIR) points at another folder of built models (deployments keeping models on a
   // volume, tests with a missing or corrupt model); the files must still match the registry's hashes.
@@ -75,7 +76,7 @@ export async function start(config: ServerConfig, log: Logger = createLogger(con
 
   const pool = new InferencePool({ ...config.inference, modelsDir });
   try {
-    await pool.warmUp([...models], catalog.names.map((name) => pluginDefinition(name).workerModule));
+    await pool.warmUp(catalog.defaultChainModels(), catalog.names.map((name) => pluginDefinition(name).workerModule));
   } catch (cause) {
     await pool.close();
     throw new MediaServerError('ERR_MODEL_LOAD', 'model', `a model failed to load in the inference pool: ${(cause as Error).message}`, { fatal: true, cause });

@@ -18,6 +18,8 @@ export default defineFramePlugin<FacesOptions>({
   description: 'Detects and tracks faces and anonymises them (blur, pixelate, box), or marks them; recognises enrolled people (anonymise everyone but them).',
   optionsSchema: facesOptionsSchema,
   models: ['face-short', 'face-full', 'face-embed'],
+  // The embedder (~70-100 MB per worker thread once open) only for streams that recognise.
+  modelsFor: (options) => [options.model === 'short' ? 'face-short' : 'face-full', ...(options.recognise || options.anonymise === 'unknown' ? ['face-embed'] : [])],
   settingsSchema: facesSettingsSchema as never,
   prepare: (options, host) => ({ ...options, ...(host.settings as unknown as FacesSettings) } satisfies PreparedFacesOptions),
   failurePolicy: 'fail-closed',

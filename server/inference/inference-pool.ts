@@ -19,6 +19,8 @@ export interface InferencePoolOptions {
 /** InferencePool runs FrameTasks on worker threads, moving pixel buffers both ways. */
 export class InferencePool {
   private readonly piscina: Piscina;
+  /** Models and worker modules warmed (or being warmed) in every thread. */
+  private readonly warmed = new Set<string>();
 
   constructor(options: InferencePoolOptions) {
     const threads = options.workers || availableParallelism();
@@ -57,7 +59,26 @@ export class InferencePool {
    */
   async warmUp(models: string[], workerModules: string[]): Promise<void> {
     const tasks = Array.from({ length: this.threads || 1 }, () => this.piscina.run({ models, workerModules }, { name: 'warmUp' }));
-    await Promise.all(tasks);
+    for (const m of models) this.warmed.add(m);
+    for (const m of workerModules) this.warmed.add(m);
+    try {
+      await Promise.all(tasks);
+    } catch (err) {
+      for (const m of [...models, ...workerModules]) this.warmed.delete(m);
+      throw err;
+    }
+  }
+
+  /**
+   * prepare warms whichever of `models` and `workerModules` the pool has not warmed yet (a stream
+   * about to run them), so the first frames that need a model do not stall a worker while it opens.
+   * Workers still open a model on first use (a thread that was busy, or replaced after a crash).
+   * Rejects when a model cannot be opened.
+   */
+  async prepare(models: readonly string[], workerModules: readonly string[]): Promise<void> {
+    const newModels = models.filter((m) => !this.warmed.has(m));
+    const newModules = workerModules.filter((m) => !this.warmed.has(m));
+    if (newModels.length > 0 || newModules.length > 0) await this.warmUp(newModels, newModules);
   }
 
   /** close ends every worker. */

@@ -216,8 +216,21 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
   updatePlugin(key: string, name: string, patch: Record<string, unknown>, enabled?: boolean): Record<string, unknown> | undefined {
     const e = this.entry(key);
     const options = e.chain.update(name, patch, enabled);
+    this.prepareModels(e.chain, e.info.streamPath);
     this.log.info({ streamPath: e.info.streamPath, plugin: name, options, enabled: options !== undefined }, 'plugin options changed');
     return options;
+  }
+
+  /**
+   * prepareModels has the pool open the models the chain now runs that it has not opened yet, while
+   * the stream starts (or right after an options change). It does not wait: a worker that has not
+   * opened one when the frame comes opens it then. A model that fails to open is logged; the
+   * plugin's failure policy then covers its frames.
+   */
+  private prepareModels(chain: PluginChain, streamPath: string): void {
+    this.pool.prepare(chain.models(), chain.workerModules()).catch((err: Error) => {
+      this.log.error({ streamPath, err: err.message }, 'a model failed to open in the inference pool');
+    });
   }
 
   private entry(key: string): Entry {
@@ -322,6 +335,7 @@ export class StreamRegistry extends EventEmitter<RegistryEvents> {
       maxModelIntervalFrames: this.config.inference.maxModelIntervalFrames,
       frameTap: this.frameTaps?.(info.key),
     }, info.source, log);
+    this.prepareModels(chain, info.streamPath);
     const entry: Entry = { info, pipeline, chain, startedAt: new Date() };
     pipeline.on('detections', (d) => this.emit('detections', { streamKey: info.key, streamPath: info.streamPath, ...d }));
     this.streams.set(info.key, entry);

@@ -67,6 +67,11 @@ export function publicOptions(def: FramePluginDefinition<any>, options: unknown)
   return out;
 }
 
+/** modelsForOptions lists, once each, the models the plugins run with these options (`modelsFor`, else all of `models`). */
+export function modelsForOptions(plugins: readonly { def: FramePluginDefinition<any>; options: Record<string, unknown> }[]): string[] {
+  return [...new Set(plugins.flatMap(({ def, options }) => def.modelsFor?.(options) ?? def.models))];
+}
+
 /** PluginSelection is one plugin of a stream's chain with the option values the stream set. */
 export interface PluginSelection {
   name: string;
@@ -135,6 +140,11 @@ export class PluginCatalog {
   /** models lists the registry model ids the plugins may run. */
   models(names: readonly string[] = this.names): string[] {
     return [...new Set(names.flatMap((n) => pluginDefinition(n).models))];
+  }
+
+  /** defaultChainModels lists the models the default chain runs with the server's option defaults (what is warmed at start). */
+  defaultChainModels(): string[] {
+    return modelsForOptions(this.defaultChain.map((name) => ({ def: pluginDefinition(name), options: this.defaults.get(name)! })));
   }
 
   /**

@@ -7,7 +7,7 @@ import type { FramePluginDefinition } from '../../plugins/plugin-api.ts';
 import { MediaServerError } from '../errors.ts';
 import type { PluginCall } from '../inference/frame-task.ts';
 import type { SharedBlobs } from './plugin-shared-data.ts';
-import { pluginDefinition, publicOptions, validatePluginOptions, type PluginCatalog, type PluginSelection } from './plugin-catalog.ts';
+import { modelsForOptions, pluginDefinition, publicOptions, validatePluginOptions, type PluginCatalog, type PluginSelection } from './plugin-catalog.ts';
 
 interface ChainEntry {
   def: FramePluginDefinition<any>;
@@ -89,6 +89,16 @@ export class PluginChain {
     const next = this.entry(def, { ...publicOptions(def, current.options), ...patch }, current.state);
     this.entries = this.entries.map((e, i) => (i === index ? next : e));
     return publicOptions(def, next.options);
+  }
+
+  /** models lists the registry models the chain runs with its current options. */
+  models(): string[] {
+    return modelsForOptions(this.entries);
+  }
+
+  /** workerModules lists the chain's plugin worker modules. */
+  workerModules(): string[] {
+    return this.entries.map((e) => e.def.workerModule);
   }
 
   /** shared is the server-wide plugin data to send with the next frame. */

@@ -75,3 +75,17 @@ test('the catalog refuses unknown plugins and bad config defaults before any str
   assert.throws(() => new PluginCatalog(['sparkles']), code("unknown frame plugin 'sparkles'", 'ERR_PLUGIN_UNKNOWN'));
   assert.throws(() => new PluginCatalog(['background'], { background: { mode: 'x' } }), /'plugins\.background\.mode'/);
 });
+
+test('the models a chain runs follow its options: the face embedder only for streams that recognise', () => {
+  assert.deepEqual(catalog.defaultChainModels(), ['selfie', 'selfie-landscape'], 'the default chain warms only its own models');
+  assert.deepEqual(chainFor({}).models(), ['selfie', 'selfie-landscape']);
+  assert.deepEqual(chainFor({ faces: 'blur' }).models(), ['selfie', 'selfie-landscape', 'face-full']);
+  assert.deepEqual(chainFor({ faces: 'blur', faceModel: 'short', background: 'off' }).models(), ['face-short']);
+  assert.deepEqual(chainFor({ faces: 'blur', recognise: '1' }).models(), ['selfie', 'selfie-landscape', 'face-full', 'face-embed']);
+  assert.deepEqual(chainFor({ faces: 'blur', anonymise: 'unknown' }).models().includes('face-embed'), true);
+  const chain = chainFor({ faces: 'blur' });
+  chain.update('faces', { recognise: true });
+  assert.equal(chain.models().includes('face-embed'), true, 'a live change to recognise needs the embedder');
+  assert.deepEqual(new PluginCatalog(['background', 'faces']).defaultChainModels(), ['selfie', 'selfie-landscape', 'face-full']);
+  assert.ok(catalog.models().includes('face-embed'), 'every model a stream may turn on is still checked at start');
+});
