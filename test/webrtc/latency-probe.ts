@@ -60,6 +60,22 @@ const READ_CODE = `async (frame) => {
     return code;
   }`;
 
+// EACH_FRAME_CODE (page side) reads every frame of a video track as it leaves the decoder and
+// calls onCode(code, shownAt) for each readable one; counts.frames and counts.bad are counted.
+const EACH_FRAME_CODE = `async (track, counts, onCode) => {
+  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+  const readCode = ${READ_CODE};
+  for (;;) {
+    const { value: frame, done } = await reader.read();
+    if (done) break;
+    const shownAt = performance.now();
+    counts.frames++;
+    const code = await readCode(frame);
+    if (code < 0) counts.bad++;
+    else onCode(code, shownAt);
+  }
+}`;
+
 const PLAY = `(async (key) => {
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -73,22 +89,13 @@ const PLAY = `(async (key) => {
   // Frames are read as they come out of the decoder (MediaStreamTrackProcessor: the Y plane
   // itself; a canvas copy of a WebRTC <video> is black in headless Chromium without a GPU).
   const track = await trackArrived;
-  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
-  const readCode = ${READ_CODE};
   const L = window.latency; let last = -1;
-  for (;;) {
-    const { value: frame, done } = await reader.read();
-    if (done) break;
-    const shownAt = performance.now();
-    L.frames++;
-    const code = await readCode(frame);
-    if (code < 0) L.bad++;
-    else if (code !== last) {
-      last = code;
-      const t = L.sent.get(code);
-      if (t !== undefined && shownAt - t < 8000) { L.samples.push(shownAt - t); L.at.push(shownAt); }
-    }
-  }
+  await (${EACH_FRAME_CODE})(track, L, (code, shownAt) => {
+    if (code === last) return;
+    last = code;
+    const t = L.sent.get(code);
+    if (t !== undefined && shownAt - t < 8000) { L.samples.push(shownAt - t); L.at.push(shownAt); }
+  });
 })`;
 
 // The same stream over HLS, in the player's own hls.js set-up (player/hls-playback.js), frames read
@@ -107,16 +114,8 @@ const HLS_PLAY = `(async (key) => {
   hls.loadSource('/live/stream-' + key + '/index.m3u8'); hls.attachMedia(v);
   await new Promise((resolve) => v.addEventListener('playing', resolve, { once: true }));
   const track = v.captureStream().getVideoTracks()[0];
-  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
-  const readCode = ${READ_CODE};
-  for (;;) {
-    const { value: frame, done } = await reader.read();
-    if (done) break;
-    const shownAt = performance.now();
-    H.frames++;
-    const code = await readCode(frame);
-    if (code < 0) { H.bad++; continue; }
-    if (H.last >= 0 && H.last % 256 === code) continue;
+  await (${EACH_FRAME_CODE})(track, H, (code, shownAt) => {
+    if (H.last >= 0 && H.last % 256 === code) return;
     let n;
     if (H.last < 0) {
       const estimate = ((hls.latency || 6) + 2) * 1000;
@@ -128,11 +127,11 @@ const HLS_PLAY = `(async (key) => {
     } else {
       n = H.last + ((code - H.last % 256 + 256) % 256);
     }
-    if (n === undefined || n >= L.drawn.length) { H.bad++; continue; }
+    if (n === undefined || n >= L.drawn.length) { H.bad++; return; }
     H.last = n;
     H.samples.push(shownAt - L.drawn[n]); H.at.push(shownAt);
     if (H.samples.length % 30 === 0) H.hlsLatencyS.push(hls.latency);
-  }
+  });
 })`;
 
 // Both ends' getStats(), summed where it makes sense: the receiver's jitter buffer and decode, the sender's encode and pacing.
